@@ -1,0 +1,56 @@
+# migr: schema migrations kept inside the database they migrate.
+#
+# The PGXS part needs pg_config; "make demo" and "make test" work on a
+# machine where PostgreSQL is not installed yet (they install it).
+
+MODULE_big = migr
+OBJS = \
+	src/migr.o \
+	src/args.o \
+	src/catalog.o \
+	src/checksum.o \
+	src/graph.o \
+	src/target.o \
+	src/script.o \
+	src/revfile.o \
+	src/apply.o \
+	src/define.o \
+	src/move.o \
+	src/look.o
+
+EXTENSION = migr
+DATA = src/migr--1.0.sql
+PGFILEDESC = "migr - schema migrations inside PostgreSQL"
+
+REGRESS = $(patsubst sql/%.sql,%,$(sort $(wildcard sql/*.sql)))
+REGRESS_OPTS = --load-extension=migr
+
+ISOLATION = $(patsubst test/specs/%.spec,%,$(sort $(wildcard test/specs/*.spec)))
+ISOLATION_OPTS = --inputdir=test --load-extension=migr
+
+TAP_TESTS = 1
+PROVE_TESTS = $(sort $(wildcard test/t/*.pl))
+PROVE_FLAGS = -I ./test/t
+
+PG_CPPFLAGS = -I$(srcdir)/src -Wall -Wextra -Werror -Wno-unused-parameter \
+	-Wno-missing-field-initializers
+
+# Debian's PostgreSQL 15 when it is there, else whatever pg_config is on PATH.
+PG_CONFIG ?= $(firstword $(wildcard /usr/lib/postgresql/15/bin/pg_config) pg_config)
+PGXS := $(shell $(PG_CONFIG) --pgxs 2>/dev/null)
+
+ifneq ($(PGXS),)
+include $(PGXS)
+else
+all install installcheck:
+	@echo "PostgreSQL 15 and its server headers are not installed: run 'make demo' or 'make test', which install them" >&2
+	@exit 1
+endif
+
+.PHONY: demo test bench
+demo:
+	bash tools/demo.sh
+test:
+	bash tools/test.sh
+bench:
+	bash bench/history.sh

@@ -1,0 +1,7 @@
+-- migr:revision f81a4d9e2c07
+-- migr:down_revision c27d5a1e9b64 e6f0b3c8d152
+-- migr:message merge phone and audit branches
+-- migr:upgrade
+-- Nothing to do: this revision only joins the two heads into one, so that
+-- migr_upgrade('head') has a single target again.
+-- migr:downgrade

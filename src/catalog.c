@@ -1,0 +1,681 @@
+/*-------------------------------------------------------------------------
+ *
+ * catalog.c
+ *	  Reading and writing migr's own tables (schema "migr") through SPI.
+ *
+ * Every query here is fully qualified (tables, functions and operators) so
+ * that nothing a caller plants on search_path can take part in it, and runs
+ * as the extension's owner: a role that may only EXECUTE migr_upgrade() can
+ * still record what it applied, without migr's tables being writable by it
+ * and without SECURITY DEFINER functions.  Scripts themselves never run
+ * here; they run as the calling role (apply.c).
+ *
+ * Plans are prepared once per backend and kept; the plan cache replans them
+ * if the extension is dropped and created again.
+ *
+ * Copyright (c) 2026, migr developers
+ *
+ * IDENTIFICATION
+ *	  src/catalog.c
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/genam.h"
+#include "access/htup_details.h"
+#include "access/table.h"
+#include "catalog/pg_extension.h"
+#include "catalog/pg_type.h"
+#include "executor/spi.h"
+#include "miscadmin.h"
+#include "storage/lmgr.h"
+#include "storage/lock.h"
+#include "storage/proc.h"
+#include "utils/builtins.h"
+#include "utils/fmgroids.h"
+#include "utils/rel.h"
+#include "utils/timestamp.h"
+
+#include "migr.h"
+
+/* The migr lock: an advisory-type lock tag of our own (see README). */
+#define MIGR_LOCK_KEY		0x6d696772	/* "migr" */
+#define MIGR_LOCK_FIELD4	3			/* pg_advisory_* use 1 and 2 */
+
+typedef struct CatalogPlan
+{
+	const char *sql;
+	int			nargs;
+	Oid			argtypes[12];
+	SPIPlanPtr	plan;
+} CatalogPlan;
+
+static CatalogPlan plan_heads = {
+	"SELECT r.id, a.revision IS NOT NULL"
+	"  FROM migr.revision r"
+	"  LEFT JOIN migr.applied a ON a.revision OPERATOR(pg_catalog.=) r.id"
+	" WHERE r.is_head ORDER BY r.seq",
+	0, {0}, NULL
+};
+
+static CatalogPlan plan_graph = {
+	"SELECT r.id, r.seq, r.down_revision, r.depends_on, r.branch_labels,"
+	"       r.message, a.applied_at, r.downgrade IS NOT NULL"
+	"  FROM migr.revision r"
+	"  LEFT JOIN migr.applied a ON a.revision OPERATOR(pg_catalog.=) r.id"
+	" ORDER BY r.seq",
+	0, {0}, NULL
+};
+
+static CatalogPlan plan_scripts = {
+	"SELECT upgrade, downgrade, checksum FROM migr.revision"
+	" WHERE id OPERATOR(pg_catalog.=) $1",
+	1, {TEXTOID}, NULL
+};
+
+static CatalogPlan plan_applied = {
+	"INSERT INTO migr.applied (revision, checksum, applied_at, applied_by, ms)"
+	" VALUES ($1, $2, pg_catalog.clock_timestamp(), $3, $4)",
+	4, {TEXTOID, TEXTOID, NAMEOID, FLOAT8OID}, NULL
+};
+
+static CatalogPlan plan_unapplied = {
+	"DELETE FROM migr.applied WHERE revision OPERATOR(pg_catalog.=) $1",
+	1, {TEXTOID}, NULL
+};
+
+static CatalogPlan plan_log = {
+	"INSERT INTO migr.log (at, role, action, revision, target, ms, outcome)"
+	" VALUES (pg_catalog.clock_timestamp(), $1, $2, $3, $4, $5, $6)",
+	6, {NAMEOID, TEXTOID, TEXTOID, TEXTOID, FLOAT8OID, TEXTOID}, NULL
+};
+
+static CatalogPlan plan_state = {
+	"UPDATE migr.state SET generation = generation OPERATOR(pg_catalog.+) 1",
+	0, {0}, NULL
+};
+
+static CatalogPlan plan_getdef = {
+	"SELECT r.down_revision, r.depends_on, r.branch_labels, r.message, r.kind,"
+	"       r.upgrade, r.downgrade, r.checksum, a.revision IS NOT NULL,"
+	"       a.checksum"
+	"  FROM migr.revision r"
+	"  LEFT JOIN migr.applied a ON a.revision OPERATOR(pg_catalog.=) r.id"
+	" WHERE r.id OPERATOR(pg_catalog.=) $1",
+	1, {TEXTOID}, NULL
+};
+
+static CatalogPlan plan_label = {
+	"SELECT id FROM migr.revision"
+	" WHERE branch_labels OPERATOR(pg_catalog.@>) ARRAY[$1]",
+	1, {TEXTOID}, NULL
+};
+
+static CatalogPlan plan_referenced = {
+	"SELECT EXISTS (SELECT 1 FROM migr.revision"
+	"  WHERE down_revision OPERATOR(pg_catalog.@>) ARRAY[$1]"
+	"     OR depends_on OPERATOR(pg_catalog.@>) ARRAY[$1])",
+	1, {TEXTOID}, NULL
+};
+
+static CatalogPlan plan_insert = {
+	"INSERT INTO migr.revision (id, seq, down_revision, depends_on,"
+	"  branch_labels, message, kind, upgrade, downgrade, checksum, is_head,"
+	"  defined_at, defined_by)"
+	" VALUES ($1, pg_catalog.nextval('migr.revision_seq'::pg_catalog.regclass),"
+	"  $2, $3, $4, $5, $6, $7, $8, $9,"
+	"  NOT EXISTS (SELECT 1 FROM migr.revision c"
+	"               WHERE c.down_revision OPERATOR(pg_catalog.@>) ARRAY[$1]),"
+	"  pg_catalog.now(), $10)",
+	10, {TEXTOID, TEXTARRAYOID, TEXTARRAYOID, TEXTARRAYOID, TEXTOID, TEXTOID,
+	TEXTOID, TEXTOID, TEXTOID, NAMEOID}, NULL
+};
+
+static CatalogPlan plan_update = {
+	"UPDATE migr.revision SET down_revision = $2, depends_on = $3,"
+	"  branch_labels = $4, message = $5, kind = $6, upgrade = $7,"
+	"  downgrade = $8, checksum = $9, defined_at = pg_catalog.now(),"
+	"  defined_by = $10"
+	" WHERE id OPERATOR(pg_catalog.=) $1",
+	10, {TEXTOID, TEXTARRAYOID, TEXTARRAYOID, TEXTARRAYOID, TEXTOID, TEXTOID,
+	TEXTOID, TEXTOID, TEXTOID, NAMEOID}, NULL
+};
+
+static CatalogPlan plan_reheads = {
+	"UPDATE migr.revision r SET is_head = NOT EXISTS ("
+	"    SELECT 1 FROM migr.revision c"
+	"     WHERE c.down_revision OPERATOR(pg_catalog.@>) ARRAY[r.id])"
+	" WHERE r.id OPERATOR(pg_catalog.=) ANY ($1)",
+	1, {TEXTARRAYOID}, NULL
+};
+
+static Oid	catalog_owner(void);
+static int	catalog_run(CatalogPlan *cp, Datum *values, const char *nulls,
+						bool read_only);
+static char **catalog_text_array(Datum d, bool isnull, int *n);
+static List *catalog_text_list(Datum d, bool isnull);
+static Datum catalog_name_datum(Oid roleid);
+
+/*
+ * catalog_connect / catalog_finish
+ *		Bracket a SQL-callable function's use of SPI.
+ */
+void
+catalog_connect(void)
+{
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+}
+
+void
+catalog_finish(void)
+{
+	if (SPI_finish() != SPI_OK_FINISH)
+		elog(ERROR, "SPI_finish failed");
+}
+
+/*
+ * catalog_owner
+ *		The role that owns the migr extension in this database.
+ */
+static Oid
+catalog_owner(void)
+{
+	static LocalTransactionId cached_lxid = InvalidLocalTransactionId;
+	static Oid	cached_owner = InvalidOid;
+	Relation	rel;
+	ScanKeyData key;
+	SysScanDesc scan;
+	HeapTuple	tup;
+	Oid			owner = InvalidOid;
+
+	/* one lookup per transaction is enough */
+	if (cached_lxid == MyProc->lxid && OidIsValid(cached_owner))
+		return cached_owner;
+
+	ScanKeyInit(&key, Anum_pg_extension_extname, BTEqualStrategyNumber,
+				F_NAMEEQ, CStringGetDatum("migr"));
+	rel = table_open(ExtensionRelationId, AccessShareLock);
+	scan = systable_beginscan(rel, ExtensionNameIndexId, true, NULL, 1, &key);
+	tup = systable_getnext(scan);
+	if (HeapTupleIsValid(tup))
+		owner = ((Form_pg_extension) GETSTRUCT(tup))->extowner;
+	systable_endscan(scan);
+	table_close(rel, AccessShareLock);
+
+	if (OidIsValid(owner))
+	{
+		cached_lxid = MyProc->lxid;
+		cached_owner = owner;
+	}
+	else
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("extension \"migr\" is not installed in this database"),
+				 errhint("Run CREATE EXTENSION migr.")));
+	return owner;
+}
+
+/*
+ * catalog_become_owner / catalog_restore_user
+ *		Run the enclosed catalog work as the extension's owner.  The switch
+ *		is undone by transaction abort if an error escapes in between.
+ */
+void
+catalog_become_owner(MigrCatalogUser *save)
+{
+	GetUserIdAndSecContext(&save->saved_userid, &save->saved_sec_context);
+	SetUserIdAndSecContext(catalog_owner(),
+						   save->saved_sec_context |
+						   SECURITY_LOCAL_USERID_CHANGE);
+}
+
+void
+catalog_restore_user(MigrCatalogUser *save)
+{
+	SetUserIdAndSecContext(save->saved_userid, save->saved_sec_context);
+}
+
+/*
+ * catalog_run
+ *		Execute one of our kept plans, preparing it on first use.
+ */
+static int
+catalog_run(CatalogPlan *cp, Datum *values, const char *nulls, bool read_only)
+{
+	int			rc;
+
+	if (cp->plan == NULL)
+	{
+		SPIPlanPtr	plan = SPI_prepare(cp->sql, cp->nargs, cp->argtypes);
+
+		if (plan == NULL)
+			elog(ERROR, "SPI_prepare failed for \"%s\": %s",
+				 cp->sql, SPI_result_code_string(SPI_result));
+		if (SPI_keepplan(plan) != 0)
+			elog(ERROR, "SPI_keepplan failed");
+		cp->plan = plan;
+	}
+	/*
+	 * Always read-write: a VOLATILE caller then gets a fresh snapshot for
+	 * each query, so what we read after waiting for the migr lock includes
+	 * what the session we waited for committed.
+	 */
+	rc = SPI_execute_plan(cp->plan, values, nulls, false, 0);
+	if (rc < 0)
+		elog(ERROR, "SPI_execute_plan failed for \"%s\": %s",
+			 cp->sql, SPI_result_code_string(rc));
+	return rc;
+}
+
+/*
+ * catalog_lock
+ *		Take the migr lock for the rest of the transaction, then bump the
+ *		state row.  Under REPEATABLE READ or SERIALIZABLE the bump fails with
+ *		a serialization error if another migration committed after our
+ *		snapshot was taken, instead of working from a stale applied set.
+ */
+void
+catalog_lock(void)
+{
+	LOCKTAG		tag;
+	MigrCatalogUser save;
+
+	SET_LOCKTAG_ADVISORY(tag, MyDatabaseId, MIGR_LOCK_KEY, 0,
+						 MIGR_LOCK_FIELD4);
+	(void) LockAcquire(&tag, ExclusiveLock, false, false);
+
+	catalog_become_owner(&save);
+	if (catalog_run(&plan_state, NULL, NULL, false) != SPI_OK_UPDATE ||
+		SPI_processed != 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_CORRUPTED),
+				 errmsg("table \"migr.state\" must hold exactly one row"),
+				 errhint("Reinstall the extension, or restore the row with INSERT INTO migr.state DEFAULT VALUES.")));
+	catalog_restore_user(&save);
+}
+
+/*
+ * catalog_head_is_applied
+ *		The fast path of migr_upgrade('head'): one index scan of the heads.
+ *		Returns true when there is exactly one head and it is applied (the
+ *		applied set is closed under ancestors, so nothing is pending).  The
+ *		ids of all heads are returned in *heads for the caller's messages.
+ */
+bool
+catalog_head_is_applied(List **heads)
+{
+	MigrCatalogUser save;
+	bool		applied = false;
+	uint64		i;
+
+	catalog_become_owner(&save);
+	if (catalog_run(&plan_heads, NULL, NULL, true) != SPI_OK_SELECT)
+		elog(ERROR, "unexpected result from the heads query");
+	catalog_restore_user(&save);
+
+	*heads = NIL;
+	for (i = 0; i < SPI_processed; i++)
+	{
+		HeapTuple	tup = SPI_tuptable->vals[i];
+		bool		isnull;
+
+		*heads = lappend(*heads, SPI_getvalue(tup, SPI_tuptable->tupdesc, 1));
+		applied = DatumGetBool(SPI_getbinval(tup, SPI_tuptable->tupdesc, 2,
+											 &isnull));
+	}
+	SPI_freetuptable(SPI_tuptable);
+	return list_length(*heads) == 1 && applied;
+}
+
+/*
+ * catalog_text_array
+ *		Deconstruct a text[] datum into C strings.
+ */
+static char **
+catalog_text_array(Datum d, bool isnull, int *n)
+{
+	Datum	   *elems;
+	bool	   *nulls;
+	char	  **out;
+	int			i;
+
+	*n = 0;
+	if (isnull)
+		return NULL;
+	deconstruct_array(DatumGetArrayTypeP(d), TEXTOID, -1, false,
+					  TYPALIGN_INT, &elems, &nulls, n);
+	out = palloc(sizeof(char *) * Max(*n, 1));
+	for (i = 0; i < *n; i++)
+		out[i] = nulls[i] ? pstrdup("") : TextDatumGetCString(elems[i]);
+	return out;
+}
+
+/*
+ * catalog_text_list
+ *		Deconstruct a text[] datum into a List of C strings.
+ */
+static List *
+catalog_text_list(Datum d, bool isnull)
+{
+	List	   *out = NIL;
+	char	  **items;
+	int			n;
+	int			i;
+
+	items = catalog_text_array(d, isnull, &n);
+	for (i = 0; i < n; i++)
+		out = lappend(out, items[i]);
+	return out;
+}
+
+/*
+ * catalog_load_graph
+ *		Read every revision (without its scripts) and link the graph.  The
+ *		graph lives in the current memory context.
+ */
+MigrGraph *
+catalog_load_graph(void)
+{
+	MigrCatalogUser save;
+	MigrGraph  *g = palloc0(sizeof(MigrGraph));
+	TupleDesc	desc;
+	uint64		i;
+
+	catalog_become_owner(&save);
+	if (catalog_run(&plan_graph, NULL, NULL, true) != SPI_OK_SELECT)
+		elog(ERROR, "unexpected result from the graph query");
+	catalog_restore_user(&save);
+
+	desc = SPI_tuptable->tupdesc;
+	g->nrevs = (int) SPI_processed;
+	g->revs = palloc0(sizeof(MigrRev) * Max(g->nrevs, 1));
+	for (i = 0; i < SPI_processed; i++)
+	{
+		HeapTuple	tup = SPI_tuptable->vals[i];
+		MigrRev    *r = &g->revs[i];
+		bool		isnull;
+		Datum		d;
+
+		r->id = SPI_getvalue(tup, desc, 1);
+		r->seq = DatumGetInt64(SPI_getbinval(tup, desc, 2, &isnull));
+		d = SPI_getbinval(tup, desc, 3, &isnull);
+		r->parents = catalog_text_array(d, isnull, &r->nparents);
+		d = SPI_getbinval(tup, desc, 4, &isnull);
+		r->deps = catalog_text_array(d, isnull, &r->ndeps);
+		d = SPI_getbinval(tup, desc, 5, &isnull);
+		r->labels = catalog_text_array(d, isnull, &r->nlabels);
+		r->message = SPI_getvalue(tup, desc, 6);
+		if (r->message == NULL)
+			r->message = "";
+		d = SPI_getbinval(tup, desc, 7, &isnull);
+		r->applied = !isnull;
+		r->has_applied_at = !isnull;
+		r->applied_at = isnull ? 0 : DatumGetTimestampTz(d);
+		r->reversible = DatumGetBool(SPI_getbinval(tup, desc, 8, &isnull));
+	}
+	SPI_freetuptable(SPI_tuptable);
+
+	graph_link(g);
+	return g;
+}
+
+/*
+ * catalog_get_scripts
+ *		Fetch one revision's scripts and checksum into the current context.
+ *		*downgrade is NULL for an irreversible revision.  Returns false if the
+ *		revision does not exist.
+ */
+bool
+catalog_get_scripts(const char *id, char **upgrade, char **downgrade,
+					char **checksum)
+{
+	MigrCatalogUser save;
+	Datum		values[1];
+	TupleDesc	desc;
+	HeapTuple	tup;
+
+	values[0] = CStringGetTextDatum(id);
+	catalog_become_owner(&save);
+	if (catalog_run(&plan_scripts, values, NULL, true) != SPI_OK_SELECT)
+		elog(ERROR, "unexpected result from the scripts query");
+	catalog_restore_user(&save);
+
+	if (SPI_processed != 1)
+	{
+		SPI_freetuptable(SPI_tuptable);
+		return false;
+	}
+	desc = SPI_tuptable->tupdesc;
+	tup = SPI_tuptable->vals[0];
+	*upgrade = SPI_getvalue(tup, desc, 1);
+	*downgrade = SPI_getvalue(tup, desc, 2);
+	*checksum = SPI_getvalue(tup, desc, 3);
+	SPI_freetuptable(SPI_tuptable);
+	return true;
+}
+
+/*
+ * catalog_name_datum
+ *		A role's name as a "name" datum.
+ */
+static Datum
+catalog_name_datum(Oid roleid)
+{
+	Name		n = palloc0(NAMEDATALEN);
+
+	namestrcpy(n, GetUserNameFromId(roleid, false));
+	return NameGetDatum(n);
+}
+
+/*
+ * catalog_mark_applied
+ *		Add a revision to the applied set.  ms < 0 means "stamped": no script
+ *		ran, so no duration is recorded.
+ */
+void
+catalog_mark_applied(const char *id, const char *checksum, double ms)
+{
+	MigrCatalogUser save;
+	Datum		values[4];
+	char		nulls[4] = {' ', ' ', ' ', ' '};
+
+	values[0] = CStringGetTextDatum(id);
+	values[1] = CStringGetTextDatum(checksum);
+	values[2] = catalog_name_datum(GetUserId());
+	values[3] = Float8GetDatum(ms);
+	if (ms < 0)
+		nulls[3] = 'n';
+
+	catalog_become_owner(&save);
+	if (catalog_run(&plan_applied, values, nulls, false) != SPI_OK_INSERT)
+		elog(ERROR, "could not record revision \"%s\" as applied", id);
+	catalog_restore_user(&save);
+}
+
+/*
+ * catalog_mark_unapplied
+ *		Remove a revision from the applied set.
+ */
+void
+catalog_mark_unapplied(const char *id)
+{
+	MigrCatalogUser save;
+	Datum		values[1];
+
+	values[0] = CStringGetTextDatum(id);
+	catalog_become_owner(&save);
+	if (catalog_run(&plan_unapplied, values, NULL, false) != SPI_OK_DELETE)
+		elog(ERROR, "could not record revision \"%s\" as not applied", id);
+	catalog_restore_user(&save);
+}
+
+/*
+ * catalog_log
+ *		Append a row to migr.log.  ms < 0 records no duration; revision and
+ *		target may be NULL.
+ */
+void
+catalog_log(const char *action, const char *revision, const char *target,
+			double ms, const char *outcome)
+{
+	MigrCatalogUser save;
+	Datum		values[6];
+	char		nulls[6] = {' ', ' ', ' ', ' ', ' ', ' '};
+
+	values[0] = catalog_name_datum(GetUserId());
+	values[1] = CStringGetTextDatum(action);
+	if (revision)
+		values[2] = CStringGetTextDatum(revision);
+	else
+		nulls[2] = 'n';
+	if (target)
+		values[3] = CStringGetTextDatum(target);
+	else
+		nulls[3] = 'n';
+	values[4] = Float8GetDatum(ms);
+	if (ms < 0)
+		nulls[4] = 'n';
+	values[5] = CStringGetTextDatum(outcome);
+
+	catalog_become_owner(&save);
+	if (catalog_run(&plan_log, values, nulls, false) != SPI_OK_INSERT)
+		elog(ERROR, "could not write to migr.log");
+	catalog_restore_user(&save);
+}
+
+/*
+ * catalog_get_def
+ *		Read a revision's definition.  Returns false if it does not exist.
+ */
+bool
+catalog_get_def(const char *id, MigrRevDef *def, bool *applied)
+{
+	MigrCatalogUser save;
+	Datum		values[1];
+	TupleDesc	desc;
+	HeapTuple	tup;
+	bool		isnull;
+	Datum		d;
+
+	values[0] = CStringGetTextDatum(id);
+	catalog_become_owner(&save);
+	if (catalog_run(&plan_getdef, values, NULL, true) != SPI_OK_SELECT)
+		elog(ERROR, "unexpected result from the revision query");
+	catalog_restore_user(&save);
+
+	if (SPI_processed != 1)
+	{
+		SPI_freetuptable(SPI_tuptable);
+		return false;
+	}
+	desc = SPI_tuptable->tupdesc;
+	tup = SPI_tuptable->vals[0];
+	def->id = pstrdup(id);
+	d = SPI_getbinval(tup, desc, 1, &isnull);
+	def->parents = catalog_text_list(d, isnull);
+	d = SPI_getbinval(tup, desc, 2, &isnull);
+	def->deps = catalog_text_list(d, isnull);
+	d = SPI_getbinval(tup, desc, 3, &isnull);
+	def->labels = catalog_text_list(d, isnull);
+	def->message = SPI_getvalue(tup, desc, 4);
+	def->kind = SPI_getvalue(tup, desc, 5);
+	def->upgrade = SPI_getvalue(tup, desc, 6);
+	def->downgrade = SPI_getvalue(tup, desc, 7);
+	def->checksum = SPI_getvalue(tup, desc, 8);
+	*applied = DatumGetBool(SPI_getbinval(tup, desc, 9, &isnull));
+	def->applied_checksum = SPI_getvalue(tup, desc, 10);
+	SPI_freetuptable(SPI_tuptable);
+	return true;
+}
+
+/*
+ * catalog_label_owner
+ *		The revision that carries a branch label, or NULL.
+ */
+char *
+catalog_label_owner(const char *label)
+{
+	MigrCatalogUser save;
+	Datum		values[1];
+	char	   *id = NULL;
+
+	values[0] = CStringGetTextDatum(label);
+	catalog_become_owner(&save);
+	if (catalog_run(&plan_label, values, NULL, true) != SPI_OK_SELECT)
+		elog(ERROR, "unexpected result from the label query");
+	catalog_restore_user(&save);
+	if (SPI_processed > 0)
+		id = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+	SPI_freetuptable(SPI_tuptable);
+	return id;
+}
+
+/*
+ * catalog_is_referenced
+ *		Whether some revision names this id as a parent or dependency.  Only
+ *		then can defining it close a cycle.
+ */
+bool
+catalog_is_referenced(const char *id)
+{
+	MigrCatalogUser save;
+	Datum		values[1];
+	bool		isnull;
+	bool		result;
+
+	values[0] = CStringGetTextDatum(id);
+	catalog_become_owner(&save);
+	if (catalog_run(&plan_referenced, values, NULL, true) != SPI_OK_SELECT)
+		elog(ERROR, "unexpected result from the reference query");
+	catalog_restore_user(&save);
+	result = DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0],
+										SPI_tuptable->tupdesc, 1, &isnull));
+	SPI_freetuptable(SPI_tuptable);
+	return result;
+}
+
+/*
+ * catalog_store_def
+ *		Insert a new revision, or replace an unapplied one, then recompute
+ *		which of the old and new parents are heads.
+ */
+void
+catalog_store_def(MigrRevDef *def, bool replace, List *old_parents)
+{
+	MigrCatalogUser save;
+	Datum		values[10];
+	char		nulls[10];
+	List	   *touched = list_concat_copy(def->parents, old_parents);
+	int			rc;
+
+	memset(nulls, ' ', sizeof(nulls));
+	values[0] = CStringGetTextDatum(def->id);
+	values[1] = PointerGetDatum(migr_text_array(def->parents));
+	values[2] = PointerGetDatum(migr_text_array(def->deps));
+	values[3] = PointerGetDatum(migr_text_array(def->labels));
+	values[4] = CStringGetTextDatum(def->message);
+	values[5] = CStringGetTextDatum(def->kind);
+	values[6] = CStringGetTextDatum(def->upgrade);
+	if (def->downgrade)
+		values[7] = CStringGetTextDatum(def->downgrade);
+	else
+		nulls[7] = 'n';
+	values[8] = CStringGetTextDatum(def->checksum);
+	values[9] = catalog_name_datum(GetUserId());
+
+	catalog_become_owner(&save);
+	rc = catalog_run(replace ? &plan_update : &plan_insert, values, nulls,
+					 false);
+	if (rc != (replace ? SPI_OK_UPDATE : SPI_OK_INSERT) || SPI_processed != 1)
+		elog(ERROR, "could not store revision \"%s\"", def->id);
+	if (touched != NIL)
+	{
+		values[0] = PointerGetDatum(migr_text_array(touched));
+		if (catalog_run(&plan_reheads, values, NULL, false) != SPI_OK_UPDATE)
+			elog(ERROR, "could not update the heads of revision \"%s\"",
+				 def->id);
+	}
+	catalog_restore_user(&save);
+}

@@ -1,0 +1,384 @@
+/*-------------------------------------------------------------------------
+ *
+ * define.c
+ *	  Defining revisions: migr_define(), migr_load() and migr_merge().
+ *
+ * A definition is checked whole before anything is written: id, parents,
+ * dependencies and labels by syntax, both scripts by the server's parser,
+ * the kind.  Then, under the migr lock: an identical definition is a no-op;
+ * a different one is refused if the revision is applied (its checksum is
+ * what was applied) and replaces it, with a NOTICE, if not.  Labels must be
+ * unique, and a definition that would close a cycle is refused.
+ *
+ * Copyright (c) 2026, migr developers
+ *
+ * IDENTIFICATION
+ *	  src/define.c
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "lib/stringinfo.h"
+#include "utils/builtins.h"
+
+#include "migr.h"
+
+PG_FUNCTION_INFO_V1(migr_define);
+PG_FUNCTION_INFO_V1(migr_load);
+PG_FUNCTION_INFO_V1(migr_merge);
+
+static char *define_new_id(void);
+static void define_check_names(List *names, const char *what,
+							   const char *id);
+static void define_check_labels(MigrRevDef *def);
+static bool define_same_list(List *a, List *b);
+static bool define_list_has(List *list, const char *s);
+static char *define_differences(MigrRevDef *old, MigrRevDef *def);
+static void define_check_cycle(MigrRevDef *def);
+static void define_validate(MigrRevDef *def);
+
+/*
+ * define_new_id
+ *		12 random lowercase hex digits, as Alembic makes them.
+ */
+static char *
+define_new_id(void)
+{
+	uint8		bytes[6];
+	char	   *id = palloc(13);
+	int			i;
+
+	if (!pg_strong_random(bytes, sizeof(bytes)))
+		ereport(ERROR,
+				(errcode(ERRCODE_INTERNAL_ERROR),
+				 errmsg("could not generate a random revision id")));
+	for (i = 0; i < 6; i++)
+		snprintf(id + 2 * i, 3, "%02x", bytes[i]);
+	return id;
+}
+
+/*
+ * define_check_names
+ *		Syntax of each parent, dependency or label; no duplicates; not the
+ *		revision itself.
+ */
+static void
+define_check_names(List *names, const char *what, const char *id)
+{
+	ListCell   *lc;
+	ListCell   *lc2;
+
+	foreach(lc, names)
+	{
+		const char *name = lfirst(lc);
+
+		target_check_name(name, what);
+		foreach(lc2, names)
+		{
+			if (lc2 == lc)
+				break;
+			if (strcmp(lfirst(lc2), name) == 0)
+				ereport(ERROR,
+						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+						 errmsg("%s \"%s\" is given twice for revision \"%s\"",
+								what, name, id)));
+		}
+		if (strcmp(name, id) == 0 && strcmp(what, "branch label") != 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_MIGR_CYCLE),
+					 errmsg("revision \"%s\" cannot be its own %s", id,
+							strcmp(what, "parent") == 0 ? "parent" : "dependency"),
+					 errhint("A revision's parents and dependencies are other revisions, applied before it.")));
+	}
+}
+
+/*
+ * define_validate
+ *		Everything that can be checked without looking at other revisions.
+ */
+static void
+define_validate(MigrRevDef *def)
+{
+	List	   *stmts;
+
+	target_check_name(def->id, "revision id");
+	define_check_names(def->parents, "parent", def->id);
+	define_check_names(def->deps, "dependency", def->id);
+	define_check_names(def->labels, "branch label", def->id);
+
+	if (strcmp(def->kind, "schema") != 0 && strcmp(def->kind, "data") != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid kind \"%s\" for revision \"%s\"",
+						def->kind, def->id),
+				 errhint("The kind is \"schema\" (the default) or \"data\".")));
+
+	stmts = script_check(def->upgrade, def->id, "upgrade");
+	if (stmts == NIL && list_length(def->parents) < 2)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("upgrade script of revision \"%s\" is empty", def->id),
+				 errdetail("It holds nothing but white space and comments."),
+				 errhint("Write the SQL the revision applies; only a merge revision (with two or more parents) may be empty.")));
+	if (def->downgrade != NULL)
+		(void) script_check(def->downgrade, def->id, "downgrade");
+}
+
+/*
+ * define_check_labels
+ *		A label belongs to one revision and is never also a revision id.
+ */
+static void
+define_check_labels(MigrRevDef *def)
+{
+	ListCell   *lc;
+	char	   *owner;
+	MigrRevDef	other;
+	bool		applied;
+
+	foreach(lc, def->labels)
+	{
+		const char *label = lfirst(lc);
+
+		owner = catalog_label_owner(label);
+		if (owner != NULL && strcmp(owner, def->id) != 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_DUPLICATE_OBJECT),
+					 errmsg("branch label \"%s\" is already used by revision \"%s\"",
+							label, owner),
+					 errhint("Choose another label; a label names one branch.")));
+		if (catalog_get_def(label, &other, &applied))
+			ereport(ERROR,
+					(errcode(ERRCODE_DUPLICATE_OBJECT),
+					 errmsg("branch label \"%s\" is the id of a revision",
+							label),
+					 errhint("Choose a label that is not a revision id.")));
+	}
+	owner = catalog_label_owner(def->id);
+	if (owner != NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_DUPLICATE_OBJECT),
+				 errmsg("revision id \"%s\" is a branch label of revision \"%s\"",
+						def->id, owner),
+				 errhint("Choose an id that is not a branch label.")));
+}
+
+static bool
+define_same_list(List *a, List *b)
+{
+	ListCell   *la;
+	ListCell   *lb;
+
+	if (list_length(a) != list_length(b))
+		return false;
+	forboth(la, a, lb, b)
+		if (strcmp(lfirst(la), lfirst(lb)) != 0)
+			return false;
+	return true;
+}
+
+static bool
+define_list_has(List *list, const char *s)
+{
+	ListCell   *lc;
+
+	foreach(lc, list)
+		if (strcmp(lfirst(lc), s) == 0)
+			return true;
+	return false;
+}
+
+/*
+ * define_differences
+ *		What differs between two definitions, for messages; NULL if nothing.
+ */
+static char *
+define_differences(MigrRevDef *old, MigrRevDef *def)
+{
+	StringInfoData buf;
+
+	initStringInfo(&buf);
+#define DIFF(cond, name) \
+	if (cond) appendStringInfo(&buf, "%s%s", buf.len ? ", " : "", name)
+	DIFF(!define_same_list(old->parents, def->parents), "down_revision");
+	DIFF(!define_same_list(old->deps, def->deps), "depends_on");
+	DIFF(!define_same_list(old->labels, def->labels), "branch_labels");
+	DIFF(strcmp(old->message, def->message) != 0, "message");
+	DIFF(strcmp(old->kind, def->kind) != 0, "kind");
+	DIFF(strcmp(old->upgrade, def->upgrade) != 0, "upgrade script");
+	DIFF((old->downgrade == NULL) != (def->downgrade == NULL) ||
+		 (old->downgrade && strcmp(old->downgrade, def->downgrade) != 0),
+		 "downgrade script");
+#undef DIFF
+	return buf.len ? buf.data : NULL;
+}
+
+/*
+ * define_check_cycle
+ *		After storing a revision that others already named (or whose parents
+ *		changed), make sure it is not its own ancestor.
+ */
+static void
+define_check_cycle(MigrRevDef *def)
+{
+	MigrGraph  *g = catalog_load_graph();
+	int			k = graph_find(g, def->id);
+	List	   *cycle = graph_find_cycle(g, k);
+
+	if (cycle != NIL)
+		ereport(ERROR,
+				(errcode(ERRCODE_MIGR_CYCLE),
+				 errmsg("revision \"%s\" would be its own ancestor", def->id),
+				 errdetail("The cycle is %s.", graph_id_list(g, cycle)),
+				 errhint("Correct its down_revision or depends_on.")));
+}
+
+/*
+ * define_revision
+ *		Check and store a definition; returns its id.  Runs inside SPI.
+ */
+char *
+define_revision(MigrRevDef *def)
+{
+	MigrRevDef	old;
+	bool		applied = false;
+	bool		exists;
+	bool		referenced;
+	char	   *diff = NULL;
+
+	define_validate(def);
+	def->checksum = checksum_revision(def);
+
+	catalog_lock();
+	exists = catalog_get_def(def->id, &old, &applied);
+	if (exists)
+	{
+		diff = define_differences(&old, def);
+		if (diff == NULL)
+			return def->id;		/* the same definition again */
+		if (applied)
+			ereport(ERROR,
+					(errcode(ERRCODE_MIGR_APPLIED_CHANGED),
+					 errmsg("revision \"%s\" is applied and cannot be changed",
+							def->id),
+					 errdetail("The new definition differs in: %s.", diff),
+					 errhint("Write a new revision that makes the change.")));
+	}
+	define_check_labels(def);
+	referenced = exists || catalog_is_referenced(def->id);
+
+	catalog_store_def(def, exists, exists ? old.parents : NIL);
+	if (referenced)
+		define_check_cycle(def);
+
+	if (exists)
+		ereport(NOTICE,
+				(errmsg("replacing revision \"%s\", which is not applied",
+						def->id),
+				 errdetail("The new definition differs in: %s.", diff)));
+	catalog_log(exists ? "redefine" : "define", def->id, NULL, -1, "ok");
+	return def->id;
+}
+
+/*
+ * migr_define(id, down_revision, upgrade, downgrade, message,
+ *			   branch_labels, depends_on, kind) returns text
+ */
+Datum
+migr_define(PG_FUNCTION_ARGS)
+{
+	MigrRevDef *def = palloc0(sizeof(MigrRevDef));
+
+	def->id = PG_ARGISNULL(0) ? define_new_id() :
+		text_to_cstring(PG_GETARG_TEXT_PP(0));
+	def->parents = PG_ARGISNULL(1) ? NIL :
+		migr_array_list(PG_GETARG_ARRAYTYPE_P(1), "down_revision");
+	def->upgrade = migr_arg_text(fcinfo, 2, "upgrade");
+	def->downgrade = PG_ARGISNULL(3) ? NULL :
+		text_to_cstring(PG_GETARG_TEXT_PP(3));
+	def->message = PG_ARGISNULL(4) ? "" :
+		text_to_cstring(PG_GETARG_TEXT_PP(4));
+	def->labels = PG_ARGISNULL(5) ? NIL :
+		migr_array_list(PG_GETARG_ARRAYTYPE_P(5), "branch_labels");
+	def->deps = PG_ARGISNULL(6) ? NIL :
+		migr_array_list(PG_GETARG_ARRAYTYPE_P(6), "depends_on");
+	def->kind = migr_arg_text(fcinfo, 7, "kind");
+
+	catalog_connect();
+	(void) define_revision(def);
+	catalog_finish();
+	PG_RETURN_TEXT_P(cstring_to_text(def->id));
+}
+
+/*
+ * migr_load(script text) returns text
+ *		Define a revision from the text of a revision file.
+ */
+Datum
+migr_load(PG_FUNCTION_ARGS)
+{
+	char	   *text = migr_arg_text(fcinfo, 0, "script");
+	MigrRevDef *def = revfile_parse(text);
+
+	catalog_connect();
+	(void) define_revision(def);
+	catalog_finish();
+	PG_RETURN_TEXT_P(cstring_to_text(def->id));
+}
+
+/*
+ * migr_merge(revisions text[], message text, id text) returns text
+ *		Define an empty revision whose parents are the given revisions (by
+ *		default every head).
+ */
+Datum
+migr_merge(PG_FUNCTION_ARGS)
+{
+	MigrRevDef *def = palloc0(sizeof(MigrRevDef));
+	MigrGraph  *g;
+	List	   *parents = NIL;
+	ListCell   *lc;
+	MemoryContext callercxt = CurrentMemoryContext;
+
+	def->id = PG_ARGISNULL(2) ? define_new_id() :
+		text_to_cstring(PG_GETARG_TEXT_PP(2));
+	def->message = PG_ARGISNULL(1) ? "merge heads" :
+		text_to_cstring(PG_GETARG_TEXT_PP(1));
+	def->kind = "schema";
+	def->upgrade = "";
+	def->downgrade = "";
+
+	catalog_connect();
+	g = catalog_load_graph();
+	if (PG_ARGISNULL(0))
+	{
+		foreach(lc, graph_heads(g))
+			parents = lappend(parents, g->revs[lfirst_int(lc)].id);
+	}
+	else
+	{
+		foreach(lc, migr_array_list(PG_GETARG_ARRAYTYPE_P(0), "revisions"))
+		{
+			char	   *id = g->revs[target_single(g, lfirst(lc))].id;
+
+			if (!define_list_has(parents, id))
+				parents = lappend(parents, id);
+		}
+	}
+	if (list_length(parents) < 2)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("nothing to merge: %s",
+						PG_ARGISNULL(0) ? "there is only one head" :
+						"a merge needs at least two different revisions"),
+				 errhint("migr_heads() lists the heads.")));
+
+	/* the parents' ids must outlive the SPI context */
+	MemoryContextSwitchTo(callercxt);
+	foreach(lc, parents)
+		def->parents = lappend(def->parents, pstrdup(lfirst(lc)));
+	(void) define_revision(def);
+	catalog_finish();
+	PG_RETURN_TEXT_P(cstring_to_text(def->id));
+}

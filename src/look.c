@@ -1,0 +1,479 @@
+/*-------------------------------------------------------------------------
+ *
+ * look.c
+ *	  Looking at the revision graph without changing it: migr_heads(),
+ *	  migr_current(), migr_branches(), migr_history(), migr_show() and
+ *	  migr_check().  None of them takes the migr lock; anyone may call them.
+ *
+ * Copyright (c) 2026, migr developers
+ *
+ * IDENTIFICATION
+ *	  src/look.c
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "funcapi.h"
+#include "lib/stringinfo.h"
+#include "utils/builtins.h"
+#include "utils/timestamp.h"
+
+#include "migr.h"
+
+PG_FUNCTION_INFO_V1(migr_heads);
+PG_FUNCTION_INFO_V1(migr_current);
+PG_FUNCTION_INFO_V1(migr_branches);
+PG_FUNCTION_INFO_V1(migr_history);
+PG_FUNCTION_INFO_V1(migr_show);
+PG_FUNCTION_INFO_V1(migr_check);
+
+static bool *look_range(MigrGraph *g, const char *range);
+static List *look_labels(MigrGraph *g, int head);
+static void look_finding(ReturnSetInfo *rsinfo, const char *revision,
+						 const char *severity, const char *code,
+						 const char *message, const char *hint);
+static void look_check_graph(MigrGraph *g, ReturnSetInfo *rsinfo);
+static void look_check_applied(MigrGraph *g, ReturnSetInfo *rsinfo);
+
+/*
+ * look_labels
+ *		The branch labels of a head: those of the head and its ancestors.
+ */
+static List *
+look_labels(MigrGraph *g, int head)
+{
+	MigrTarget	t = {false, 1, &head};
+	bool	   *anc = graph_ancestors(g, &t, false, true);
+	List	   *labels = NIL;
+	int			i,
+				j;
+
+	for (i = 0; i < g->nrevs; i++)
+		if (anc[i])
+			for (j = 0; j < g->revs[i].nlabels; j++)
+				labels = lappend(labels, g->revs[i].labels[j]);
+	pfree(anc);
+	return labels;
+}
+
+/*
+ * migr_heads() returns table (revision, branch_labels, message)
+ */
+Datum
+migr_heads(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	MigrGraph  *g;
+	ListCell   *lc;
+	bool		any_labels = false;
+	int			i;
+
+	InitMaterializedSRF(fcinfo, 0);
+	catalog_connect();
+	g = catalog_load_graph();
+	for (i = 0; i < g->nrevs && !any_labels; i++)
+		any_labels = (g->revs[i].nlabels > 0);
+	foreach(lc, graph_heads(g))
+	{
+		MigrRev    *r = &g->revs[lfirst_int(lc)];
+		Datum		values[3];
+		bool		nulls[3] = {false, false, false};
+
+		values[0] = CStringGetTextDatum(r->id);
+		values[1] = PointerGetDatum(migr_text_array(any_labels ?
+													look_labels(g, lfirst_int(lc)) :
+													NIL));
+		values[2] = CStringGetTextDatum(r->message);
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	}
+	catalog_finish();
+	return (Datum) 0;
+}
+
+/*
+ * migr_current() returns table (revision, message, applied_at)
+ *		Applied revisions none of whose children are applied.
+ */
+Datum
+migr_current(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	MigrGraph  *g;
+	int			i,
+				j;
+
+	InitMaterializedSRF(fcinfo, 0);
+	catalog_connect();
+	g = catalog_load_graph();
+	for (i = 0; i < g->nrevs; i++)
+	{
+		MigrRev    *r = &g->revs[i];
+		bool		child_applied = false;
+		Datum		values[3];
+		bool		nulls[3] = {false, false, false};
+
+		if (!r->applied)
+			continue;
+		for (j = 0; j < r->nchildren && !child_applied; j++)
+			child_applied = g->revs[r->children[j]].applied;
+		if (child_applied)
+			continue;
+		values[0] = CStringGetTextDatum(r->id);
+		values[1] = CStringGetTextDatum(r->message);
+		values[2] = TimestampTzGetDatum(r->applied_at);
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	}
+	catalog_finish();
+	return (Datum) 0;
+}
+
+/*
+ * migr_branches() returns table (revision, children)
+ *		Branch points: revisions with more than one child.
+ */
+Datum
+migr_branches(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	MigrGraph  *g;
+	int			i;
+
+	InitMaterializedSRF(fcinfo, 0);
+	catalog_connect();
+	g = catalog_load_graph();
+	for (i = 0; i < g->nrevs; i++)
+	{
+		MigrRev    *r = &g->revs[i];
+		Datum		values[2];
+		bool		nulls[2] = {false, false};
+
+		if (r->nchildren < 2)
+			continue;
+		values[0] = CStringGetTextDatum(r->id);
+		values[1] = PointerGetDatum(migr_id_array(g, r->nchildren,
+												  r->children));
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	}
+	catalog_finish();
+	return (Datum) 0;
+}
+
+/*
+ * look_range
+ *		The revisions in "from:to", as Alembic's history -r: descendants of
+ *		from (inclusive; empty or base = from the roots) that are ancestors
+ *		of to (inclusive; empty = the heads).  NULL range = everything.
+ */
+static bool *
+look_range(MigrGraph *g, const char *range)
+{
+	bool	   *in = palloc(sizeof(bool) * Max(g->nrevs, 1));
+	const char *colon;
+	char	   *from;
+	const char *to;
+	int			i;
+
+	memset(in, true, sizeof(bool) * Max(g->nrevs, 1));
+	if (range == NULL)
+		return in;
+	colon = strchr(range, ':');
+	if (colon == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid history range \"%s\"", range),
+				 errhint("A range is \"from:to\", either end a target or empty, as in \"base:head\", \"abc123:\" or \":current\".")));
+	from = pnstrdup(range, colon - range);
+	to = colon + 1;
+
+	if (from[0] != '\0')
+	{
+		MigrTarget *t = target_resolve(g, from);
+
+		if (!t->base)
+		{
+			bool	   *d = graph_descendants(g, t, true, true);
+
+			for (i = 0; i < g->nrevs; i++)
+				in[i] = in[i] && d[i];
+		}
+	}
+	if (to[0] != '\0')
+	{
+		MigrTarget *t = target_resolve(g, to);
+		bool	   *a = graph_ancestors(g, t, true, true);
+
+		for (i = 0; i < g->nrevs; i++)
+			in[i] = in[i] && a[i] && !t->base;
+	}
+	return in;
+}
+
+/*
+ * migr_history(range text) returns table (revision, down_revision, message,
+ *		applied, applied_at, is_head) in topological order, roots first.
+ */
+Datum
+migr_history(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	char	   *range = PG_ARGISNULL(0) ? NULL :
+		text_to_cstring(PG_GETARG_TEXT_PP(0));
+	MigrGraph  *g;
+	bool	   *in;
+	int		   *order;
+	int			n;
+	bool		cyclic;
+	int			i;
+
+	InitMaterializedSRF(fcinfo, 0);
+	catalog_connect();
+	g = catalog_load_graph();
+	in = look_range(g, range);
+	order = graph_topo_all(g, &n, &cyclic);
+	for (i = 0; i < n; i++)
+	{
+		MigrRev    *r = &g->revs[order[i]];
+		List	   *parents = NIL;
+		Datum		values[6];
+		bool		nulls[6] = {false, false, false, false, false, false};
+		int			j;
+
+		if (!in[order[i]])
+			continue;
+		for (j = 0; j < r->nparents; j++)
+			parents = lappend(parents, r->parents[j]);
+		values[0] = CStringGetTextDatum(r->id);
+		values[1] = PointerGetDatum(migr_text_array(parents));
+		values[2] = CStringGetTextDatum(r->message);
+		values[3] = BoolGetDatum(r->applied);
+		values[4] = TimestampTzGetDatum(r->applied_at);
+		nulls[4] = !r->has_applied_at;
+		values[5] = BoolGetDatum(r->nchildren == 0);
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+		list_free(parents);
+	}
+	catalog_finish();
+	return (Datum) 0;
+}
+
+/*
+ * migr_show(target text) returns table (...)
+ *		Revisions whole, scripts included.
+ */
+Datum
+migr_show(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	char	   *target = migr_arg_text(fcinfo, 0, "target");
+	MigrGraph  *g;
+	MigrTarget *t;
+	int			i;
+
+	InitMaterializedSRF(fcinfo, 0);
+	catalog_connect();
+	g = catalog_load_graph();
+	t = target_resolve(g, target);
+	if (t->base)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("target \"base\" names no revision")));
+	for (i = 0; i < t->n; i++)
+	{
+		MigrRev    *r = &g->revs[t->idx[i]];
+		MigrRevDef	def;
+		bool		applied;
+		Datum		values[13];
+		bool		nulls[13];
+
+		memset(nulls, false, sizeof(nulls));
+		if (!catalog_get_def(r->id, &def, &applied))
+			continue;
+		values[0] = CStringGetTextDatum(r->id);
+		values[1] = PointerGetDatum(migr_text_array(def.parents));
+		values[2] = PointerGetDatum(migr_text_array(def.deps));
+		values[3] = PointerGetDatum(migr_text_array(def.labels));
+		values[4] = CStringGetTextDatum(def.message);
+		values[5] = CStringGetTextDatum(def.kind);
+		values[6] = CStringGetTextDatum(def.upgrade);
+		if (def.downgrade)
+			values[7] = CStringGetTextDatum(def.downgrade);
+		else
+			nulls[7] = true;
+		values[8] = CStringGetTextDatum(def.checksum);
+		values[9] = BoolGetDatum(applied);
+		values[10] = TimestampTzGetDatum(r->applied_at);
+		nulls[10] = !r->has_applied_at;
+		values[11] = BoolGetDatum(r->nchildren == 0);
+		values[12] = PointerGetDatum(migr_id_array(g, r->nchildren,
+												   r->children));
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	}
+	catalog_finish();
+	return (Datum) 0;
+}
+
+/*
+ * look_finding
+ *		One row of migr_check().
+ */
+static void
+look_finding(ReturnSetInfo *rsinfo, const char *revision,
+			 const char *severity, const char *code, const char *message,
+			 const char *hint)
+{
+	Datum		values[5];
+	bool		nulls[5] = {false, false, false, false, false};
+
+	if (revision)
+		values[0] = CStringGetTextDatum(revision);
+	else
+		nulls[0] = true;
+	values[1] = CStringGetTextDatum(severity);
+	values[2] = CStringGetTextDatum(code);
+	values[3] = CStringGetTextDatum(message);
+	if (hint)
+		values[4] = CStringGetTextDatum(hint);
+	else
+		nulls[4] = true;
+	tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+}
+
+/*
+ * look_check_graph
+ *		Cycles, undefined parents and dependencies, several heads, and
+ *		applied revisions with an unapplied ancestor.
+ */
+static void
+look_check_graph(MigrGraph *g, ReturnSetInfo *rsinfo)
+{
+	int		   *order;
+	int			n;
+	bool		cyclic;
+	List	   *heads;
+	int			i,
+				j;
+
+	order = graph_topo_all(g, &n, &cyclic);
+	pfree(order);
+	if (cyclic)
+	{
+		bool	   *reported = palloc0(sizeof(bool) * g->nrevs);
+
+		for (i = 0; i < g->nrevs; i++)
+		{
+			List	   *cycle;
+			ListCell   *lc;
+			bool		seen = false;
+
+			if (reported[i])
+				continue;
+			cycle = graph_find_cycle(g, i);
+			foreach(lc, cycle)
+			{
+				seen = seen || reported[lfirst_int(lc)];
+				reported[lfirst_int(lc)] = true;
+			}
+			if (cycle == NIL || seen)
+				continue;
+			look_finding(rsinfo, g->revs[linitial_int(cycle)].id, "error",
+						 "cycle",
+						 psprintf("revisions %s form a cycle",
+								  graph_id_list(g, cycle)),
+						 "Correct the down_revision or depends_on of one of them.");
+		}
+		pfree(reported);
+	}
+
+	for (i = 0; i < g->nrevs; i++)
+	{
+		MigrRev    *r = &g->revs[i];
+
+		for (j = 0; j < r->nparents; j++)
+			if (r->parent_idx[j] < 0)
+				look_finding(rsinfo, r->id, "error", "missing_parent",
+							 psprintf("parent \"%s\" is not defined",
+									  r->parents[j]),
+							 psprintf("Define revision \"%s\", or correct the down_revision of \"%s\".",
+									  r->parents[j], r->id));
+		for (j = 0; j < r->ndeps; j++)
+			if (r->dep_idx[j] < 0)
+				look_finding(rsinfo, r->id, "error", "missing_dependency",
+							 psprintf("dependency \"%s\" is not defined",
+									  r->deps[j]),
+							 psprintf("Define revision \"%s\", or correct the depends_on of \"%s\".",
+									  r->deps[j], r->id));
+		if (r->applied)
+		{
+			for (j = 0; j < r->nparents; j++)
+				if (r->parent_idx[j] >= 0 && !g->revs[r->parent_idx[j]].applied)
+					look_finding(rsinfo, r->id, "error", "unapplied_ancestor",
+								 psprintf("revision is applied but its parent \"%s\" is not",
+										  r->parents[j]),
+								 "Use migr_stamp() to make the applied set consistent.");
+			for (j = 0; j < r->ndeps; j++)
+				if (r->dep_idx[j] >= 0 && !g->revs[r->dep_idx[j]].applied)
+					look_finding(rsinfo, r->id, "error", "unapplied_ancestor",
+								 psprintf("revision is applied but its dependency \"%s\" is not",
+										  r->deps[j]),
+								 "Use migr_stamp() to make the applied set consistent.");
+		}
+	}
+
+	heads = graph_heads(g);
+	if (list_length(heads) > 1)
+		look_finding(rsinfo, NULL, "warning", "multiple_heads",
+					 psprintf("there are %d heads: %s", list_length(heads),
+							  graph_id_list(g, heads)),
+					 "Merge them with SELECT migr_merge(); until then migr_upgrade('head') fails and only migr_upgrade('heads') works.");
+}
+
+/*
+ * look_check_applied
+ *		Applied revisions whose definition no longer matches what was
+ *		applied, and definitions edited behind migr_define()'s back.
+ */
+static void
+look_check_applied(MigrGraph *g, ReturnSetInfo *rsinfo)
+{
+	int			i;
+
+	for (i = 0; i < g->nrevs; i++)
+	{
+		MigrRevDef	def;
+		bool		applied;
+		char	   *actual;
+
+		if (!catalog_get_def(g->revs[i].id, &def, &applied))
+			continue;
+		actual = checksum_revision(&def);
+		if (strcmp(actual, def.checksum) != 0)
+			look_finding(rsinfo, def.id, "error", "definition_changed",
+						 "revision's row was changed without migr_define(): its content no longer matches its checksum",
+						 "Restore the original definition from your revision files.");
+		else if (applied && def.applied_checksum &&
+				 strcmp(def.applied_checksum, def.checksum) != 0)
+			look_finding(rsinfo, def.id, "error", "applied_changed",
+						 "revision was changed after it was applied",
+						 "Restore the definition that was applied, and write a new revision for the change.");
+	}
+}
+
+/*
+ * migr_check() returns table (revision, severity, code, message, hint)
+ *		Everything wrong or risky; no rows when all is clear.
+ */
+Datum
+migr_check(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	MigrGraph  *g;
+
+	InitMaterializedSRF(fcinfo, 0);
+	catalog_connect();
+	g = catalog_load_graph();
+	look_check_graph(g, rsinfo);
+	look_check_applied(g, rsinfo);
+	catalog_finish();
+	return (Datum) 0;
+}

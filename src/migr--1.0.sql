@@ -1,0 +1,226 @@
+/* src/migr--1.0.sql */
+
+-- complain if script is sourced in psql, rather than via CREATE EXTENSION
+\echo Use "CREATE EXTENSION migr" to load this file. \quit
+
+-- migr's state.  CREATE SCHEMA fails if a schema "migr" already exists, so
+-- the extension never adopts objects somebody else created.
+CREATE SCHEMA migr;
+COMMENT ON SCHEMA migr IS 'migr: revisions, applied set and log of schema migrations';
+
+CREATE SEQUENCE migr.revision_seq;
+CREATE SEQUENCE migr.log_seq;
+
+CREATE TABLE migr.revision (
+    id            text        PRIMARY KEY,
+    seq           bigint      NOT NULL UNIQUE,
+    down_revision text[]      NOT NULL DEFAULT '{}',
+    depends_on    text[]      NOT NULL DEFAULT '{}',
+    branch_labels text[]      NOT NULL DEFAULT '{}',
+    message       text        NOT NULL DEFAULT '',
+    kind          text        NOT NULL DEFAULT 'schema'
+                              CHECK (kind OPERATOR(pg_catalog.=) ANY (ARRAY['schema', 'data'])),
+    upgrade       text        NOT NULL,
+    downgrade     text,
+    checksum      text        NOT NULL,
+    is_head       boolean     NOT NULL,
+    defined_at    timestamptz NOT NULL,
+    defined_by    name        NOT NULL
+);
+COMMENT ON TABLE migr.revision IS 'every defined revision (migr_define, migr_load, migr_merge)';
+-- children by parent and dependency, for defining revisions in O(log n)
+CREATE INDEX revision_down_revision_idx ON migr.revision USING gin (down_revision);
+CREATE INDEX revision_depends_on_idx ON migr.revision USING gin (depends_on);
+CREATE INDEX revision_branch_labels_idx ON migr.revision USING gin (branch_labels);
+-- the fast path of migr_upgrade('head')
+CREATE INDEX revision_heads_idx ON migr.revision (seq) WHERE is_head;
+
+CREATE TABLE migr.applied (
+    revision   text        PRIMARY KEY REFERENCES migr.revision (id),
+    checksum   text        NOT NULL,
+    applied_at timestamptz NOT NULL,
+    applied_by name        NOT NULL,
+    ms         double precision
+);
+COMMENT ON TABLE migr.applied IS 'the applied set: revisions whose upgrade ran (ms NULL when stamped) and was not reverted';
+
+CREATE TABLE migr.log (
+    id       bigint      PRIMARY KEY,
+    at       timestamptz NOT NULL,
+    role     name        NOT NULL,
+    action   text        NOT NULL,
+    revision text,
+    target   text,
+    ms       double precision,
+    outcome  text        NOT NULL
+);
+ALTER TABLE migr.log ALTER COLUMN id
+    SET DEFAULT pg_catalog.nextval('migr.log_seq'::pg_catalog.regclass);
+COMMENT ON TABLE migr.log IS 'every define, upgrade, downgrade and stamp, with role, time and duration';
+
+-- One row, bumped under the migr lock by every change of the applied set:
+-- a REPEATABLE READ caller whose snapshot predates another migration gets a
+-- serialization failure instead of working from a stale applied set.
+CREATE TABLE migr.state (
+    one        boolean PRIMARY KEY DEFAULT true CHECK (one),
+    generation bigint  NOT NULL DEFAULT 0
+);
+INSERT INTO migr.state DEFAULT VALUES;
+
+-- pg_dump keeps the history (migr.state is recreated by CREATE EXTENSION)
+SELECT pg_catalog.pg_extension_config_dump('migr.revision', '');
+SELECT pg_catalog.pg_extension_config_dump('migr.applied', '');
+SELECT pg_catalog.pg_extension_config_dump('migr.log', '');
+SELECT pg_catalog.pg_extension_config_dump('migr.revision_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('migr.log_seq', '');
+
+-- Anyone may look; only migr's functions, running as the extension owner,
+-- write.
+REVOKE ALL ON ALL TABLES IN SCHEMA migr FROM PUBLIC;
+REVOKE ALL ON ALL SEQUENCES IN SCHEMA migr FROM PUBLIC;
+GRANT USAGE ON SCHEMA migr TO PUBLIC;
+GRANT SELECT ON migr.revision, migr.applied, migr.log TO PUBLIC;
+
+-- Defining revisions
+
+CREATE FUNCTION @extschema@.migr_define(
+    id text,
+    down_revision text[],
+    upgrade text,
+    downgrade text DEFAULT NULL,
+    message text DEFAULT '',
+    branch_labels text[] DEFAULT '{}',
+    depends_on text[] DEFAULT '{}',
+    kind text DEFAULT 'schema')
+RETURNS text
+AS 'MODULE_PATHNAME', 'migr_define'
+LANGUAGE C VOLATILE;
+-- changes state: granted by the owner to the roles that migrate
+REVOKE ALL ON FUNCTION @extschema@.migr_define(text, text[], text, text, text, text[], text[], text) FROM PUBLIC;
+COMMENT ON FUNCTION @extschema@.migr_define(text, text[], text, text, text, text[], text[], text) IS
+    'define a revision (NULL id: generated); returns its id';
+
+CREATE FUNCTION @extschema@.migr_load(script text)
+RETURNS text
+AS 'MODULE_PATHNAME', 'migr_load'
+LANGUAGE C VOLATILE;
+-- changes state
+REVOKE ALL ON FUNCTION @extschema@.migr_load(text) FROM PUBLIC;
+COMMENT ON FUNCTION @extschema@.migr_load(text) IS
+    'define a revision from the text of a revision file; returns its id';
+
+CREATE FUNCTION @extschema@.migr_merge(
+    revisions text[] DEFAULT NULL,
+    message text DEFAULT 'merge heads',
+    id text DEFAULT NULL)
+RETURNS text
+AS 'MODULE_PATHNAME', 'migr_merge'
+LANGUAGE C VOLATILE;
+-- changes state
+REVOKE ALL ON FUNCTION @extschema@.migr_merge(text[], text, text) FROM PUBLIC;
+COMMENT ON FUNCTION @extschema@.migr_merge(text[], text, text) IS
+    'define an empty revision whose parents are the given revisions (NULL: every head)';
+
+-- Moving
+
+CREATE FUNCTION @extschema@.migr_upgrade(
+    target text DEFAULT 'head',
+    OUT revision text, OUT message text, OUT ms double precision)
+RETURNS SETOF record
+AS 'MODULE_PATHNAME', 'migr_upgrade'
+LANGUAGE C VOLATILE;
+-- changes state
+REVOKE ALL ON FUNCTION @extschema@.migr_upgrade(text) FROM PUBLIC;
+COMMENT ON FUNCTION @extschema@.migr_upgrade(text) IS
+    'apply every revision the target needs; one row per revision applied';
+
+CREATE FUNCTION @extschema@.migr_downgrade(
+    target text,
+    OUT revision text, OUT message text, OUT ms double precision)
+RETURNS SETOF record
+AS 'MODULE_PATHNAME', 'migr_downgrade'
+LANGUAGE C VOLATILE;
+-- changes state
+REVOKE ALL ON FUNCTION @extschema@.migr_downgrade(text) FROM PUBLIC;
+COMMENT ON FUNCTION @extschema@.migr_downgrade(text) IS
+    'revert every applied revision above the target; one row per revision reverted';
+
+CREATE FUNCTION @extschema@.migr_stamp(
+    target text,
+    OUT revision text, OUT action text)
+RETURNS SETOF record
+AS 'MODULE_PATHNAME', 'migr_stamp'
+LANGUAGE C VOLATILE;
+-- changes state
+REVOKE ALL ON FUNCTION @extschema@.migr_stamp(text) FROM PUBLIC;
+COMMENT ON FUNCTION @extschema@.migr_stamp(text) IS
+    'make the applied set exactly the target and its ancestors, running no script';
+
+CREATE FUNCTION @extschema@.migr_plan(
+    target text,
+    direction text DEFAULT 'upgrade',
+    OUT step integer, OUT revision text, OUT statement text,
+    OUT deferred boolean)
+RETURNS SETOF record
+AS 'MODULE_PATHNAME', 'migr_plan'
+LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION @extschema@.migr_plan(text, text) IS
+    'what an upgrade or downgrade to the target would run, statement by statement';
+
+-- Looking
+
+CREATE FUNCTION @extschema@.migr_heads(
+    OUT revision text, OUT branch_labels text[], OUT message text)
+RETURNS SETOF record
+AS 'MODULE_PATHNAME', 'migr_heads'
+LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION @extschema@.migr_heads() IS
+    'revisions that are no other revision''s parent';
+
+CREATE FUNCTION @extschema@.migr_current(
+    OUT revision text, OUT message text, OUT applied_at timestamptz)
+RETURNS SETOF record
+AS 'MODULE_PATHNAME', 'migr_current'
+LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION @extschema@.migr_current() IS
+    'applied revisions none of whose children are applied';
+
+CREATE FUNCTION @extschema@.migr_branches(
+    OUT revision text, OUT children text[])
+RETURNS SETOF record
+AS 'MODULE_PATHNAME', 'migr_branches'
+LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION @extschema@.migr_branches() IS
+    'branch points: revisions with more than one child';
+
+CREATE FUNCTION @extschema@.migr_history(
+    range text DEFAULT NULL,
+    OUT revision text, OUT down_revision text[], OUT message text,
+    OUT applied boolean, OUT applied_at timestamptz, OUT is_head boolean)
+RETURNS SETOF record
+AS 'MODULE_PATHNAME', 'migr_history'
+LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION @extschema@.migr_history(text) IS
+    'revisions in topological order, roots first; range is ''from:to''';
+
+CREATE FUNCTION @extschema@.migr_show(
+    target text,
+    OUT revision text, OUT down_revision text[], OUT depends_on text[],
+    OUT branch_labels text[], OUT message text, OUT kind text,
+    OUT upgrade text, OUT downgrade text, OUT checksum text,
+    OUT applied boolean, OUT applied_at timestamptz, OUT is_head boolean,
+    OUT children text[])
+RETURNS SETOF record
+AS 'MODULE_PATHNAME', 'migr_show'
+LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION @extschema@.migr_show(text) IS
+    'a revision whole, scripts included';
+
+CREATE FUNCTION @extschema@.migr_check(
+    OUT revision text, OUT severity text, OUT code text, OUT message text,
+    OUT hint text)
+RETURNS SETOF record
+AS 'MODULE_PATHNAME', 'migr_check'
+LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION @extschema@.migr_check() IS
+    'everything wrong or risky in the revision graph; no rows when all is clear';

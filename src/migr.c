@@ -1,0 +1,82 @@
+/*-------------------------------------------------------------------------
+ *
+ * migr.c
+ *	  Module entry point of migr: the module magic and the migr.* settings.
+ *
+ * migr works whether or not it is in shared_preload_libraries: the
+ * settings are defined when the library is first loaded, which is the first
+ * call of any migr function in a backend when it is not preloaded.
+ *
+ * Copyright (c) 2026, migr developers
+ *
+ * IDENTIFICATION
+ *	  src/migr.c
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include <limits.h>
+
+#include "fmgr.h"
+#include "utils/guc.h"
+
+#include "migr.h"
+
+PG_MODULE_MAGIC;
+
+int			migr_lock_timeout = 5000;
+int			migr_lock_retries = 3;
+int			migr_retry_delay = 500;
+int			migr_statement_timeout = 0;
+bool		migr_forward_only = false;
+
+void		_PG_init(void);
+
+/*
+ * _PG_init
+ *		Define the settings.
+ */
+void
+_PG_init(void)
+{
+	DefineCustomIntVariable("migr.lock_timeout",
+							"Lock timeout applied to each statement of a migration.",
+							"A statement that cannot get its locks in this time is "
+							"rolled back and retried; 0 leaves lock_timeout as it is.",
+							&migr_lock_timeout,
+							5000, 0, INT_MAX,
+							PGC_USERSET, GUC_UNIT_MS,
+							NULL, NULL, NULL);
+	DefineCustomIntVariable("migr.lock_retries",
+							"How many times a statement that timed out on a lock is retried.",
+							NULL,
+							&migr_lock_retries,
+							3, 0, 1000,
+							PGC_USERSET, 0,
+							NULL, NULL, NULL);
+	DefineCustomIntVariable("migr.retry_delay",
+							"Wait before the first retry of a statement that timed out on a lock.",
+							"The wait doubles with each further retry.",
+							&migr_retry_delay,
+							500, 0, INT_MAX,
+							PGC_USERSET, GUC_UNIT_MS,
+							NULL, NULL, NULL);
+	DefineCustomIntVariable("migr.statement_timeout",
+							"Time limit for each statement of a migration.",
+							"0 means no limit beyond the session's own statement_timeout.",
+							&migr_statement_timeout,
+							0, 0, INT_MAX,
+							PGC_USERSET, GUC_UNIT_MS,
+							NULL, NULL, NULL);
+	DefineCustomBoolVariable("migr.forward_only",
+							 "Refuses every downgrade.",
+							 "Only superusers can change this setting, so that it can be "
+							 "imposed on the roles that migrate.",
+							 &migr_forward_only,
+							 false,
+							 PGC_SUSET, 0,
+							 NULL, NULL, NULL);
+
+	MarkGUCPrefixReserved("migr");
+}

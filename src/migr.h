@@ -1,0 +1,190 @@
+/*-------------------------------------------------------------------------
+ *
+ * migr.h
+ *	  Shared declarations of the migr extension: settings, the revision
+ *	  graph, targets, scripts and the catalog access layer.
+ *
+ * Copyright (c) 2026, migr developers
+ *
+ * IDENTIFICATION
+ *	  src/migr.h
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef MIGR_H
+#define MIGR_H
+
+#include "fmgr.h"
+#include "nodes/pg_list.h"
+#include "utils/array.h"
+#include "utils/hsearch.h"
+
+/* migr's own SQLSTATEs (class MG) */
+#define ERRCODE_MIGR_MULTIPLE_HEADS		MAKE_SQLSTATE('M','G','0','0','1')
+#define ERRCODE_MIGR_APPLIED_CHANGED	MAKE_SQLSTATE('M','G','0','0','2')
+#define ERRCODE_MIGR_MISSING_REVISION	MAKE_SQLSTATE('M','G','0','0','3')
+#define ERRCODE_MIGR_IRREVERSIBLE		MAKE_SQLSTATE('M','G','0','0','4')
+#define ERRCODE_MIGR_CYCLE				MAKE_SQLSTATE('M','G','0','0','5')
+
+/* limits */
+#define MIGR_ID_MAXLEN			64
+#define MIGR_MAX_SCRIPT_BYTES	(16 * 1024 * 1024)
+#define MIGR_CHECKSUM_LEN		64	/* hex digits of a SHA-256 */
+
+/* settings (migr.c) */
+extern int	migr_lock_timeout;
+extern int	migr_lock_retries;
+extern int	migr_retry_delay;
+extern int	migr_statement_timeout;
+extern bool migr_forward_only;
+
+/*
+ * A revision as the graph sees it.  Scripts are not kept here: they are read
+ * one revision at a time when they are needed.
+ */
+typedef struct MigrRev
+{
+	char	   *id;
+	int64		seq;			/* definition order */
+	char	   *message;
+	int			nparents;
+	char	  **parents;
+	int			ndeps;
+	char	  **deps;
+	int			nlabels;
+	char	  **labels;
+	bool		applied;
+	bool		has_applied_at;
+	int64		applied_at;		/* TimestampTz */
+	bool		reversible;		/* downgrade is not NULL */
+
+	/* filled in by graph_link() */
+	int		   *parent_idx;		/* -1 where that parent is not defined */
+	int		   *dep_idx;		/* -1 where that dependency is not defined */
+	int			nchildren;		/* revisions naming this one as a parent */
+	int		   *children;
+	int			ndependents;	/* revisions naming this one in depends_on */
+	int		   *dependents;
+} MigrRev;
+
+typedef struct MigrGraph
+{
+	int			nrevs;
+	MigrRev    *revs;			/* in definition order */
+	HTAB	   *byid;			/* id -> index into revs */
+} MigrGraph;
+
+/* The revisions a target names; base means "none". */
+typedef struct MigrTarget
+{
+	bool		base;
+	int			n;
+	int		   *idx;
+} MigrTarget;
+
+/* One statement of a script, as raw_parser found it. */
+typedef struct MigrStmt
+{
+	char	   *sql;			/* the statement's own text */
+	int			location;		/* byte offset in the script */
+	int			line;			/* 1-based line in the script */
+	int			index;			/* 1-based position in the script */
+	int			tag;			/* NodeTag of the statement */
+	bool		transaction_control;
+	bool		non_transactional;
+	bool		client_copy;	/* COPY FROM STDIN / TO STDOUT */
+	const char *what;			/* command name, for messages */
+} MigrStmt;
+
+/*
+ * A revision's definition: what migr_define() takes and migr.revision holds.
+ * downgrade is NULL for an irreversible revision.
+ */
+typedef struct MigrRevDef
+{
+	char	   *id;
+	List	   *parents;		/* of char * */
+	List	   *deps;
+	List	   *labels;
+	char	   *message;
+	char	   *kind;
+	char	   *upgrade;
+	char	   *downgrade;
+	char	   *checksum;
+	char	   *applied_checksum;	/* as recorded when applied, or NULL */
+} MigrRevDef;
+
+/* catalog.c */
+typedef struct MigrCatalogUser
+{
+	Oid			saved_userid;
+	int			saved_sec_context;
+} MigrCatalogUser;
+
+extern void catalog_connect(void);
+extern void catalog_finish(void);
+extern void catalog_become_owner(MigrCatalogUser *save);
+extern void catalog_restore_user(MigrCatalogUser *save);
+extern void catalog_lock(void);
+extern bool catalog_head_is_applied(List **heads);
+extern MigrGraph *catalog_load_graph(void);
+extern bool catalog_get_scripts(const char *id, char **upgrade,
+								char **downgrade, char **checksum);
+extern void catalog_mark_applied(const char *id, const char *checksum,
+								 double ms);
+extern void catalog_mark_unapplied(const char *id);
+extern void catalog_log(const char *action, const char *revision,
+						const char *target, double ms, const char *outcome);
+extern bool catalog_get_def(const char *id, MigrRevDef *def, bool *applied);
+extern char *catalog_label_owner(const char *label);
+extern bool catalog_is_referenced(const char *id);
+extern void catalog_store_def(MigrRevDef *def, bool replace,
+							  List *old_parents);
+
+/* checksum.c */
+extern char *checksum_revision(MigrRevDef *def);
+
+/* graph.c */
+extern void graph_link(MigrGraph *g);
+extern int	graph_find(MigrGraph *g, const char *id);
+extern int *graph_upgrade_order(MigrGraph *g, MigrTarget *t, int *n);
+extern int *graph_downgrade_order(MigrGraph *g, MigrTarget *t, int *n);
+extern int *graph_topo_all(MigrGraph *g, int *n, bool *cyclic);
+extern bool *graph_ancestors(MigrGraph *g, MigrTarget *t, bool with_deps,
+							 bool inclusive);
+extern bool *graph_descendants(MigrGraph *g, MigrTarget *t, bool with_deps,
+							   bool inclusive);
+extern List *graph_heads(MigrGraph *g);
+extern void graph_check_defined(MigrGraph *g, bool *in);
+extern List *graph_find_cycle(MigrGraph *g, int start);
+extern char *graph_id_list(MigrGraph *g, List *idxs);
+
+/* target.c */
+extern void target_check_name(const char *name, const char *what);
+extern MigrTarget *target_resolve(MigrGraph *g, const char *target);
+extern int	target_single(MigrGraph *g, const char *target);
+
+/* script.c */
+extern List *script_split(const char *script, const char *id,
+						  const char *section);
+extern List *script_check(const char *script, const char *id,
+						  const char *section);
+
+/* apply.c */
+extern double apply_script(const char *id, const char *section,
+						   const char *script);
+
+/* revfile.c */
+extern MigrRevDef *revfile_parse(const char *text);
+
+/* define.c */
+extern char *define_revision(MigrRevDef *def);
+
+/* utilities shared by the SQL-callable files */
+extern ArrayType *migr_text_array(List *strings);
+extern List *migr_array_list(ArrayType *arr, const char *argname);
+extern ArrayType *migr_id_array(MigrGraph *g, int n, int *idx);
+extern char *migr_arg_text(FunctionCallInfo fcinfo, int argno,
+						   const char *argname);
+
+#endif							/* MIGR_H */

@@ -1,0 +1,415 @@
+/*-------------------------------------------------------------------------
+ *
+ * move.c
+ *	  Moving the database along the revision graph: migr_upgrade(),
+ *	  migr_downgrade(), migr_stamp() and migr_plan().
+ *
+ * Each call is one transaction's work.  The plan is computed first without
+ * any lock; when there is nothing to do the call returns at once (for
+ * migr_upgrade('head') from one index scan of the heads).  Otherwise it
+ * takes the migr lock, reads the graph again (another session may have
+ * done the work while we waited) and goes on.  Each revision runs in its
+ * own subtransaction, its statements in theirs (apply.c); any error rolls
+ * the caller's transaction back, schema and migr's tables alike.
+ *
+ * Copyright (c) 2026, migr developers
+ *
+ * IDENTIFICATION
+ *	  src/move.c
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/xact.h"
+#include "funcapi.h"
+#include "utils/builtins.h"
+#include "utils/memutils.h"
+#include "utils/resowner.h"
+
+#include "migr.h"
+
+PG_FUNCTION_INFO_V1(migr_upgrade);
+PG_FUNCTION_INFO_V1(migr_downgrade);
+PG_FUNCTION_INFO_V1(migr_stamp);
+PG_FUNCTION_INFO_V1(migr_plan);
+
+typedef enum MoveKind
+{
+	MOVE_UPGRADE,
+	MOVE_DOWNGRADE
+} MoveKind;
+
+typedef struct MovePlan
+{
+	MigrGraph  *g;
+	MigrTarget *t;
+	int		   *order;
+	int			n;
+} MovePlan;
+
+static MovePlan *move_prepare(const char *target, MoveKind kind);
+static void move_check_reversible(MovePlan *p, const char *target);
+static void move_get_def(const char *id, MigrRevDef *def);
+static void move_one(MigrRev *rev, MoveKind kind, const char *target,
+					 ReturnSetInfo *rsinfo);
+static void move_check_forward_only(void);
+
+/*
+ * move_prepare
+ *		Load the graph, resolve the target and compute what to do.
+ */
+static MovePlan *
+move_prepare(const char *target, MoveKind kind)
+{
+	MovePlan   *p = palloc0(sizeof(MovePlan));
+	int			i;
+
+	p->g = catalog_load_graph();
+	p->t = target_resolve(p->g, target);
+	if (kind == MOVE_UPGRADE)
+	{
+		if (p->t->base)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("cannot upgrade to \"base\""),
+					 errhint("Use migr_downgrade('base') to revert every revision.")));
+		p->order = graph_upgrade_order(p->g, p->t, &p->n);
+	}
+	else
+	{
+		for (i = 0; i < p->t->n; i++)
+			if (!p->g->revs[p->t->idx[i]].applied)
+				ereport(ERROR,
+						(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+						 errmsg("revision \"%s\" is not applied",
+								p->g->revs[p->t->idx[i]].id),
+						 errdetail("A downgrade reverts the revisions above an applied revision."),
+						 errhint("Use migr_upgrade('%s') to reach it.",
+								 p->g->revs[p->t->idx[i]].id)));
+		p->order = graph_downgrade_order(p->g, p->t, &p->n);
+	}
+	return p;
+}
+
+/*
+ * move_check_reversible
+ *		Refuse a downgrade through an irreversible revision, before anything
+ *		is reverted.
+ */
+static void
+move_check_reversible(MovePlan *p, const char *target)
+{
+	int			i;
+
+	for (i = 0; i < p->n; i++)
+	{
+		MigrRev    *r = &p->g->revs[p->order[i]];
+
+		if (!r->reversible)
+			ereport(ERROR,
+					(errcode(ERRCODE_MIGR_IRREVERSIBLE),
+					 errmsg("cannot downgrade to \"%s\": revision \"%s\" is irreversible",
+							target, r->id),
+					 errdetail("Revision \"%s\" has no downgrade script; the downgrade would revert %d revisions.",
+							   r->id, p->n),
+					 errhint("Downgrade to \"%s\" or a revision above it, or write a new revision that undoes the change.",
+							 r->id)));
+	}
+}
+
+/*
+ * move_check_forward_only
+ */
+static void
+move_check_forward_only(void)
+{
+	if (migr_forward_only)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("downgrades are disabled because migr.forward_only is on"),
+				 errhint("Write a new revision that undoes the change (a forward fix).")));
+}
+
+/*
+ * move_get_def
+ *		A revision's definition, checked against its recorded checksum: a
+ *		row edited behind migr's back is never run.
+ */
+static void
+move_get_def(const char *id, MigrRevDef *def)
+{
+	bool		applied;
+	char	   *stored;
+
+	if (!catalog_get_def(id, def, &applied))
+		elog(ERROR, "revision \"%s\" disappeared", id);
+	stored = def->checksum;
+	if (strcmp(checksum_revision(def), stored) != 0 ||
+		(def->applied_checksum &&
+		 strcmp(def->applied_checksum, stored) != 0))
+		ereport(ERROR,
+				(errcode(ERRCODE_MIGR_APPLIED_CHANGED),
+				 errmsg("revision \"%s\" does not match its checksum", id),
+				 errdetail("Its row in migr.revision was changed without migr_define()."),
+				 errhint("Restore the original definition; migr_check() lists every such revision.")));
+}
+
+/*
+ * move_one
+ *		Apply or revert one revision in its own subtransaction, record it and
+ *		return its row.
+ */
+static void
+move_one(MigrRev *rev, MoveKind kind, const char *target,
+		 ReturnSetInfo *rsinfo)
+{
+	MemoryContext oldcxt = CurrentMemoryContext;
+	ResourceOwner oldowner = CurrentResourceOwner;
+	MemoryContext revcxt;
+	MigrRevDef	def;
+	volatile double ms = 0;
+	Datum		values[3];
+	bool		nulls[3] = {false, false, false};
+
+	revcxt = AllocSetContextCreate(oldcxt, "migr revision",
+								   ALLOCSET_DEFAULT_SIZES);
+	BeginInternalSubTransaction(NULL);
+	MemoryContextSwitchTo(revcxt);
+	PG_TRY();
+	{
+		move_get_def(rev->id, &def);
+		if (kind == MOVE_UPGRADE)
+		{
+			ms = apply_script(rev->id, "upgrade", def.upgrade);
+			catalog_mark_applied(rev->id, def.checksum, ms);
+			catalog_log("upgrade", rev->id, target, ms, "applied");
+		}
+		else
+		{
+			ms = apply_script(rev->id, "downgrade", def.downgrade);
+			catalog_mark_unapplied(rev->id);
+			catalog_log("downgrade", rev->id, target, ms, "reverted");
+		}
+		ReleaseCurrentSubTransaction();
+	}
+	PG_CATCH();
+	{
+		MemoryContextSwitchTo(oldcxt);
+		RollbackAndReleaseCurrentSubTransaction();
+		CurrentResourceOwner = oldowner;
+		PG_RE_THROW();
+	}
+	PG_END_TRY();
+	MemoryContextSwitchTo(oldcxt);
+	CurrentResourceOwner = oldowner;
+
+	values[0] = CStringGetTextDatum(rev->id);
+	values[1] = CStringGetTextDatum(rev->message);
+	values[2] = Float8GetDatum(ms);
+	tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	MemoryContextDelete(revcxt);
+}
+
+/*
+ * migr_upgrade(target text) returns table (revision, message, ms)
+ */
+Datum
+migr_upgrade(PG_FUNCTION_ARGS)
+{
+	char	   *target = migr_arg_text(fcinfo, 0, "target");
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	MovePlan   *p;
+	int			i;
+
+	InitMaterializedSRF(fcinfo, 0);
+	catalog_connect();
+
+	/* the common case, at every application start: nothing to do */
+	if (strcmp(target, "head") == 0)
+	{
+		List	   *heads;
+
+		if (catalog_head_is_applied(&heads) || heads == NIL)
+		{
+			catalog_finish();
+			return (Datum) 0;
+		}
+	}
+
+	p = move_prepare(target, MOVE_UPGRADE);
+	if (p->n > 0)
+	{
+		catalog_lock();
+		p = move_prepare(target, MOVE_UPGRADE);
+		for (i = 0; i < p->n; i++)
+			move_one(&p->g->revs[p->order[i]], MOVE_UPGRADE, target, rsinfo);
+	}
+	catalog_finish();
+	return (Datum) 0;
+}
+
+/*
+ * migr_downgrade(target text) returns table (revision, message, ms)
+ */
+Datum
+migr_downgrade(PG_FUNCTION_ARGS)
+{
+	char	   *target = migr_arg_text(fcinfo, 0, "target");
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	MovePlan   *p;
+	int			i;
+
+	move_check_forward_only();
+	InitMaterializedSRF(fcinfo, 0);
+	catalog_connect();
+	catalog_lock();
+	p = move_prepare(target, MOVE_DOWNGRADE);
+	move_check_reversible(p, target);
+	for (i = 0; i < p->n; i++)
+		move_one(&p->g->revs[p->order[i]], MOVE_DOWNGRADE, target, rsinfo);
+	catalog_finish();
+	return (Datum) 0;
+}
+
+/*
+ * migr_stamp(target text) returns table (revision, action)
+ *		Make the applied set exactly the target and its ancestors, running
+ *		no script.
+ */
+Datum
+migr_stamp(PG_FUNCTION_ARGS)
+{
+	char	   *target = migr_arg_text(fcinfo, 0, "target");
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	MigrGraph  *g;
+	MigrTarget *t;
+	bool	   *want;
+	bool	   *in;
+	int		   *order;
+	int			n;
+	int			i;
+	int			count;
+
+	InitMaterializedSRF(fcinfo, 0);
+	catalog_connect();
+	catalog_lock();
+	g = catalog_load_graph();
+	t = target_resolve(g, target);
+	want = graph_ancestors(g, t, true, true);
+	graph_check_defined(g, want);
+
+	/* first unmark, children first, what the target does not include */
+	in = palloc0(sizeof(bool) * Max(g->nrevs, 1));
+	for (i = 0, count = 0; i < g->nrevs; i++)
+	{
+		in[i] = g->revs[i].applied && !want[i];
+		count += in[i];
+	}
+	if (count > 0)
+	{
+		MigrTarget	none = {true, 0, NULL};
+
+		/* the reverse topological order of the applied revisions */
+		order = graph_downgrade_order(g, &none, &n);
+		for (i = 0; i < n; i++)
+		{
+			MigrRev    *r = &g->revs[order[i]];
+			Datum		values[2];
+			bool		nulls[2] = {false, false};
+
+			if (!in[order[i]])
+				continue;
+			catalog_mark_unapplied(r->id);
+			catalog_log("stamp", r->id, target, -1, "unapplied");
+			values[0] = CStringGetTextDatum(r->id);
+			values[1] = CStringGetTextDatum("unapplied");
+			tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values,
+								 nulls);
+		}
+	}
+
+	/* then mark, parents first, what it includes and is not applied */
+	order = graph_upgrade_order(g, t, &n);
+	for (i = 0; i < n; i++)
+	{
+		MigrRev    *r = &g->revs[order[i]];
+		MigrRevDef	def;
+		Datum		values[2];
+		bool		nulls[2] = {false, false};
+
+		move_get_def(r->id, &def);
+		catalog_mark_applied(r->id, def.checksum, -1);
+		catalog_log("stamp", r->id, target, -1, "applied");
+		values[0] = CStringGetTextDatum(r->id);
+		values[1] = CStringGetTextDatum("applied");
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values,
+							 nulls);
+	}
+	catalog_finish();
+	return (Datum) 0;
+}
+
+/*
+ * migr_plan(target text, direction text) returns table
+ *		(step int, revision text, statement text, deferred boolean)
+ *		What an upgrade or downgrade would run, statement by statement,
+ *		without running it.  A revision with an empty script has one row
+ *		whose statement is NULL.
+ */
+Datum
+migr_plan(PG_FUNCTION_ARGS)
+{
+	char	   *target = migr_arg_text(fcinfo, 0, "target");
+	char	   *direction = migr_arg_text(fcinfo, 1, "direction");
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	MoveKind	kind;
+	MovePlan   *p;
+	int			i;
+
+	if (strcmp(direction, "upgrade") == 0)
+		kind = MOVE_UPGRADE;
+	else if (strcmp(direction, "downgrade") == 0)
+		kind = MOVE_DOWNGRADE;
+	else
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid direction \"%s\"", direction),
+				 errhint("The direction is \"upgrade\" or \"downgrade\".")));
+
+	InitMaterializedSRF(fcinfo, 0);
+	catalog_connect();
+	p = move_prepare(target, kind);
+	if (kind == MOVE_DOWNGRADE)
+		move_check_reversible(p, target);
+	for (i = 0; i < p->n; i++)
+	{
+		MigrRev    *r = &p->g->revs[p->order[i]];
+		MigrRevDef	def;
+		List	   *stmts;
+		ListCell   *lc;
+		Datum		values[4];
+		bool		nulls[4] = {false, false, false, false};
+
+		move_get_def(r->id, &def);
+		stmts = script_split(kind == MOVE_UPGRADE ? def.upgrade : def.downgrade,
+							 r->id, kind == MOVE_UPGRADE ? "upgrade" : "downgrade");
+		values[0] = Int32GetDatum(i + 1);
+		values[1] = CStringGetTextDatum(r->id);
+		values[3] = BoolGetDatum(false);
+		if (stmts == NIL)
+		{
+			nulls[2] = true;
+			tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values,
+								 nulls);
+		}
+		foreach(lc, stmts)
+		{
+			values[2] = CStringGetTextDatum(((MigrStmt *) lfirst(lc))->sql);
+			tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values,
+								 nulls);
+		}
+	}
+	catalog_finish();
+	return (Datum) 0;
+}

@@ -1,0 +1,466 @@
+/*-------------------------------------------------------------------------
+ *
+ * target.c
+ *	  Revision ids, branch labels and the targets that name revisions:
+ *	  head, heads, base, current, ids and unique prefixes, labels,
+ *	  label@head, and steps (+N, -N, target+N, target-N).
+ *
+ * Resolution tries, in this order: the reserved words, an exact id,
+ * label@head, an exact label, a relative step, a unique id prefix.  So an
+ * id that happens to look like "abc-1" is always that revision.
+ *
+ * Copyright (c) 2026, migr developers
+ *
+ * IDENTIFICATION
+ *	  src/target.c
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include <ctype.h>
+
+#include "lib/stringinfo.h"
+
+#include "migr.h"
+
+static MigrTarget *target_make(int n);
+static MigrTarget *target_try(MigrGraph *g, const char *target);
+static MigrTarget *target_label_head(MigrGraph *g, const char *label,
+									 const char *target);
+static int	target_label(MigrGraph *g, const char *label);
+static MigrTarget *target_current(MigrGraph *g, const char *target);
+static MigrTarget *target_step(MigrGraph *g, MigrTarget *from,
+							   const char *fromname, int steps,
+							   const char *target);
+static MigrTarget *target_prefix(MigrGraph *g, const char *target);
+static bool target_split_step(const char *target, char **base, int *steps);
+
+/*
+ * target_check_name
+ *		Enforce the id and label syntax: 1-64 characters of [A-Za-z0-9_.-],
+ *		not starting with "+" or "-", not a reserved word.
+ */
+void
+target_check_name(const char *name, const char *what)
+{
+	size_t		len = strlen(name);
+	const char *p;
+
+	if (len == 0 || len > MIGR_ID_MAXLEN)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid %s \"%s\"", what, name),
+				 errdetail("A %s must be 1 to %d characters long.", what,
+						   MIGR_ID_MAXLEN)));
+	for (p = name; *p; p++)
+		if (!(isascii((unsigned char) *p) &&
+			  (isalnum((unsigned char) *p) || *p == '_' || *p == '.' ||
+			   *p == '-')))
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("invalid %s \"%s\"", what, name),
+					 errdetail("A %s may only contain letters, digits, \"_\", \".\" and \"-\".",
+							   what)));
+	if (name[0] == '+' || name[0] == '-')
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid %s \"%s\"", what, name),
+				 errdetail("A %s cannot start with \"+\" or \"-\", which denote relative steps.",
+						   what)));
+	if (strcmp(name, "head") == 0 || strcmp(name, "heads") == 0 ||
+		strcmp(name, "base") == 0 || strcmp(name, "current") == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid %s \"%s\"", what, name),
+				 errdetail("\"%s\" is a reserved word of migr's targets.",
+						   name)));
+}
+
+static MigrTarget *
+target_make(int n)
+{
+	MigrTarget *t = palloc0(sizeof(MigrTarget));
+
+	t->n = n;
+	t->idx = palloc(sizeof(int) * Max(n, 1));
+	return t;
+}
+
+/*
+ * target_resolve
+ *		The revisions a target names.  Errors name what is wrong and how to
+ *		fix it; nothing here changes any state.
+ */
+MigrTarget *
+target_resolve(MigrGraph *g, const char *target)
+{
+	MigrTarget *t;
+
+	if (target[0] == '\0')
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("target must not be empty"),
+				 errhint("Give \"head\", \"heads\", \"base\", a revision id, a branch label or a relative step such as \"-1\".")));
+
+	t = target_try(g, target);
+	if (t != NULL)
+		return t;
+
+	ereport(ERROR,
+			(errcode(ERRCODE_UNDEFINED_OBJECT),
+			 errmsg("revision \"%s\" does not exist", target),
+			 errhint("A target is \"head\", \"heads\", \"base\", \"current\", a revision id or a unique prefix of one, a branch label, \"label@head\", or one of these followed by +N or -N. migr_history() lists the revisions.")));
+	return NULL;				/* keep compiler quiet */
+}
+
+/*
+ * target_try
+ *		Resolve, or return NULL if the text names nothing.
+ */
+static MigrTarget *
+target_try(MigrGraph *g, const char *target)
+{
+	MigrTarget *t;
+	const char *at;
+	char	   *base;
+	int			steps;
+	int			k;
+
+	if (strcmp(target, "base") == 0)
+	{
+		t = target_make(0);
+		t->base = true;
+		return t;
+	}
+	if (strcmp(target, "heads") == 0)
+	{
+		List	   *heads = graph_heads(g);
+		ListCell   *lc;
+
+		t = target_make(list_length(heads));
+		t->n = 0;
+		foreach(lc, heads)
+			t->idx[t->n++] = lfirst_int(lc);
+		return t;
+	}
+	if (strcmp(target, "head") == 0)
+	{
+		List	   *heads = graph_heads(g);
+
+		if (list_length(heads) > 1)
+			ereport(ERROR,
+					(errcode(ERRCODE_MIGR_MULTIPLE_HEADS),
+					 errmsg("target \"head\" is ambiguous: there are %d heads",
+							list_length(heads)),
+					 errdetail("The heads are %s.", graph_id_list(g, heads)),
+					 errhint("Merge them with SELECT migr_merge(), or name one of them, or use \"heads\".")));
+		t = target_make(list_length(heads));
+		if (heads != NIL)
+			t->idx[0] = linitial_int(heads);
+		return t;
+	}
+	if (strcmp(target, "current") == 0)
+		return target_current(g, target);
+
+	k = graph_find(g, target);
+	if (k >= 0)
+	{
+		t = target_make(1);
+		t->idx[0] = k;
+		return t;
+	}
+
+	at = strchr(target, '@');
+	if (at != NULL && strcmp(at, "@head") == 0)
+		return target_label_head(g, pnstrdup(target, at - target), target);
+
+	k = target_label(g, target);
+	if (k >= 0)
+	{
+		t = target_make(1);
+		t->idx[0] = k;
+		return t;
+	}
+
+	if (target_split_step(target, &base, &steps))
+	{
+		MigrTarget *from;
+
+		if (base[0] == '\0')
+			from = target_current(g, target);
+		else
+		{
+			from = target_try(g, base);
+			if (from == NULL)
+				ereport(ERROR,
+						(errcode(ERRCODE_UNDEFINED_OBJECT),
+						 errmsg("revision \"%s\" does not exist", base),
+						 errdetail("Target \"%s\" counts steps from \"%s\".",
+								   target, base)));
+		}
+		return target_step(g, from, base[0] ? base : "current", steps,
+						   target);
+	}
+
+	return target_prefix(g, target);
+}
+
+/*
+ * target_split_step
+ *		"x+3" -> ("x", 3); "-2" -> ("", -2).  False if no step suffix.
+ */
+static bool
+target_split_step(const char *target, char **base, int *steps)
+{
+	const char *end = target + strlen(target);
+	const char *p = end;
+	long		n;
+
+	while (p > target && isdigit((unsigned char) p[-1]))
+		p--;
+	if (p == end || p == target || (p[-1] != '+' && p[-1] != '-'))
+		return false;
+	if (end - p > 9)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("step count in target \"%s\" is too large", target)));
+	n = strtol(p, NULL, 10);
+	*steps = (p[-1] == '-') ? -(int) n : (int) n;
+	*base = pnstrdup(target, p - 1 - target);
+	return true;
+}
+
+/*
+ * target_label
+ *		Index of the revision carrying this branch label, or -1.
+ */
+static int
+target_label(MigrGraph *g, const char *label)
+{
+	int			i,
+				j;
+
+	for (i = 0; i < g->nrevs; i++)
+		for (j = 0; j < g->revs[i].nlabels; j++)
+			if (strcmp(g->revs[i].labels[j], label) == 0)
+				return i;
+	return -1;
+}
+
+/*
+ * target_label_head
+ *		label@head: the single head among the labelled revision's
+ *		descendants (or the labelled revision itself, if it is a head).
+ */
+static MigrTarget *
+target_label_head(MigrGraph *g, const char *label, const char *target)
+{
+	MigrTarget	from;
+	bool	   *desc;
+	List	   *heads = NIL;
+	MigrTarget *t;
+	int			k = target_label(g, label);
+	int			i;
+
+	if (k < 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("branch label \"%s\" does not exist", label),
+				 errhint("migr_heads() shows the branch labels in use.")));
+	from.base = false;
+	from.n = 1;
+	from.idx = &k;
+	desc = graph_descendants(g, &from, false, true);
+	for (i = 0; i < g->nrevs; i++)
+		if (desc[i] && g->revs[i].nchildren == 0)
+			heads = lappend_int(heads, i);
+	if (list_length(heads) > 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_MIGR_MULTIPLE_HEADS),
+				 errmsg("target \"%s\" is ambiguous: branch \"%s\" has %d heads",
+						target, label, list_length(heads)),
+				 errdetail("The heads are %s.", graph_id_list(g, heads)),
+				 errhint("Merge them with migr_merge(), or name one of them.")));
+	t = target_make(1);
+	t->idx[0] = heads ? linitial_int(heads) : k;
+	return t;
+}
+
+/*
+ * target_current
+ *		The single current revision, or base when nothing is applied.
+ */
+static MigrTarget *
+target_current(MigrGraph *g, const char *target)
+{
+	List	   *cur = NIL;
+	MigrTarget *t;
+	int			i,
+				j;
+
+	for (i = 0; i < g->nrevs; i++)
+	{
+		MigrRev    *r = &g->revs[i];
+		bool		child_applied = false;
+
+		if (!r->applied)
+			continue;
+		for (j = 0; j < r->nchildren && !child_applied; j++)
+			child_applied = g->revs[r->children[j]].applied;
+		if (!child_applied)
+			cur = lappend_int(cur, i);
+	}
+	if (list_length(cur) > 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_MIGR_MULTIPLE_HEADS),
+				 errmsg("target \"%s\" is ambiguous: %d revisions are current",
+						target, list_length(cur)),
+				 errdetail("The current revisions are %s.",
+						   graph_id_list(g, cur)),
+				 errhint("Count the steps from one of them, as in \"<revision>-1\".")));
+	t = target_make(list_length(cur));
+	if (cur == NIL)
+		t->base = true;
+	else
+		t->idx[0] = linitial_int(cur);
+	return t;
+}
+
+/*
+ * target_step
+ *		Walk |steps| parents (steps < 0) or children (steps > 0) along a
+ *		single line.  Stepping down from a root reaches base; stepping up
+ *		from base starts at the single root.
+ */
+static MigrTarget *
+target_step(MigrGraph *g, MigrTarget *from, const char *fromname, int steps,
+			const char *target)
+{
+	MigrTarget *t = target_make(1);
+	int			cur;
+	int			i;
+
+	if (!from->base && from->n != 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("cannot count steps from \"%s\" in target \"%s\"",
+						fromname, target),
+				 errdetail("\"%s\" names %d revisions.", fromname, from->n),
+				 errhint("Count from a single revision.")));
+	cur = from->base ? -1 : from->idx[0];
+
+	for (i = 0; i < Abs(steps); i++)
+	{
+		List	   *next = NIL;
+		int			j;
+
+		if (steps > 0)
+		{
+			if (cur < 0)
+			{
+				for (j = 0; j < g->nrevs; j++)
+					if (g->revs[j].nparents == 0)
+						next = lappend_int(next, j);
+			}
+			else
+				for (j = 0; j < g->revs[cur].nchildren; j++)
+					next = lappend_int(next, g->revs[cur].children[j]);
+		}
+		else
+		{
+			if (cur < 0)
+				ereport(ERROR,
+						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+						 errmsg("target \"%s\" goes below base", target),
+						 errdetail("There are only %d steps below \"%s\".",
+								   i, fromname)));
+			for (j = 0; j < g->revs[cur].nparents; j++)
+				if (g->revs[cur].parent_idx[j] >= 0)
+					next = lappend_int(next, g->revs[cur].parent_idx[j]);
+			if (g->revs[cur].nparents == 0)
+			{
+				cur = -1;		/* a root's parent is base */
+				continue;
+			}
+		}
+
+		if (next == NIL)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("target \"%s\" goes beyond the heads", target),
+					 errdetail("\"%s\" has no revision above it.",
+							   cur < 0 ? "base" : g->revs[cur].id)));
+		if (list_length(next) > 1)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("target \"%s\" is ambiguous", target),
+					 errdetail("At \"%s\" the way %s splits between %s.",
+							   cur < 0 ? "base" : g->revs[cur].id,
+							   steps > 0 ? "up" : "down",
+							   graph_id_list(g, next)),
+					 errhint("Name the revision you mean, or count from one of them.")));
+		cur = linitial_int(next);
+	}
+
+	if (cur < 0)
+	{
+		t->base = true;
+		t->n = 0;
+	}
+	else
+		t->idx[0] = cur;
+	return t;
+}
+
+/*
+ * target_prefix
+ *		A unique id prefix; an ambiguous one lists its candidates.
+ */
+static MigrTarget *
+target_prefix(MigrGraph *g, const char *target)
+{
+	size_t		len = strlen(target);
+	List	   *hits = NIL;
+	MigrTarget *t;
+	int			i;
+
+	for (i = 0; i < g->nrevs; i++)
+		if (strncmp(g->revs[i].id, target, len) == 0)
+			hits = lappend_int(hits, i);
+	if (hits == NIL)
+		return NULL;
+	if (list_length(hits) > 1)
+	{
+		List	   *shown = list_truncate(list_copy(hits), 10);
+
+		ereport(ERROR,
+				(errcode(ERRCODE_AMBIGUOUS_PARAMETER),
+				 errmsg("revision prefix \"%s\" is ambiguous", target),
+				 errdetail("It matches %d revisions: %s%s.",
+						   list_length(hits), graph_id_list(g, shown),
+						   list_length(hits) > 10 ? ", ..." : ""),
+				 errhint("Give more characters of the revision id.")));
+	}
+	t = target_make(1);
+	t->idx[0] = linitial_int(hits);
+	return t;
+}
+
+/*
+ * target_single
+ *		A target that must name exactly one revision.
+ */
+int
+target_single(MigrGraph *g, const char *target)
+{
+	MigrTarget *t = target_resolve(g, target);
+
+	if (t->base || t->n != 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("target \"%s\" does not name a single revision",
+						target),
+				 errhint("Give a revision id, a unique prefix or a branch label.")));
+	return t->idx[0];
+}
