@@ -13,6 +13,7 @@ OBJS = \
 	src/target.o \
 	src/script.o \
 	src/revfile.o \
+	src/revlex.o \
 	src/apply.o \
 	src/define.o \
 	src/move.o \

@@ -8,12 +8,9 @@
  * "-- migr:upgrade" and "-- migr:downgrade" lines start the two scripts.
  * A line that only looks like a directive because it sits inside a string
  * literal, a quoted identifier, a dollar-quoted body or a block comment is
- * part of the script.  The server's lexer does not report where its tokens
- * end, so the file is walked with a small quoting state machine that knows
- * exactly the quoting rules of scan.l (standard and escape strings, quoted
- * identifiers, dollar quotes with tags, nested block comments, line
- * comments); the scripts themselves are then parsed by raw_parser() when
- * the revision is defined.
+ * part of the script: revlex.c tracks the quoting state line by line.  The
+ * scripts themselves are parsed by raw_parser() when the revision is
+ * defined.
  *
  * Copyright (c) 2026, migr developers
  *
@@ -30,23 +27,7 @@
 #include "parser/parser.h"
 
 #include "migr.h"
-
-typedef enum QuoteState
-{
-	Q_NONE,						/* plain SQL */
-	Q_STRING,					/* '...' */
-	Q_ESTRING,					/* E'...' with backslash escapes */
-	Q_IDENT,					/* "..." */
-	Q_DOLLAR,					/* $tag$...$tag$ */
-	Q_COMMENT					/* slash-star, nested */
-} QuoteState;
-
-typedef struct Lexer
-{
-	QuoteState	state;
-	int			depth;			/* block comment nesting */
-	char	   *tag;			/* dollar-quote delimiter, "$tag$" */
-} Lexer;
+#include "revlex.h"
 
 typedef enum Section
 {
@@ -72,157 +53,12 @@ static const char *const revfile_directives[] = {
 	"kind", "upgrade", "downgrade", NULL
 };
 
-static bool lexer_line(Lexer *lx, const char *line, int len);
-static bool revfile_is_ident_char(char c);
 static int	revfile_directive_index(const char *word);
 static List *revfile_list(const char *value, const char *directive,
 						  int lineno);
 static void revfile_directive(RevFileParse *p, const char *line, int len);
 static void revfile_header_directive(RevFileParse *p, int which,
 									 const char *word, const char *value);
-
-static bool
-revfile_is_ident_char(char c)
-{
-	return isalnum((unsigned char) c) || c == '_' || c == '$' ||
-		IS_HIGHBIT_SET(c);
-}
-
-/*
- * lexer_line
- *		Advance the quoting state over one line (without its newline).
- *		Returns true if the line holds any SQL outside comments.
- */
-static bool
-lexer_line(Lexer *lx, const char *line, int len)
-{
-	bool		code = false;
-	int			i = 0;
-
-	while (i < len)
-	{
-		char		c = line[i];
-
-		switch (lx->state)
-		{
-			case Q_NONE:
-				if (c == '-' && i + 1 < len && line[i + 1] == '-')
-					return code;	/* the rest is a line comment */
-				if (c == '/' && i + 1 < len && line[i + 1] == '*')
-				{
-					lx->state = Q_COMMENT;
-					lx->depth = 1;
-					i += 2;
-					continue;
-				}
-				if (isspace((unsigned char) c))
-				{
-					i++;
-					continue;
-				}
-				code = true;
-				if (c == '\'')
-				{
-					bool		escape = (i > 0 && (line[i - 1] == 'E' || line[i - 1] == 'e') &&
-										  (i < 2 || !revfile_is_ident_char(line[i - 2])));
-
-					lx->state = (escape || !standard_conforming_strings) ?
-						Q_ESTRING : Q_STRING;
-				}
-				else if (c == '"')
-					lx->state = Q_IDENT;
-				else if (c == '$' && (i == 0 || !revfile_is_ident_char(line[i - 1])))
-				{
-					int			j = i + 1;
-
-					/* $$ or $tag$ where tag is an identifier without "$" */
-					if (j < len && (isalpha((unsigned char) line[j]) || line[j] == '_' ||
-									IS_HIGHBIT_SET(line[j])))
-						while (j < len && line[j] != '$' && revfile_is_ident_char(line[j]))
-							j++;
-					if (j < len && line[j] == '$')
-					{
-						lx->tag = pnstrdup(line + i, j - i + 1);
-						lx->state = Q_DOLLAR;
-						i = j + 1;
-						continue;
-					}
-				}
-				else if (revfile_is_ident_char(c))
-				{
-					/* skip the identifier, so that a$b$ is not a quote */
-					while (i < len && revfile_is_ident_char(line[i]) &&
-						   !(line[i] == '\'' ))
-						i++;
-					continue;
-				}
-				i++;
-				break;
-			case Q_STRING:
-				if (c == '\'')
-				{
-					if (i + 1 < len && line[i + 1] == '\'')
-						i++;
-					else
-						lx->state = Q_NONE;
-				}
-				i++;
-				break;
-			case Q_ESTRING:
-				if (c == '\\')
-					i++;
-				else if (c == '\'')
-				{
-					if (i + 1 < len && line[i + 1] == '\'')
-						i++;
-					else
-						lx->state = Q_NONE;
-				}
-				i++;
-				break;
-			case Q_IDENT:
-				if (c == '"')
-				{
-					if (i + 1 < len && line[i + 1] == '"')
-						i++;
-					else
-						lx->state = Q_NONE;
-				}
-				i++;
-				break;
-			case Q_DOLLAR:
-				{
-					int			tl = strlen(lx->tag);
-
-					if (c == '$' && i + tl <= len &&
-						strncmp(line + i, lx->tag, tl) == 0)
-					{
-						lx->state = Q_NONE;
-						i += tl;
-					}
-					else
-						i++;
-				}
-				break;
-			case Q_COMMENT:
-				if (c == '/' && i + 1 < len && line[i + 1] == '*')
-				{
-					lx->depth++;
-					i += 2;
-				}
-				else if (c == '*' && i + 1 < len && line[i + 1] == '/')
-				{
-					if (--lx->depth == 0)
-						lx->state = Q_NONE;
-					i += 2;
-				}
-				else
-					i++;
-				break;
-		}
-	}
-	return code;
-}
 
 static int
 revfile_directive_index(const char *word)
@@ -384,10 +220,11 @@ MigrRevDef *
 revfile_parse(const char *text)
 {
 	RevFileParse p;
-	Lexer		lx = {Q_NONE, 0, NULL};
+	RevLexer	lx;
 	const char *line = text;
 
 	memset(&p, 0, sizeof(p));
+	revlex_init(&lx, standard_conforming_strings);
 	p.def = palloc0(sizeof(MigrRevDef));
 	p.def->message = "";
 	p.def->kind = "schema";
@@ -412,11 +249,11 @@ revfile_parse(const char *text)
 		if (len > 0 && line[len - 1] == '\r')
 			len--;
 
-		if (lx.state == Q_NONE && strncmp(line, "-- migr:", 8) == 0)
+		if (revlex_is_directive(&lx, line, len))
 			revfile_directive(&p, line, len);
 		else if (p.section == SEC_HEADER)
 		{
-			if (lexer_line(&lx, line, len))
+			if (revlex_line(&lx, line, len))
 				ereport(ERROR,
 						(errcode(ERRCODE_SYNTAX_ERROR),
 						 errmsg("invalid revision file: SQL before \"-- migr:upgrade\" at line %d",
@@ -425,7 +262,7 @@ revfile_parse(const char *text)
 		}
 		else
 		{
-			(void) lexer_line(&lx, line, len);
+			(void) revlex_line(&lx, line, len);
 			appendBinaryStringInfo(p.section == SEC_UPGRADE ? &p.upgrade :
 								   &p.downgrade, line, full);
 		}

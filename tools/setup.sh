@@ -4,8 +4,9 @@
 #
 # Run it ("bash tools/setup.sh") or source it ("source tools/setup.sh; migr_setup").
 #
-# What it installs, on Debian 12, only when something is missing:
-#   postgresql-15 postgresql-server-dev-15 libipc-run-perl make gcc
+# What it installs, on Debian 12, only when something is missing (without
+# the recommended extras, such as a mail server):
+#   postgresql-15 postgresql-server-dev-15 libipc-run-perl make gcc libc6-dev
 # Quiet when everything is already there.  Works as root (CI) or as a normal
 # user with sudo.
 #
@@ -30,6 +31,7 @@ MIGR_PACKAGES=(
 	libipc-run-perl
 	make
 	gcc
+	libc6-dev
 )
 
 # Run a command as root: directly when we are root, else through sudo.
@@ -99,7 +101,8 @@ migr_setup()
 		export DEBIAN_FRONTEND=noninteractive
 		migr_as_root apt-get update -qq
 		migr_as_root env DEBIAN_FRONTEND=noninteractive \
-			apt-get install -y -qq -o Dpkg::Use-Pty=0 "${missing[@]}" >/dev/null
+			apt-get install -y -qq --no-install-recommends -o Dpkg::Use-Pty=0 \
+			"${missing[@]}" >/dev/null
 	fi
 
 	# Whatever the way it got here, this is what the scripts use.

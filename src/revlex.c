@@ -1,0 +1,202 @@
+/*-------------------------------------------------------------------------
+ *
+ * revlex.c
+ *	  Quoting state of SQL text, line by line, for reading revision files.
+ *
+ * A revision file is SQL with "-- migr:" directive lines.  A line that
+ * looks like a directive but sits inside a string literal, a quoted
+ * identifier, a dollar-quoted body or a block comment belongs to the
+ * script.  The server's lexer (scan.l) does not report where its tokens
+ * end, so this follows its quoting rules directly: standard and escape
+ * strings, quoted identifiers, dollar quotes with tags, nested block
+ * comments and line comments.  Everything else about the SQL is left to
+ * raw_parser() when the revision is defined.
+ *
+ * This file has no server dependencies; the command-line client compiles
+ * it too.
+ *
+ * Copyright (c) 2026, migr developers
+ *
+ * IDENTIFICATION
+ *	  src/revlex.c
+ *
+ *-------------------------------------------------------------------------
+ */
+#include <ctype.h>
+#include <string.h>
+
+#include "revlex.h"
+
+static bool revlex_ident_char(char c);
+static int	revlex_dollar_tag(RevLexer *lx, const char *line, int i, int len);
+
+/*
+ * revlex_ident_char
+ *		A character that continues an identifier (scan.l's ident_cont).
+ */
+static bool
+revlex_ident_char(char c)
+{
+	return isalnum((unsigned char) c) || c == '_' || c == '$' ||
+		((unsigned char) c & 0x80);
+}
+
+/*
+ * revlex_dollar_tag
+ *		If a dollar quote opens at line[i], remember its delimiter and return
+ *		its length; else 0.  $$ or $tag$ where tag is an identifier without
+ *		"$"; "$1" (a parameter) is not a quote.
+ */
+static int
+revlex_dollar_tag(RevLexer *lx, const char *line, int i, int len)
+{
+	int			j = i + 1;
+
+	if (j < len && (isalpha((unsigned char) line[j]) || line[j] == '_' ||
+					((unsigned char) line[j] & 0x80)))
+		while (j < len && line[j] != '$' && revlex_ident_char(line[j]))
+			j++;
+	if (j >= len || line[j] != '$' || j - i + 1 > REVLEX_MAX_TAG)
+		return 0;
+	memcpy(lx->tag, line + i, j - i + 1);
+	lx->tag[j - i + 1] = '\0';
+	return j - i + 1;
+}
+
+void
+revlex_init(RevLexer *lx, bool std_strings)
+{
+	memset(lx, 0, sizeof(*lx));
+	lx->state = REVLEX_NONE;
+	lx->std_strings = std_strings;
+}
+
+/*
+ * revlex_is_directive
+ *		Whether a line (not yet fed to revlex_line) is a directive: it
+ *		starts with "-- migr:" outside any quote or comment.
+ */
+bool
+revlex_is_directive(const RevLexer *lx, const char *line, int len)
+{
+	size_t		dl = strlen(REVLEX_DIRECTIVE);
+
+	return lx->state == REVLEX_NONE && len >= (int) dl &&
+		strncmp(line, REVLEX_DIRECTIVE, dl) == 0;
+}
+
+/*
+ * revlex_line
+ *		Advance the quoting state over one line (without its newline).
+ *		Returns true if the line holds any SQL outside comments.
+ */
+bool
+revlex_line(RevLexer *lx, const char *line, int len)
+{
+	bool		code = false;
+	int			i = 0;
+
+	while (i < len)
+	{
+		char		c = line[i];
+		char		next = (i + 1 < len) ? line[i + 1] : '\0';
+
+		switch (lx->state)
+		{
+			case REVLEX_NONE:
+				if (c == '-' && next == '-')
+					return code;	/* the rest is a line comment */
+				if (c == '/' && next == '*')
+				{
+					lx->state = REVLEX_COMMENT;
+					lx->depth = 1;
+					i += 2;
+					continue;
+				}
+				if (isspace((unsigned char) c))
+				{
+					i++;
+					continue;
+				}
+				code = true;
+				if (c == '\'')
+				{
+					bool		e_prefix = i > 0 &&
+						(line[i - 1] == 'E' || line[i - 1] == 'e') &&
+						(i < 2 || !revlex_ident_char(line[i - 2]));
+
+					lx->state = (e_prefix || !lx->std_strings) ?
+						REVLEX_ESTRING : REVLEX_STRING;
+				}
+				else if (c == '"')
+					lx->state = REVLEX_IDENT;
+				else if (c == '$' && (i == 0 || !revlex_ident_char(line[i - 1])))
+				{
+					int			taglen = revlex_dollar_tag(lx, line, i, len);
+
+					if (taglen > 0)
+					{
+						lx->state = REVLEX_DOLLAR;
+						i += taglen;
+						continue;
+					}
+				}
+				else if (revlex_ident_char(c))
+				{
+					/* a whole identifier, so that a$b$ opens no quote */
+					while (i < len && revlex_ident_char(line[i]))
+						i++;
+					continue;
+				}
+				i++;
+				break;
+			case REVLEX_STRING:
+			case REVLEX_ESTRING:
+				if (c == '\\' && lx->state == REVLEX_ESTRING)
+					i++;
+				else if (c == '\'' && next == '\'')
+					i++;
+				else if (c == '\'')
+					lx->state = REVLEX_NONE;
+				i++;
+				break;
+			case REVLEX_IDENT:
+				if (c == '"' && next == '"')
+					i++;
+				else if (c == '"')
+					lx->state = REVLEX_NONE;
+				i++;
+				break;
+			case REVLEX_DOLLAR:
+				{
+					int			tl = (int) strlen(lx->tag);
+
+					if (c == '$' && i + tl <= len &&
+						strncmp(line + i, lx->tag, tl) == 0)
+					{
+						lx->state = REVLEX_NONE;
+						i += tl;
+					}
+					else
+						i++;
+				}
+				break;
+			case REVLEX_COMMENT:
+				if (c == '/' && next == '*')
+				{
+					lx->depth++;
+					i += 2;
+				}
+				else if (c == '*' && next == '/')
+				{
+					if (--lx->depth == 0)
+						lx->state = REVLEX_NONE;
+					i += 2;
+				}
+				else
+					i++;
+				break;
+		}
+	}
+	return code;
+}
