@@ -199,6 +199,10 @@ median() {
     printf '%s\n' "$@" | sort -g | awk '{ a[NR] = $1 }
         END { if (NR % 2) printf "%.1f", a[(NR + 1) / 2]; else printf "%.1f", (a[NR / 2] + a[NR / 2 + 1]) / 2 }'
 }
+spread() {  # spread V... -> "[min-max]" of the runs
+    (( $# )) || return 0
+    printf '%s\n' "$@" | sort -g | awk 'NR == 1 { lo = $1 } { hi = $1 } END { printf "[%.0f-%.0f]", lo, hi }'
+}
 ratio() { [[ -n $1 && -n $2 ]] && awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "-" }' || echo "-"; }
 le() { awk -v a="$1" -v b="$2" 'BEGIN { exit !(a <= b) }'; }
 ge() { awk -v a="$1" -v b="$2" 'BEGIN { exit !(a >= b) }'; }
@@ -228,8 +232,8 @@ row() {    # row WHAT VALUE UNIT RATIO TARGET RESULT
     [[ -n $v ]] && v="$v $3"
     printf '  %-58s %12s %8s %10s  %s\n' "$1" "${v:--}" "${4:--}" "${5:--}" "${6:-}"
 }
-verdict() { # verdict OK? -> PASS / MISS (and counts misses)
-    if [[ $1 == 1 ]]; then echo PASS; else MISSES=$((MISSES + 1)); echo MISS; fi
+verdict() { # verdict OK? -> sets VERDICT to PASS / MISS (and counts misses)
+    if [[ $1 == 1 ]]; then VERDICT=PASS; else MISSES=$((MISSES + 1)); VERDICT=MISS; fi
 }
 
 PGVER=$(sql postgres -c 'SHOW server_version')
@@ -350,17 +354,17 @@ if want load || want apply; then
 
     if want apply; then
         hdr "Full apply of $N revisions on a fresh database"
-        row "baseline: psql -1 -q -f floor.sql" "$F" ms "1.00" "" ""
+        row "baseline: psql -1 -q -f floor.sql" "$F" ms "1.00" "" "$(spread "${floor[@]}")"
         if [[ $MIGR_OK == 1 ]]; then
             m=$(median "${mapply[@]}")
             if [[ -n $m && -n $F ]]; then
                 rt=$(ratio "$m" "$F")
-                ok=0; le "$rt" 1.10 && ok=1
-                row "migr: psql -c \"SELECT count(*) FROM migr_upgrade('head')\"" "$m" ms "$rt" "<= 1.10" "$(verdict $ok)"
+                ok=0; le "$rt" 1.10 && ok=1; verdict $ok
+                row "migr: psql -c \"SELECT count(*) FROM migr_upgrade('head')\"" "$m" ms "$rt" "<= 1.10" "$VERDICT $(spread "${mapply[@]}")"
             else row "migr_upgrade('head')" "" "" "" "<= 1.10" "ERROR"; fi
         else migr_skip_row "migr_upgrade('head')" "<= 1.10"; fi
         a=$(median "${alem[@]}")
-        if [[ -n $a ]]; then row "alembic upgrade head" "$a" ms "$(ratio "$a" "$F")" "" "info"
+        if [[ -n $a ]]; then row "alembic upgrade head" "$a" ms "$(ratio "$a" "$F")" "" "info $(spread "${alem[@]}")"
         else row "alembic upgrade head" "" "" "" "" "ERROR"; fi
         [[ ${notice_apply:-0} -gt 0 ]] && note "migr_upgrade printed $notice_apply WARNING/NOTICE lines over $RUNS applies (bench/out/last/migr-apply.log)"
 
@@ -376,6 +380,19 @@ if want load || want apply; then
 fi
 
 # ---------------------------------------------------------------- 4. no-op throughput
+look_times() {   # look_times DB QUERY RUNS -> "count median" (first run is a warm-up)
+    local db=$1 q=$2 n=$3 f=$TMP/look.sql log=$LOGDIR/look.log
+    { echo "SET statement_timeout = '120s';"; echo '\timing on'
+      for _ in $(seq 0 "$n"); do echo "$q;"; done; } > "$f"
+    echo "--- $q" >> "$log"
+    "${PSQL[@]}" -d "$db" -At -f "$f" > "$TMP/look.out" 2>> "$log" || return 1
+    cat "$TMP/look.out" >> "$log"
+    local cnt times
+    cnt=$(grep -v -E '^(Time:|SET|Timing)' "$TMP/look.out" | tail -1)
+    mapfile -t times < <(awk '/^Time: / { print $2 }' "$TMP/look.out" | tail -n +2)   # skip the warm-up
+    echo "$cnt $(median "${times[@]}")"
+}
+
 tiny_define_sql() {   # tiny_define_sql PREFIX FROM TO: one statement defining a linear chain
     local p=$1 from=$2 to=$3
     cat <<EOF
@@ -438,12 +455,12 @@ if want noop; then
     fi
     hdr "No-op upgrade throughput, $NOOP_REVS revisions applied (pgbench -c $PGBENCH_CLIENTS -j $PGBENCH_JOBS -T $PGBENCH_T)"
     S=$(median "${s[@]}"); SC=$(median "${sc[@]}")
-    row "baseline: SELECT 1;" "$S" tps "1.00" "" ""
+    row "baseline: SELECT 1;" "$S" tps "1.00" "" "$(spread "${s[@]}")"
     if [[ $setup_ok == 1 ]]; then
         M=$(median "${m[@]}")
         if [[ -n $M && -n $S ]]; then
-            rt=$(ratio "$M" "$S"); ok=0; ge "$rt" 0.50 && ok=1
-            row "SELECT count(*) FROM migr_upgrade('head');" "$M" tps "$rt" ">= 0.50" "$(verdict $ok)"
+            rt=$(ratio "$M" "$S"); ok=0; ge "$rt" 0.50 && ok=1; verdict $ok
+            row "SELECT count(*) FROM migr_upgrade('head');" "$M" tps "$rt" ">= 0.50" "$VERDICT $(spread "${m[@]}")"
         else row "SELECT count(*) FROM migr_upgrade('head');" "" "" "" ">= 0.50" "ERROR"; fi
     else
         [[ $MIGR_OK == 1 ]] && row "SELECT count(*) FROM migr_upgrade('head');" "" "" "" ">= 0.50" "ERROR (setup)" \
@@ -457,22 +474,17 @@ if want noop; then
         [[ $MIGR_OK == 1 ]] && row "migr_upgrade('head') with -C" "" "" "" "" "ERROR (setup)" \
             || migr_skip_row "migr_upgrade('head') with -C"
     fi
+    if [[ $setup_ok == 1 ]]; then
+        read -r _ l1 < <(look_times "$db" "SELECT 1" 50)
+        if read -r _ lm < <(look_times "$db" "SELECT count(*) FROM migr_upgrade('head')" 50) && [[ -n ${lm:-} ]]; then
+            row "one session, per call: SELECT 1 (median of 50)" "$l1" ms "1.00" "" ""
+            row "one session, per call: migr_upgrade('head'), nothing to do" "$lm" ms "$(ratio "$lm" "$l1")" "" "info"
+        fi
+    fi
     rmdb "$db"
 fi
 
 # ---------------------------------------------------------------- 5. scale of the looking functions
-look_times() {   # look_times DB QUERY RUNS -> "count median" (first run is a warm-up)
-    local db=$1 q=$2 n=$3 f=$TMP/look.sql log=$LOGDIR/scale-look.log
-    { echo "SET statement_timeout = '120s';"; echo '\timing on'
-      for _ in $(seq 0 "$n"); do echo "$q;"; done; } > "$f"
-    echo "--- $q" >> "$log"
-    "${PSQL[@]}" -d "$db" -At -f "$f" > "$TMP/look.out" 2>> "$log" || return 1
-    cat "$TMP/look.out" >> "$log"
-    local cnt times
-    cnt=$(grep -v -E '^(Time:|SET|Timing)' "$TMP/look.out" | tail -1)
-    mapfile -t times < <(awk '/^Time: / { print $2 }' "$TMP/look.out" | tail -n +2)   # skip the warm-up
-    echo "$cnt $(median "${times[@]}")"
-}
 
 if want scale; then
     if [[ $MIGR_OK == 1 ]]; then
@@ -481,26 +493,39 @@ if want scale; then
         mkdb "$db"
         sql "$db" -qc 'CREATE EXTENSION migr' > /dev/null 2>> "$LOGDIR/scale-define.log"
         say "scale setup: defining $SCALE_N revisions, $SCALE_BATCH per statement (budget ${SCALE_BUDGET_S}s)"
-        defined=0; total_ms=0; first_rate=""; last_rate=""; stopped=""
+        defined=0; total_ms=0; first_rate=""; last_rate=""; prev_rate=""; stopped=""
         while (( defined < SCALE_N )); do
             from=$((defined + 1)); to=$((defined + SCALE_BATCH)); (( to > SCALE_N )) && to=$SCALE_N
-            if ! timed "$TMP/o" "$LOGDIR/scale-define.log" "${PSQL[@]}" -d "$db" -Atc "$(tiny_define_sql s "$from" "$to")"; then
+            n=$((to - from + 1))
+            left_ms=$(awk -v t="$total_ms" -v b="$SCALE_BUDGET_S" 'BEGIN { printf "%d", b * 1000 - t }')
+            if [[ -n $last_rate ]]; then
+                # The next batch will cost at least what the last one did per revision,
+                # more if the cost per revision grows (it should not).
+                predicted=$(awk -v l="$last_rate" -v p="$prev_rate" -v n="$n" \
+                    'BEGIN { g = (p > 0 && l > p) ? l / p : 1; printf "%d", l * g * n / 1000 }')
+                if (( predicted > left_ms )); then
+                    stopped="budget"; say "  stopping: the next batch would take about $((predicted / 1000)) s, ${left_ms} ms of the budget left"; break
+                fi
+            fi
+            (( left_ms < 10000 )) && left_ms=10000
+            if ! PGOPTIONS="-c statement_timeout=$left_ms" timed "$TMP/o" "$LOGDIR/scale-define.log" \
+                    "${PSQL[@]}" -d "$db" -Atc "$(tiny_define_sql s "$from" "$to")"; then
+                if tail -3 "$LOGDIR/scale-define.log" | grep -q 'statement timeout'; then
+                    stopped="budget"; say "  stopping: revisions $from..$to did not get defined within the budget"; break
+                fi
                 fail "scale: migr_define of revisions $from..$to" "$LOGDIR/scale-define.log"; stopped="error"; break
             fi
-            n=$((to - from + 1))
             rate=$(awk -v a="$T_MS" -v n="$n" 'BEGIN { printf "%.1f", a * 1000 / n }')   # us per revision
             [[ -z $first_rate ]] && first_rate=$rate
+            prev_rate=$last_rate
             last_rate=$rate
             total_ms=$(awk -v a="$total_ms" -v b="$T_MS" 'BEGIN { printf "%.1f", a + b }')
             defined=$to
             say "  defined $defined ($rate us/revision in this batch)"
-            if (( defined < SCALE_N )) && ! lt "$total_ms" "$((SCALE_BUDGET_S * 1000))"; then
-                stopped="budget"; break
-            fi
         done
         hdr "Scale: $defined revisions defined (linear chain), looking functions, median of $LOOK_RUNS"
         if [[ $stopped == budget ]]; then
-            wrong "scale" "defining $SCALE_N revisions took longer than ${SCALE_BUDGET_S}s; stopped at $defined"
+            wrong "scale" "defining $SCALE_N revisions would take longer than ${SCALE_BUDGET_S}s; stopped at $defined (first batch $first_rate us/revision, last $last_rate)"
         fi
         per=$(awk -v a="$total_ms" -v n="$defined" 'BEGIN { if (n) printf "%.1f", a * 1000 / n }')
         row "define: migr_define x $defined (total)" "$total_ms" ms "" "" "info: $per us/rev (first batch $first_rate, last $last_rate)"
@@ -509,13 +534,13 @@ if want scale; then
             row "baseline: SELECT count(*) FROM generate_series(1,$defined)" "$bm" ms "1.00" "" ""
             for q in "migr_heads()" "migr_history()"; do
                 if read -r c mt < <(look_times "$db" "SELECT count(*) FROM $q" "$LOOK_RUNS") && [[ -n ${mt:-} ]]; then
-                    ok=0; lt "$mt" 100 && ok=1
-                    row "SELECT count(*) FROM $q" "$mt" ms "$(ratio "$mt" "$bm")" "< 100 ms" "$(verdict $ok)"
+                    ok=0; lt "$mt" 100 && ok=1; verdict $ok
+                    row "SELECT count(*) FROM $q" "$mt" ms "$(ratio "$mt" "$bm")" "< 100 ms" "$VERDICT"
                     want_c=1; [[ $q == "migr_history()" ]] && want_c=$defined
                     [[ $c == "$want_c" ]] || wrong "$q" "returned $c rows over $defined revisions, expected $want_c"
                 else
                     row "SELECT count(*) FROM $q" "" "" "" "< 100 ms" "ERROR"
-                    fail "$q at $defined revisions" "$LOGDIR/scale-look.log"
+                    fail "$q at $defined revisions" "$LOGDIR/look.log"
                 fi
             done
             for q in "migr_current()" "migr_branches()" "migr_check()" "migr_plan('head')"; do
@@ -523,7 +548,7 @@ if want scale; then
                     row "SELECT count(*) FROM $q  (1 run after a warm-up)" "$mt" ms "$(ratio "$mt" "$bm")" "" "info: $c rows"
                 else
                     row "SELECT count(*) FROM $q" "" "" "" "" "ERROR"
-                    fail "$q at $defined revisions" "$LOGDIR/scale-look.log"
+                    fail "$q at $defined revisions" "$LOGDIR/look.log"
                 fi
             done
         fi

@@ -39,6 +39,9 @@
 
 #include "migr.h"
 
+/* true while a script's statement runs: migr must not be re-entered */
+bool		apply_in_script = false;
+
 typedef struct ApplyContext
 {
 	const char *id;
@@ -140,12 +143,14 @@ apply_run(ApplyContext *ac)
 	}
 
 	apply_timer_start(&timer);
+	apply_in_script = true;
 	PG_TRY();
 	{
 		rc = SPI_execute(ac->stmt->sql, false, 0);
 	}
 	PG_FINALLY();
 	{
+		apply_in_script = false;
 		apply_timer_stop(&timer);
 	}
 	PG_END_TRY();

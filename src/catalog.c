@@ -32,8 +32,10 @@
 #include "storage/lmgr.h"
 #include "storage/lock.h"
 #include "storage/proc.h"
+#include "tcop/utility.h"
 #include "utils/builtins.h"
 #include "utils/fmgroids.h"
+#include "utils/guc.h"
 #include "utils/rel.h"
 #include "utils/timestamp.h"
 
@@ -43,20 +45,30 @@
 #define MIGR_LOCK_KEY		0x6d696772	/* "migr" */
 #define MIGR_LOCK_FIELD4	3			/* pg_advisory_* use 1 and 2 */
 
+/*
+ * One of our queries.  All but the graph query look rows up by key; they run
+ * with sequential scans disabled, so that their plans use migr's indexes
+ * however small the tables were when the plans were made (a plan kept from
+ * a tiny table would otherwise scan it sequentially ever after, also within
+ * one long transaction where no ANALYZE can tell the planner otherwise).
+ */
 typedef struct CatalogPlan
 {
 	const char *sql;
 	int			nargs;
 	Oid			argtypes[12];
 	SPIPlanPtr	plan;
+	bool		scan;			/* reads a whole table: plan normally */
 } CatalogPlan;
 
 static CatalogPlan plan_heads = {
-	"SELECT r.id, a.revision IS NOT NULL"
-	"  FROM migr.revision r"
-	"  LEFT JOIN migr.applied a ON a.revision OPERATOR(pg_catalog.=) r.id"
-	" WHERE r.is_head ORDER BY r.seq",
+	"SELECT revision FROM migr.head",
 	0, {0}, NULL
+};
+
+static CatalogPlan plan_is_applied = {
+	"SELECT 1 FROM migr.applied WHERE revision OPERATOR(pg_catalog.=) $1",
+	1, {TEXTOID}, NULL
 };
 
 static CatalogPlan plan_graph = {
@@ -65,13 +77,7 @@ static CatalogPlan plan_graph = {
 	"  FROM migr.revision r"
 	"  LEFT JOIN migr.applied a ON a.revision OPERATOR(pg_catalog.=) r.id"
 	" ORDER BY r.seq",
-	0, {0}, NULL
-};
-
-static CatalogPlan plan_scripts = {
-	"SELECT upgrade, downgrade, checksum FROM migr.revision"
-	" WHERE id OPERATOR(pg_catalog.=) $1",
-	1, {TEXTOID}, NULL
+	0, {0}, NULL, true
 };
 
 static CatalogPlan plan_applied = {
@@ -107,27 +113,22 @@ static CatalogPlan plan_getdef = {
 };
 
 static CatalogPlan plan_label = {
-	"SELECT id FROM migr.revision"
-	" WHERE branch_labels OPERATOR(pg_catalog.@>) ARRAY[$1]",
+	"SELECT revision FROM migr.label WHERE label OPERATOR(pg_catalog.=) $1",
 	1, {TEXTOID}, NULL
 };
 
 static CatalogPlan plan_referenced = {
-	"SELECT EXISTS (SELECT 1 FROM migr.revision"
-	"  WHERE down_revision OPERATOR(pg_catalog.@>) ARRAY[$1]"
-	"     OR depends_on OPERATOR(pg_catalog.@>) ARRAY[$1])",
+	"SELECT EXISTS (SELECT 1 FROM migr.edge"
+	"                WHERE parent OPERATOR(pg_catalog.=) $1)",
 	1, {TEXTOID}, NULL
 };
 
 static CatalogPlan plan_insert = {
 	"INSERT INTO migr.revision (id, seq, down_revision, depends_on,"
-	"  branch_labels, message, kind, upgrade, downgrade, checksum, is_head,"
+	"  branch_labels, message, kind, upgrade, downgrade, checksum,"
 	"  defined_at, defined_by)"
 	" VALUES ($1, pg_catalog.nextval('migr.revision_seq'::pg_catalog.regclass),"
-	"  $2, $3, $4, $5, $6, $7, $8, $9,"
-	"  NOT EXISTS (SELECT 1 FROM migr.revision c"
-	"               WHERE c.down_revision OPERATOR(pg_catalog.@>) ARRAY[$1]),"
-	"  pg_catalog.now(), $10)",
+	"  $2, $3, $4, $5, $6, $7, $8, $9, pg_catalog.now(), $10)",
 	10, {TEXTOID, TEXTARRAYOID, TEXTARRAYOID, TEXTARRAYOID, TEXTOID, TEXTOID,
 	TEXTOID, TEXTOID, TEXTOID, NAMEOID}, NULL
 };
@@ -142,12 +143,35 @@ static CatalogPlan plan_update = {
 	TEXTOID, TEXTOID, TEXTOID, NAMEOID}, NULL
 };
 
-static CatalogPlan plan_reheads = {
-	"UPDATE migr.revision r SET is_head = NOT EXISTS ("
-	"    SELECT 1 FROM migr.revision c"
-	"     WHERE c.down_revision OPERATOR(pg_catalog.@>) ARRAY[r.id])"
-	" WHERE r.id OPERATOR(pg_catalog.=) ANY ($1)",
-	1, {TEXTARRAYOID}, NULL
+static CatalogPlan plan_unhead = {
+	"DELETE FROM migr.head WHERE revision OPERATOR(pg_catalog.=) $1",
+	1, {TEXTOID}, NULL
+};
+
+static CatalogPlan plan_rehead = {
+	"INSERT INTO migr.head (revision)"
+	" SELECT r.id FROM migr.revision r"
+	"  WHERE r.id OPERATOR(pg_catalog.=) $1"
+	"    AND NOT EXISTS (SELECT 1 FROM migr.edge e"
+	"                     WHERE e.parent OPERATOR(pg_catalog.=) $1"
+	"                       AND e.kind OPERATOR(pg_catalog.=) 'p')",
+	1, {TEXTOID}, NULL
+};
+
+static CatalogPlan plan_edges = {
+	"WITH gone AS (DELETE FROM migr.edge WHERE child OPERATOR(pg_catalog.=) $1)"
+	" INSERT INTO migr.edge (parent, child, kind)"
+	" SELECT p, $1, 'p' FROM pg_catalog.unnest($2) p"
+	" UNION ALL"
+	" SELECT d, $1, 'd' FROM pg_catalog.unnest($3) d",
+	3, {TEXTOID, TEXTARRAYOID, TEXTARRAYOID}, NULL
+};
+
+static CatalogPlan plan_labels = {
+	"WITH gone AS (DELETE FROM migr.label WHERE revision OPERATOR(pg_catalog.=) $1)"
+	" INSERT INTO migr.label (label, revision)"
+	" SELECT l, $1 FROM pg_catalog.unnest($2) l",
+	2, {TEXTOID, TEXTARRAYOID}, NULL
 };
 
 static Oid	catalog_owner(void);
@@ -245,6 +269,7 @@ static int
 catalog_run(CatalogPlan *cp, Datum *values, const char *nulls, bool read_only)
 {
 	int			rc;
+	int			nest = 0;
 
 	if (cp->plan == NULL)
 	{
@@ -257,6 +282,14 @@ catalog_run(CatalogPlan *cp, Datum *values, const char *nulls, bool read_only)
 			elog(ERROR, "SPI_keepplan failed");
 		cp->plan = plan;
 	}
+	if (!cp->scan)
+	{
+		nest = NewGUCNestLevel();
+		(void) set_config_option("enable_seqscan", "off", PGC_USERSET,
+								 PGC_S_SESSION, GUC_ACTION_SAVE, true, 0,
+								 false);
+	}
+
 	/*
 	 * Always read-write: a VOLATILE caller then gets a fresh snapshot for
 	 * each query, so what we read after waiting for the migr lock includes
@@ -266,25 +299,42 @@ catalog_run(CatalogPlan *cp, Datum *values, const char *nulls, bool read_only)
 	if (rc < 0)
 		elog(ERROR, "SPI_execute_plan failed for \"%s\": %s",
 			 cp->sql, SPI_result_code_string(rc));
+	if (!cp->scan)
+		AtEOXact_GUC(true, nest);
 	return rc;
 }
 
 /*
  * catalog_lock
- *		Take the migr lock for the rest of the transaction, then bump the
- *		state row.  Under REPEATABLE READ or SERIALIZABLE the bump fails with
- *		a serialization error if another migration committed after our
- *		snapshot was taken, instead of working from a stale applied set.
+ *		Take the migr lock for the rest of the transaction, on behalf of the
+ *		SQL function fname (for messages).  When the applied
+ *		set is about to change, also bump the state row: under REPEATABLE
+ *		READ or SERIALIZABLE that fails with a serialization error if another
+ *		migration committed after our snapshot was taken, instead of working
+ *		from a stale applied set.  (Definitions do not bump it: thousands of
+ *		them in one transaction would each have to step over the row
+ *		versions the others left.)
  */
 void
-catalog_lock(void)
+catalog_lock(const char *fname, bool moving)
 {
 	LOCKTAG		tag;
 	MigrCatalogUser save;
 
+	if (apply_in_script)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("cannot call %s from a migration script", fname),
+				 errdetail("A revision's script runs while migr is applying or reverting revisions."),
+				 errhint("Express the dependency with down_revision or depends_on instead.")));
+	PreventCommandIfReadOnly(fname);
+	PreventCommandDuringRecovery(fname);
+
 	SET_LOCKTAG_ADVISORY(tag, MyDatabaseId, MIGR_LOCK_KEY, 0,
 						 MIGR_LOCK_FIELD4);
 	(void) LockAcquire(&tag, ExclusiveLock, false, false);
+	if (!moving)
+		return;
 
 	catalog_become_owner(&save);
 	if (catalog_run(&plan_state, NULL, NULL, false) != SPI_OK_UPDATE ||
@@ -298,35 +348,38 @@ catalog_lock(void)
 
 /*
  * catalog_head_is_applied
- *		The fast path of migr_upgrade('head'): one index scan of the heads.
- *		Returns true when there is exactly one head and it is applied (the
- *		applied set is closed under ancestors, so nothing is pending).  The
- *		ids of all heads are returned in *heads for the caller's messages.
+ *		The fast path of migr_upgrade('head'): a scan of the tiny heads table
+ *		and one primary-key lookup.  Returns true when there is exactly one
+ *		head and it is applied (the applied set is closed under ancestors,
+ *		so nothing is pending).  The ids of all heads are returned in *heads.
  */
 bool
 catalog_head_is_applied(List **heads)
 {
 	MigrCatalogUser save;
+	Datum		values[1];
 	bool		applied = false;
 	uint64		i;
 
 	catalog_become_owner(&save);
 	if (catalog_run(&plan_heads, NULL, NULL, true) != SPI_OK_SELECT)
 		elog(ERROR, "unexpected result from the heads query");
-	catalog_restore_user(&save);
-
 	*heads = NIL;
 	for (i = 0; i < SPI_processed; i++)
-	{
-		HeapTuple	tup = SPI_tuptable->vals[i];
-		bool		isnull;
-
-		*heads = lappend(*heads, SPI_getvalue(tup, SPI_tuptable->tupdesc, 1));
-		applied = DatumGetBool(SPI_getbinval(tup, SPI_tuptable->tupdesc, 2,
-											 &isnull));
-	}
+		*heads = lappend(*heads, SPI_getvalue(SPI_tuptable->vals[i],
+											  SPI_tuptable->tupdesc, 1));
 	SPI_freetuptable(SPI_tuptable);
-	return list_length(*heads) == 1 && applied;
+
+	if (list_length(*heads) == 1)
+	{
+		values[0] = CStringGetTextDatum(linitial(*heads));
+		if (catalog_run(&plan_is_applied, values, NULL, true) != SPI_OK_SELECT)
+			elog(ERROR, "unexpected result from the applied query");
+		applied = (SPI_processed == 1);
+		SPI_freetuptable(SPI_tuptable);
+	}
+	catalog_restore_user(&save);
+	return applied;
 }
 
 /*
@@ -419,41 +472,6 @@ catalog_load_graph(void)
 
 	graph_link(g);
 	return g;
-}
-
-/*
- * catalog_get_scripts
- *		Fetch one revision's scripts and checksum into the current context.
- *		*downgrade is NULL for an irreversible revision.  Returns false if the
- *		revision does not exist.
- */
-bool
-catalog_get_scripts(const char *id, char **upgrade, char **downgrade,
-					char **checksum)
-{
-	MigrCatalogUser save;
-	Datum		values[1];
-	TupleDesc	desc;
-	HeapTuple	tup;
-
-	values[0] = CStringGetTextDatum(id);
-	catalog_become_owner(&save);
-	if (catalog_run(&plan_scripts, values, NULL, true) != SPI_OK_SELECT)
-		elog(ERROR, "unexpected result from the scripts query");
-	catalog_restore_user(&save);
-
-	if (SPI_processed != 1)
-	{
-		SPI_freetuptable(SPI_tuptable);
-		return false;
-	}
-	desc = SPI_tuptable->tupdesc;
-	tup = SPI_tuptable->vals[0];
-	*upgrade = SPI_getvalue(tup, desc, 1);
-	*downgrade = SPI_getvalue(tup, desc, 2);
-	*checksum = SPI_getvalue(tup, desc, 3);
-	SPI_freetuptable(SPI_tuptable);
-	return true;
 }
 
 /*
@@ -648,6 +666,7 @@ catalog_store_def(MigrRevDef *def, bool replace, List *old_parents)
 	Datum		values[10];
 	char		nulls[10];
 	List	   *touched = list_concat_copy(def->parents, old_parents);
+	ListCell   *lc;
 	int			rc;
 
 	memset(nulls, ' ', sizeof(nulls));
@@ -670,10 +689,18 @@ catalog_store_def(MigrRevDef *def, bool replace, List *old_parents)
 					 false);
 	if (rc != (replace ? SPI_OK_UPDATE : SPI_OK_INSERT) || SPI_processed != 1)
 		elog(ERROR, "could not store revision \"%s\"", def->id);
-	if (touched != NIL)
+	if (catalog_run(&plan_edges, values, NULL, false) != SPI_OK_INSERT)
+		elog(ERROR, "could not store the edges of revision \"%s\"", def->id);
+	values[1] = values[3];
+	if (catalog_run(&plan_labels, values, NULL, false) != SPI_OK_INSERT)
+		elog(ERROR, "could not store the labels of revision \"%s\"", def->id);
+	/* the heads: this revision, its old parents and its new ones */
+	touched = lcons(def->id, touched);
+	foreach(lc, touched)
 	{
-		values[0] = PointerGetDatum(migr_text_array(touched));
-		if (catalog_run(&plan_reheads, values, NULL, false) != SPI_OK_UPDATE)
+		values[0] = CStringGetTextDatum((char *) lfirst(lc));
+		if (catalog_run(&plan_unhead, values, NULL, false) != SPI_OK_DELETE ||
+			catalog_run(&plan_rehead, values, NULL, false) != SPI_OK_INSERT)
 			elog(ERROR, "could not update the heads of revision \"%s\"",
 				 def->id);
 	}

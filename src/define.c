@@ -84,7 +84,12 @@ define_check_names(List *names, const char *what, const char *id)
 						 errmsg("%s \"%s\" is given twice for revision \"%s\"",
 								what, name, id)));
 		}
-		if (strcmp(name, id) == 0 && strcmp(what, "branch label") != 0)
+		if (strcmp(name, id) == 0 && strcmp(what, "branch label") == 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_DUPLICATE_OBJECT),
+					 errmsg("branch label \"%s\" is the id of a revision", name),
+					 errhint("Choose a label that is not a revision id.")));
+		if (strcmp(name, id) == 0)
 			ereport(ERROR,
 					(errcode(ERRCODE_MIGR_CYCLE),
 					 errmsg("revision \"%s\" cannot be its own %s", id,
@@ -236,10 +241,11 @@ define_check_cycle(MigrRevDef *def)
 
 /*
  * define_revision
- *		Check and store a definition; returns its id.  Runs inside SPI.
+ *		Check and store a definition; returns its id.  Runs inside SPI, on
+ *		behalf of the SQL function fname.
  */
 char *
-define_revision(MigrRevDef *def)
+define_revision(MigrRevDef *def, const char *fname)
 {
 	MigrRevDef	old;
 	bool		applied = false;
@@ -250,7 +256,7 @@ define_revision(MigrRevDef *def)
 	define_validate(def);
 	def->checksum = checksum_revision(def);
 
-	catalog_lock();
+	catalog_lock(fname, false);
 	exists = catalog_get_def(def->id, &old, &applied);
 	if (exists)
 	{
@@ -306,7 +312,7 @@ migr_define(PG_FUNCTION_ARGS)
 	def->kind = migr_arg_text(fcinfo, 7, "kind");
 
 	catalog_connect();
-	(void) define_revision(def);
+	(void) define_revision(def, "migr_define()");
 	catalog_finish();
 	PG_RETURN_TEXT_P(cstring_to_text(def->id));
 }
@@ -322,7 +328,7 @@ migr_load(PG_FUNCTION_ARGS)
 	MigrRevDef *def = revfile_parse(text);
 
 	catalog_connect();
-	(void) define_revision(def);
+	(void) define_revision(def, "migr_load()");
 	catalog_finish();
 	PG_RETURN_TEXT_P(cstring_to_text(def->id));
 }
@@ -378,7 +384,7 @@ migr_merge(PG_FUNCTION_ARGS)
 	MemoryContextSwitchTo(callercxt);
 	foreach(lc, parents)
 		def->parents = lappend(def->parents, pstrdup(lfirst(lc)));
-	(void) define_revision(def);
+	(void) define_revision(def, "migr_merge()");
 	catalog_finish();
 	PG_RETURN_TEXT_P(cstring_to_text(def->id));
 }

@@ -277,7 +277,8 @@ migr_show(PG_FUNCTION_ARGS)
 	if (t->base)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("target \"base\" names no revision")));
+				 errmsg("target \"%s\" names no revision", target),
+				 errdetail("It resolves to base, below every revision.")));
 	for (i = 0; i < t->n; i++)
 	{
 		MigrRev    *r = &g->revs[t->idx[i]];

@@ -23,17 +23,36 @@ CREATE TABLE migr.revision (
     upgrade       text        NOT NULL,
     downgrade     text,
     checksum      text        NOT NULL,
-    is_head       boolean     NOT NULL,
     defined_at    timestamptz NOT NULL,
     defined_by    name        NOT NULL
 );
 COMMENT ON TABLE migr.revision IS 'every defined revision (migr_define, migr_load, migr_merge)';
--- children by parent and dependency, for defining revisions in O(log n)
-CREATE INDEX revision_down_revision_idx ON migr.revision USING gin (down_revision);
-CREATE INDEX revision_depends_on_idx ON migr.revision USING gin (depends_on);
-CREATE INDEX revision_branch_labels_idx ON migr.revision USING gin (branch_labels);
--- the fast path of migr_upgrade('head')
-CREATE INDEX revision_heads_idx ON migr.revision (seq) WHERE is_head;
+
+-- The graph's edges and labels, derived from migr.revision by migr_define()
+-- so that finding a revision's children or a label's revision is a b-tree
+-- lookup, never a scan, however long the history.
+CREATE TABLE migr.edge (
+    parent text   NOT NULL,     -- may name a revision not defined yet
+    child  text   NOT NULL REFERENCES migr.revision (id),
+    kind   "char" NOT NULL CHECK (kind OPERATOR(pg_catalog.=) ANY (ARRAY['p'::"char", 'd'::"char"])),
+    PRIMARY KEY (parent, kind, child)
+);
+CREATE INDEX edge_child_idx ON migr.edge (child);
+COMMENT ON TABLE migr.edge IS 'parent (p) and depends_on (d) edges of the revision graph';
+
+CREATE TABLE migr.label (
+    label    text PRIMARY KEY,
+    revision text NOT NULL REFERENCES migr.revision (id)
+);
+CREATE INDEX label_revision_idx ON migr.label (revision);
+COMMENT ON TABLE migr.label IS 'branch labels and the revision that carries each';
+
+-- The heads, kept by migr_define(): migr_upgrade('head') finds out that
+-- there is nothing to do from this tiny table and one primary-key lookup.
+CREATE TABLE migr.head (
+    revision text PRIMARY KEY REFERENCES migr.revision (id)
+);
+COMMENT ON TABLE migr.head IS 'revisions that are no other revision''s parent';
 
 CREATE TABLE migr.applied (
     revision   text        PRIMARY KEY REFERENCES migr.revision (id),
@@ -69,6 +88,9 @@ INSERT INTO migr.state DEFAULT VALUES;
 
 -- pg_dump keeps the history (migr.state is recreated by CREATE EXTENSION)
 SELECT pg_catalog.pg_extension_config_dump('migr.revision', '');
+SELECT pg_catalog.pg_extension_config_dump('migr.edge', '');
+SELECT pg_catalog.pg_extension_config_dump('migr.label', '');
+SELECT pg_catalog.pg_extension_config_dump('migr.head', '');
 SELECT pg_catalog.pg_extension_config_dump('migr.applied', '');
 SELECT pg_catalog.pg_extension_config_dump('migr.log', '');
 SELECT pg_catalog.pg_extension_config_dump('migr.revision_seq', '');
@@ -79,7 +101,8 @@ SELECT pg_catalog.pg_extension_config_dump('migr.log_seq', '');
 REVOKE ALL ON ALL TABLES IN SCHEMA migr FROM PUBLIC;
 REVOKE ALL ON ALL SEQUENCES IN SCHEMA migr FROM PUBLIC;
 GRANT USAGE ON SCHEMA migr TO PUBLIC;
-GRANT SELECT ON migr.revision, migr.applied, migr.log TO PUBLIC;
+GRANT SELECT ON migr.revision, migr.edge, migr.label, migr.head, migr.applied,
+    migr.log TO PUBLIC;
 
 -- Defining revisions
 

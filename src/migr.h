@@ -125,11 +125,9 @@ extern void catalog_connect(void);
 extern void catalog_finish(void);
 extern void catalog_become_owner(MigrCatalogUser *save);
 extern void catalog_restore_user(MigrCatalogUser *save);
-extern void catalog_lock(void);
+extern void catalog_lock(const char *fname, bool moving);
 extern bool catalog_head_is_applied(List **heads);
 extern MigrGraph *catalog_load_graph(void);
-extern bool catalog_get_scripts(const char *id, char **upgrade,
-								char **downgrade, char **checksum);
 extern void catalog_mark_applied(const char *id, const char *checksum,
 								 double ms);
 extern void catalog_mark_unapplied(const char *id);
@@ -171,6 +169,7 @@ extern List *script_check(const char *script, const char *id,
 						  const char *section);
 
 /* apply.c */
+extern bool apply_in_script;
 extern double apply_script(const char *id, const char *section,
 						   const char *script);
 
@@ -178,7 +177,7 @@ extern double apply_script(const char *id, const char *section,
 extern MigrRevDef *revfile_parse(const char *text);
 
 /* define.c */
-extern char *define_revision(MigrRevDef *def);
+extern char *define_revision(MigrRevDef *def, const char *fname);
 
 /* utilities shared by the SQL-callable files */
 extern ArrayType *migr_text_array(List *strings);

@@ -24,6 +24,7 @@
 #include "access/xact.h"
 #include "funcapi.h"
 #include "utils/builtins.h"
+#include "utils/guc.h"
 #include "utils/memutils.h"
 #include "utils/resowner.h"
 
@@ -69,7 +70,7 @@ move_prepare(const char *target, MoveKind kind)
 	p->t = target_resolve(p->g, target);
 	if (kind == MOVE_UPGRADE)
 	{
-		if (p->t->base)
+		if (p->t->base && strcmp(target, "base") == 0)
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 					 errmsg("cannot upgrade to \"base\""),
@@ -178,6 +179,9 @@ move_one(MigrRev *rev, MoveKind kind, const char *target,
 	MemoryContextSwitchTo(revcxt);
 	PG_TRY();
 	{
+		/* what a script SETs lasts until the end of its revision */
+		int			nest = NewGUCNestLevel();
+
 		move_get_def(rev->id, &def);
 		if (kind == MOVE_UPGRADE)
 		{
@@ -191,6 +195,7 @@ move_one(MigrRev *rev, MoveKind kind, const char *target,
 			catalog_mark_unapplied(rev->id);
 			catalog_log("downgrade", rev->id, target, ms, "reverted");
 		}
+		AtEOXact_GUC(false, nest);
 		ReleaseCurrentSubTransaction();
 	}
 	PG_CATCH();
@@ -240,7 +245,7 @@ migr_upgrade(PG_FUNCTION_ARGS)
 	p = move_prepare(target, MOVE_UPGRADE);
 	if (p->n > 0)
 	{
-		catalog_lock();
+		catalog_lock("migr_upgrade()", true);
 		p = move_prepare(target, MOVE_UPGRADE);
 		for (i = 0; i < p->n; i++)
 			move_one(&p->g->revs[p->order[i]], MOVE_UPGRADE, target, rsinfo);
@@ -263,7 +268,7 @@ migr_downgrade(PG_FUNCTION_ARGS)
 	move_check_forward_only();
 	InitMaterializedSRF(fcinfo, 0);
 	catalog_connect();
-	catalog_lock();
+	catalog_lock("migr_downgrade()", true);
 	p = move_prepare(target, MOVE_DOWNGRADE);
 	move_check_reversible(p, target);
 	for (i = 0; i < p->n; i++)
@@ -293,7 +298,7 @@ migr_stamp(PG_FUNCTION_ARGS)
 
 	InitMaterializedSRF(fcinfo, 0);
 	catalog_connect();
-	catalog_lock();
+	catalog_lock("migr_stamp()", true);
 	g = catalog_load_graph();
 	t = target_resolve(g, target);
 	want = graph_ancestors(g, t, true, true);
@@ -365,6 +370,7 @@ migr_plan(PG_FUNCTION_ARGS)
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	MoveKind	kind;
 	MovePlan   *p;
+	int			step = 0;
 	int			i;
 
 	if (strcmp(direction, "upgrade") == 0)
@@ -394,17 +400,18 @@ migr_plan(PG_FUNCTION_ARGS)
 		move_get_def(r->id, &def);
 		stmts = script_split(kind == MOVE_UPGRADE ? def.upgrade : def.downgrade,
 							 r->id, kind == MOVE_UPGRADE ? "upgrade" : "downgrade");
-		values[0] = Int32GetDatum(i + 1);
 		values[1] = CStringGetTextDatum(r->id);
 		values[3] = BoolGetDatum(false);
 		if (stmts == NIL)
 		{
+			values[0] = Int32GetDatum(++step);
 			nulls[2] = true;
 			tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values,
 								 nulls);
 		}
 		foreach(lc, stmts)
 		{
+			values[0] = Int32GetDatum(++step);
 			values[2] = CStringGetTextDatum(((MigrStmt *) lfirst(lc))->sql);
 			tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values,
 								 nulls);

@@ -223,6 +223,10 @@ revfile_parse(const char *text)
 	RevLexer	lx;
 	const char *line = text;
 
+	/* a UTF-8 byte order mark, as some editors write, is not SQL */
+	if (strncmp(line, "\xef\xbb\xbf", 3) == 0)
+		line += 3;
+
 	memset(&p, 0, sizeof(p));
 	revlex_init(&lx, standard_conforming_strings);
 	p.def = palloc0(sizeof(MigrRevDef));
@@ -251,6 +255,13 @@ revfile_parse(const char *text)
 
 		if (revlex_is_directive(&lx, line, len))
 			revfile_directive(&p, line, len);
+		else if (revlex_is_near_directive(&lx, line, len))
+			ereport(ERROR,
+					(errcode(ERRCODE_SYNTAX_ERROR),
+					 errmsg("invalid revision file: malformed directive at line %d",
+							p.lineno),
+					 errdetail("The line is: %.*s", len, line),
+					 errhint("Write directives exactly as \"-- migr:<word> <value>\", at the start of the line.")));
 		else if (p.section == SEC_HEADER)
 		{
 			if (revlex_line(&lx, line, len))

@@ -24,6 +24,7 @@
  */
 #include <ctype.h>
 #include <string.h>
+#include <strings.h>
 
 #include "revlex.h"
 
@@ -199,4 +200,33 @@ revlex_line(RevLexer *lx, const char *line, int len)
 		}
 	}
 	return code;
+}
+
+/*
+ * revlex_is_near_directive
+ *		Whether a line that is not a directive was probably meant to be one:
+ *		"--migr:", "  -- migr:", "-- MIGR :" and the like.  Such typos would
+ *		otherwise silently turn into comments (and, say, a revision without
+ *		its down_revision into a root).
+ */
+bool
+revlex_is_near_directive(const RevLexer *lx, const char *line, int len)
+{
+	int			i = 0;
+
+	if (lx->state != REVLEX_NONE || revlex_is_directive(lx, line, len))
+		return false;
+	while (i < len && isspace((unsigned char) line[i]))
+		i++;
+	if (i + 1 >= len || line[i] != '-' || line[i + 1] != '-')
+		return false;
+	i += 2;
+	while (i < len && isspace((unsigned char) line[i]))
+		i++;
+	if (i + 4 > len || strncasecmp(line + i, "migr", 4) != 0)
+		return false;
+	i += 4;
+	while (i < len && isspace((unsigned char) line[i]))
+		i++;
+	return i < len && line[i] == ':';
 }

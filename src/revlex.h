@@ -42,5 +42,7 @@ extern void revlex_init(RevLexer *lx, bool std_strings);
 extern bool revlex_line(RevLexer *lx, const char *line, int len);
 extern bool revlex_is_directive(const RevLexer *lx, const char *line,
 								int len);
+extern bool revlex_is_near_directive(const RevLexer *lx, const char *line,
+									 int len);
 
 #endif							/* REVLEX_H */

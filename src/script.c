@@ -33,6 +33,7 @@ typedef struct ScriptContext
 {
 	const char *id;
 	const char *section;
+	const char *script;
 } ScriptContext;
 
 static void script_parse_callback(void *arg);
@@ -49,12 +50,28 @@ static void
 script_parse_callback(void *arg)
 {
 	ScriptContext *sc = (ScriptContext *) arg;
+	int			pos = geterrposition();
+	int			line = 1;
+	int			i;
 
-	if (sc->id)
-		errcontext("parsing the %s script of revision \"%s\"",
-				   sc->section, sc->id);
+	/*
+	 * A syntax error's position is in the script, not in the caller's query:
+	 * report it as an internal query, as PL/pgSQL does for its bodies.
+	 */
+	if (pos > 0)
+	{
+		errposition(0);
+		internalerrposition(pos);
+		internalerrquery(sc->script);
+		for (i = 0; i < pos - 1 && sc->script[i]; i++)
+			if (sc->script[i] == '\n')
+				line++;
+		errcontext("%s script of revision \"%s\", line %d",
+				   sc->section, sc->id ? sc->id : "(new)", line);
+	}
 	else
-		errcontext("parsing the %s script", sc->section);
+		errcontext("%s script of revision \"%s\"",
+				   sc->section, sc->id ? sc->id : "(new)");
 }
 
 /*
@@ -238,6 +255,7 @@ script_split(const char *script, const char *id, const char *section)
 
 	sc.id = id;
 	sc.section = section;
+	sc.script = script;
 	errcb.callback = script_parse_callback;
 	errcb.arg = &sc;
 	errcb.previous = error_context_stack;

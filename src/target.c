@@ -153,8 +153,8 @@ target_try(MigrGraph *g, const char *target)
 					(errcode(ERRCODE_MIGR_MULTIPLE_HEADS),
 					 errmsg("target \"head\" is ambiguous: there are %d heads",
 							list_length(heads)),
-					 errdetail("The heads are %s.", graph_id_list(g, heads)),
-					 errhint("Merge them with SELECT migr_merge(), or name one of them, or use \"heads\".")));
+					 errhint("Merge the heads %s with SELECT migr_merge(), or give one of them as the target, or use \"heads\".",
+							 graph_id_list(g, heads))));
 		t = target_make(list_length(heads));
 		if (heads != NIL)
 			t->idx[0] = linitial_int(heads);
@@ -280,8 +280,8 @@ target_label_head(MigrGraph *g, const char *label, const char *target)
 				(errcode(ERRCODE_MIGR_MULTIPLE_HEADS),
 				 errmsg("target \"%s\" is ambiguous: branch \"%s\" has %d heads",
 						target, label, list_length(heads)),
-				 errdetail("The heads are %s.", graph_id_list(g, heads)),
-				 errhint("Merge them with migr_merge(), or name one of them.")));
+				 errhint("Merge the heads %s with migr_merge(), or give one of them as the target.",
+						 graph_id_list(g, heads))));
 	t = target_make(1);
 	t->idx[0] = heads ? linitial_int(heads) : k;
 	return t;
@@ -373,8 +373,9 @@ target_step(MigrGraph *g, MigrTarget *from, const char *fromname, int steps,
 				ereport(ERROR,
 						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 						 errmsg("target \"%s\" goes below base", target),
-						 errdetail("There are only %d steps below \"%s\".",
-								   i, fromname)));
+						 errdetail_plural("There is only %d step below \"%s\".",
+										  "There are only %d steps below \"%s\".",
+										  i, i, fromname)));
 			for (j = 0; j < g->revs[cur].nparents; j++)
 				if (g->revs[cur].parent_idx[j] >= 0)
 					next = lappend_int(next, g->revs[cur].parent_idx[j]);
@@ -437,9 +438,9 @@ target_prefix(MigrGraph *g, const char *target)
 		ereport(ERROR,
 				(errcode(ERRCODE_AMBIGUOUS_PARAMETER),
 				 errmsg("revision prefix \"%s\" is ambiguous", target),
-				 errdetail("It matches %d revisions: %s%s.",
-						   list_length(hits), graph_id_list(g, shown),
-						   list_length(hits) > 10 ? ", ..." : ""),
+				 errdetail("It matches %d revisions: %s%s", list_length(hits),
+						   graph_id_list(g, shown),
+						   list_length(hits) > 10 ? ", ..." : "."),
 				 errhint("Give more characters of the revision id.")));
 	}
 	t = target_make(1);
@@ -456,7 +457,12 @@ target_single(MigrGraph *g, const char *target)
 {
 	MigrTarget *t = target_resolve(g, target);
 
-	if (t->base || t->n != 1)
+	if (t->base)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("target \"%s\" names no revision", target),
+				 errdetail("It resolves to base, below every revision.")));
+	if (t->n != 1)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("target \"%s\" does not name a single revision",

@@ -54,16 +54,31 @@ migr_pg_user()
 	fi
 }
 
+# Exit (running the caller's EXIT trap) when STATUS says the command was
+# interrupted: 130 = SIGINT, 143 = SIGTERM.  Needed because runuser forwards
+# Ctrl-C to its child and then exits normally with 130, and bash ignores a
+# SIGINT that the foreground command seems to have handled.
+migr_exit_if_interrupted()
+{
+	if [[ $1 == 130 || $1 == 143 ]]; then
+		echo "interrupted" >&2
+		exit "$1"
+	fi
+}
+
 # Run a command as the cluster owner.  Under runuser the environment is kept
 # (no -l), and we pin the locale so that initdb and test output do not depend
 # on whatever LANG the caller has (CI images often have none).
 migr_as_pg()
 {
+	local status=0
 	if [[ $EUID -eq 0 ]]; then
-		runuser -u postgres -- env LANG=C.UTF-8 LC_ALL=C.UTF-8 "$@"
+		runuser -u postgres -- env LANG=C.UTF-8 LC_ALL=C.UTF-8 "$@" || status=$?
 	else
-		env LANG=C.UTF-8 LC_ALL=C.UTF-8 "$@"
+		env LANG=C.UTF-8 LC_ALL=C.UTF-8 "$@" || status=$?
 	fi
+	migr_exit_if_interrupted "$status"
+	return "$status"
 }
 
 # Forget libpq settings from the caller's environment, so that no client of

@@ -1,0 +1,378 @@
+/*-------------------------------------------------------------------------
+ *
+ * cmd_look.c
+ *	  The verbs that look at the database's revisions (current, heads,
+ *	  history, show, check), and the two small ones that define or wait
+ *	  (merge, wait).
+ *
+ * Each is one call of the SQL function of the same name, printed as a
+ * psql-style table; arrays are shown space-separated, as in revision
+ * files, and times to the second.
+ *
+ * Copyright (c) 2026, migr developers
+ *
+ * IDENTIFICATION
+ *	  src/bin/cmd_look.c
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres_fe.h"
+
+#include "common/logging.h"
+#include "pqexpbuffer.h"
+
+#include "migr_fe.h"
+
+static int	look_table(const char *query, int nparams, const char *const *params,
+					   const char *empty);
+static void look_field(const char *label, const char *value);
+
+/*
+ * look_table
+ *		Connect, run one query, print its rows as a table, or the line
+ *		"empty" when there are none.  The query's one "%s" is replaced by
+ *		the schema of migr's functions.
+ */
+static int
+look_table(const char *query, int nparams, const char *const *params,
+		   const char *empty)
+{
+	PGconn	   *conn = conn_open();
+	PGresult   *res;
+	char	   *sql;
+
+	if (conn == NULL)
+		return MIGR_EXIT_FAILED;
+	sql = psprintf(query, conn_schema());
+	res = conn_exec(conn, sql, nparams, params);
+	pg_free(sql);
+	if (res == NULL)
+	{
+		conn_close(conn);
+		return MIGR_EXIT_FAILED;
+	}
+	if (PQntuples(res) == 0)
+		output_say("%s\n", empty);
+	else
+		output_table(conn, res, NULL, true);
+	PQclear(res);
+	conn_close(conn);
+	return MIGR_EXIT_DONE;
+}
+
+/*
+ * cmd_current
+ *		migr current: applied revisions none of whose children are applied.
+ */
+int
+cmd_current(int argc, char **argv)
+{
+	return look_table("SELECT c.revision, c.message, "
+					  "pg_catalog.date_trunc('second', c.applied_at) AS applied_at "
+					  "FROM %s.migr_current() c",
+					  0, NULL, "nothing is applied: the database is at base");
+}
+
+/*
+ * cmd_heads
+ *		migr heads: revisions that are no other revision's parent.
+ */
+int
+cmd_heads(int argc, char **argv)
+{
+	return look_table("SELECT h.revision, "
+					  "pg_catalog.array_to_string(h.branch_labels, ' ') AS branch_labels, "
+					  "CASE WHEN a.revision IS NULL THEN 'no' ELSE 'yes' END AS applied, "
+					  "h.message "
+					  "FROM %s.migr_heads() h "
+					  "LEFT JOIN migr.applied a ON a.revision OPERATOR(pg_catalog.=) h.revision",
+					  0, NULL, "no revision is defined");
+}
+
+/*
+ * cmd_history
+ *		migr history [RANGE]: every revision, roots first.
+ */
+int
+cmd_history(int argc, char **argv)
+{
+	const char *params[1];
+
+	params[0] = argc > 0 ? argv[0] : NULL;
+	return look_table("SELECT h.revision, "
+					  "pg_catalog.array_to_string(h.down_revision, ' ') AS down_revision, "
+					  "CASE WHEN h.applied THEN 'yes' ELSE '' END AS applied, "
+					  "CASE WHEN h.is_head THEN 'yes' ELSE '' END AS head, "
+					  "pg_catalog.date_trunc('second', h.applied_at) AS applied_at, "
+					  "h.message "
+					  "FROM %s.migr_history($1) h",
+					  1, params, "no revision is defined");
+}
+
+/*
+ * look_field
+ *		One "Label: value" line of show.
+ */
+static void
+look_field(const char *label, const char *value)
+{
+	printf("%-15s%s\n", label, value);
+}
+
+/*
+ * cmd_show
+ *		migr show REV: one revision whole, its scripts as in its file.
+ */
+int
+cmd_show(int argc, char **argv)
+{
+	PGconn	   *conn = conn_open();
+	PGresult   *res;
+	const char *params[1];
+	char	   *sql;
+	char	   *applied;
+
+	if (conn == NULL)
+		return MIGR_EXIT_FAILED;
+	params[0] = argv[0];
+	sql = psprintf("SELECT revision, "
+				   "pg_catalog.array_to_string(down_revision, ' '), "
+				   "pg_catalog.array_to_string(depends_on, ' '), "
+				   "pg_catalog.array_to_string(branch_labels, ' '), "
+				   "message, kind, upgrade, downgrade, checksum, applied, "
+				   "pg_catalog.date_trunc('second', applied_at), is_head, "
+				   "pg_catalog.array_to_string(children, ' ') "
+				   "FROM %s.migr_show($1)", conn_schema());
+	res = conn_exec(conn, sql, 1, params);
+	pg_free(sql);
+	if (res == NULL)
+	{
+		conn_close(conn);
+		return MIGR_EXIT_FAILED;
+	}
+	if (PQntuples(res) != 1)
+	{
+		pg_log_error("revision \"%s\" was not found", argv[0]);
+		PQclear(res);
+		conn_close(conn);
+		return MIGR_EXIT_FAILED;
+	}
+	applied = PQgetvalue(res, 0, 9)[0] == 't' ?
+		psprintf("yes, at %s", PQgetvalue(res, 0, 10)) : pg_strdup("no");
+	look_field("Revision:", psprintf("%s%s", PQgetvalue(res, 0, 0),
+									 PQgetvalue(res, 0, 11)[0] == 't' ? " (head)" : ""));
+	look_field("Parents:", PQgetvalue(res, 0, 1)[0] ? PQgetvalue(res, 0, 1) : "(base)");
+	if (PQgetvalue(res, 0, 2)[0])
+		look_field("Depends on:", PQgetvalue(res, 0, 2));
+	if (PQgetvalue(res, 0, 3)[0])
+		look_field("Branch labels:", PQgetvalue(res, 0, 3));
+	if (PQgetvalue(res, 0, 12)[0])
+		look_field("Children:", PQgetvalue(res, 0, 12));
+	look_field("Message:", PQgetvalue(res, 0, 4));
+	look_field("Kind:", PQgetvalue(res, 0, 5));
+	look_field("Applied:", applied);
+	look_field("Checksum:", PQgetvalue(res, 0, 8));
+	printf("\n-- migr:upgrade\n%s", PQgetvalue(res, 0, 6));
+	if (PQgetvalue(res, 0, 6)[0] &&
+		PQgetvalue(res, 0, 6)[strlen(PQgetvalue(res, 0, 6)) - 1] != '\n')
+		printf("\n");
+	if (PQgetisnull(res, 0, 7))
+		printf("-- (no downgrade: the revision is irreversible)\n");
+	else
+	{
+		const char *down = PQgetvalue(res, 0, 7);
+
+		printf("-- migr:downgrade\n%s", down);
+		if (down[0] && down[strlen(down) - 1] != '\n')
+			printf("\n");
+	}
+	PQclear(res);
+	conn_close(conn);
+	return MIGR_EXIT_DONE;
+}
+
+/*
+ * cmd_check
+ *		migr check [--errors-only]: migr_check() as a table.  Any finding
+ *		fails (exit 1); with --errors-only warnings are shown but pass.
+ */
+int
+cmd_check(int argc, char **argv)
+{
+	PGconn	   *conn = conn_open();
+	PGresult   *res;
+	int			n;
+	int			i;
+	int			errors = 0;
+	char	   *sql;
+
+	if (conn == NULL)
+		return MIGR_EXIT_FAILED;
+	sql = psprintf("SELECT coalesce(revision, '') AS revision, severity, "
+				   "code, message, hint FROM %s.migr_check()", conn_schema());
+	res = conn_exec(conn, sql, 0, NULL);
+	pg_free(sql);
+	if (res == NULL)
+	{
+		conn_close(conn);
+		return MIGR_EXIT_FAILED;
+	}
+	n = PQntuples(res);
+	for (i = 0; i < n; i++)
+		if (strcmp(PQgetvalue(res, i, 1), "error") == 0)
+			errors++;
+	if (n == 0)
+		output_say("all clear: migr_check() found nothing wrong\n");
+	else
+	{
+		output_table(conn, res, NULL, false);
+		output_say("%d error%s, %d warning%s\n", errors,
+				   errors == 1 ? "" : "s", n - errors,
+				   n - errors == 1 ? "" : "s");
+	}
+	PQclear(res);
+	conn_close(conn);
+	if (errors > 0 || (n > 0 && !opts.errors_only))
+		return MIGR_EXIT_FAILED;
+	return MIGR_EXIT_DONE;
+}
+
+/*
+ * cmd_merge
+ *		migr merge -m MESSAGE [REV...] [--rev-id ID]: migr_merge() in the
+ *		database.  A single head is nothing to merge (exit 3).
+ */
+int
+cmd_merge(int argc, char **argv)
+{
+	PGconn	   *conn = conn_open();
+	PGresult   *res;
+	PQExpBufferData arr;
+	const char *params[3];
+	char	   *id;
+	char	   *sql;
+	int			i;
+
+	if (conn == NULL)
+		return MIGR_EXIT_FAILED;
+	if (argc == 0)
+	{
+		sql = psprintf("SELECT pg_catalog.count(*) FROM %s.migr_heads()",
+					   conn_schema());
+		res = conn_exec(conn, sql, 0, NULL);
+		pg_free(sql);
+		if (res == NULL)
+		{
+			conn_close(conn);
+			return MIGR_EXIT_FAILED;
+		}
+		if (atoi(PQgetvalue(res, 0, 0)) < 2)
+		{
+			output_say("nothing to merge: there %s\n",
+					   atoi(PQgetvalue(res, 0, 0)) == 1 ? "is only one head" :
+					   "is no revision");
+			PQclear(res);
+			conn_close(conn);
+			return MIGR_EXIT_NOTHING;
+		}
+		PQclear(res);
+	}
+
+	initPQExpBuffer(&arr);
+	appendPQExpBufferChar(&arr, '{');
+	for (i = 0; i < argc; i++)
+	{
+		const char *c;
+
+		appendPQExpBuffer(&arr, "%s\"", i ? "," : "");
+		for (c = argv[i]; *c; c++)
+		{
+			if (*c == '"' || *c == '\\')
+				appendPQExpBufferChar(&arr, '\\');
+			appendPQExpBufferChar(&arr, *c);
+		}
+		appendPQExpBufferChar(&arr, '"');
+	}
+	appendPQExpBufferChar(&arr, '}');
+	params[0] = argc > 0 ? arr.data : NULL;
+	params[1] = opts.message ? opts.message : "merge heads";
+	params[2] = opts.rev_id;
+	sql = psprintf("SELECT %s.migr_merge($1::pg_catalog.text[], $2, $3)",
+				   conn_schema());
+	res = conn_exec(conn, sql, 3, params);
+	pg_free(sql);
+	termPQExpBuffer(&arr);
+	if (res == NULL)
+	{
+		conn_close(conn);
+		return MIGR_EXIT_FAILED;
+	}
+	id = pg_strdup(PQgetvalue(res, 0, 0));
+	PQclear(res);
+	params[0] = id;
+	res = conn_exec(conn,
+					"SELECT pg_catalog.array_to_string(down_revision, ' ') "
+					"FROM migr.revision WHERE id OPERATOR(pg_catalog.=) $1",
+					1, params);
+	if (res && PQntuples(res) == 1)
+		output_say("merged %s into revision %s\n", PQgetvalue(res, 0, 0), id);
+	else
+		output_say("defined merge revision %s\n", id);
+	if (res)
+		PQclear(res);
+	conn_close(conn);
+	return MIGR_EXIT_DONE;
+}
+
+/*
+ * cmd_wait
+ *		migr wait [--timeout INTERVAL]: migr_wait(), which a server without
+ *		background jobs does not have.
+ */
+int
+cmd_wait(int argc, char **argv)
+{
+	PGconn	   *conn = conn_open();
+	PGresult   *res;
+	const char *params[1];
+	char	   *sql;
+	int			rc;
+
+	if (conn == NULL)
+		return MIGR_EXIT_FAILED;
+	params[0] = opts.timeout;
+	sql = psprintf("SELECT %s.migr_wait($1::pg_catalog.interval)",
+				   conn_schema());
+	output_progress("migr: waiting for background jobs...\n");
+	res = conn_run(conn, sql, 1, params);
+	pg_free(sql);
+	if (conn_failed(res))
+	{
+		if (strcmp(conn_sqlstate(res), "42883") == 0 &&
+			strstr(PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY), "migr_wait") != NULL)
+		{
+			pg_log_error("the server's migr has no migr_wait(): its version of the extension runs no background jobs");
+			pg_log_error_detail("The server said: %s",
+								PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY));
+			pg_log_error_hint("There is nothing to wait for. Once a version of migr with background jobs is installed, run ALTER EXTENSION migr UPDATE in the database.");
+		}
+		else
+			conn_report_error(conn, res);
+		rc = MIGR_EXIT_FAILED;
+	}
+	else if (PQgetvalue(res, 0, 0)[0] == 't')
+	{
+		output_say("no background job is queued or running\n");
+		rc = MIGR_EXIT_DONE;
+	}
+	else
+	{
+		pg_log_error("timed out after %s: background jobs are still queued or running",
+					 opts.timeout);
+		pg_log_error_hint("migr_jobs() lists them.");
+		rc = MIGR_EXIT_FAILED;
+	}
+	PQclear(res);
+	conn_close(conn);
+	return rc;
+}

@@ -1,0 +1,685 @@
+/*-------------------------------------------------------------------------
+ *
+ * revdir.c
+ *	  Reading a folder of revision files (SPEC.md section 4) the way the
+ *	  server's migr_load() reads one, and checking the graph they form.
+ *
+ * Each file is parsed line by line with the same rules as src/revfile.c:
+ * the quoting state comes from the shared src/revlex.c, so a line that only
+ * looks like a directive because it sits in a string, a quoted identifier,
+ * a dollar-quoted body or a block comment is script text here exactly as it
+ * is there.  Problems are collected as findings (file, line, code, message,
+ * hint) instead of stopping at the first one, so that "migr check --dir"
+ * reports everything wrong with a folder in one run.  revgraph.c then
+ * looks at the graph the files form.
+ *
+ * Copyright (c) 2026, migr developers
+ *
+ * IDENTIFICATION
+ *	  src/bin/revdir.c
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres_fe.h"
+
+#include <ctype.h>
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "common/logging.h"
+#include "pqexpbuffer.h"
+
+#include "migr_fe.h"
+#include "revlex.h"
+
+typedef enum RevSection
+{
+	SEC_HEADER,
+	SEC_UPGRADE,
+	SEC_DOWNGRADE
+} RevSection;
+
+/* The state of one file's parse. */
+typedef struct RevParse
+{
+	RevDir	   *rd;
+	RevFile    *f;
+	bool		seen[8];		/* which header directives were given */
+	RevSection	section;
+	bool		had_upgrade;
+	bool		had_downgrade;
+	bool		upgrade_has_sql;
+	PQExpBufferData upgrade;
+	PQExpBufferData downgrade;
+	int			lineno;
+	bool		failed;
+} RevParse;
+
+static const char *const revdir_directives[] = {
+	"revision", "down_revision", "depends_on", "branch_labels", "message",
+	"kind", "upgrade", "downgrade", NULL
+};
+
+static char *revdir_vformat(const char *fmt, va_list args)
+			pg_attribute_printf(1, 0);
+static int	revdir_name_cmp(const void *a, const void *b);
+static bool revdir_read_file(RevDir *rd, RevFile *f, int dfd);
+static void revdir_error(RevParse *p, const char *hint, const char *fmt,...)
+			pg_attribute_printf(3, 4);
+static int	revdir_directive_index(const char *word);
+static char **revdir_list(const char *value, int *n);
+static void revdir_directive(RevParse *p, const char *line, int len);
+static void revdir_header_directive(RevParse *p, int which, const char *word,
+									const char *value);
+static void revdir_check_def(RevParse *p);
+static void revdir_check_names(RevParse *p, char **names, int n,
+							   const char *what);
+
+/*
+ * revdir_vformat
+ *		vpsprintf(): a formatted string in a new allocation.
+ */
+static char *
+revdir_vformat(const char *fmt, va_list args)
+{
+	size_t		len = 128;
+
+	for (;;)
+	{
+		char	   *buf = pg_malloc(len);
+		va_list		copy;
+		size_t		needed;
+
+		va_copy(copy, args);
+		needed = pvsnprintf(buf, len, fmt, copy);
+		va_end(copy);
+		if (needed <= len)
+			return buf;
+		pg_free(buf);
+		len = needed;
+	}
+}
+
+/*
+ * revdir_add_finding
+ *		Record one problem.  Errors make the folder unusable for pushing.
+ */
+void
+revdir_add_finding(RevDir *rd, const char *file, int line,
+				   const char *revision, const char *severity,
+				   const char *code, const char *hint, const char *fmt,...)
+{
+	RevFinding *fd;
+	va_list		args;
+	char	   *message;
+
+	if (rd->nfindings == rd->maxfindings)
+	{
+		rd->maxfindings = rd->maxfindings ? rd->maxfindings * 2 : 16;
+		rd->findings = pg_realloc(rd->findings,
+								  sizeof(RevFinding) * rd->maxfindings);
+	}
+	va_start(args, fmt);
+	message = revdir_vformat(fmt, args);
+	va_end(args);
+
+	fd = &rd->findings[rd->nfindings++];
+	fd->file = file ? pg_strdup(file) : NULL;
+	fd->line = line;
+	fd->revision = revision ? pg_strdup(revision) : NULL;
+	fd->severity = severity;
+	fd->code = code;
+	fd->message = message;
+	fd->hint = hint ? pg_strdup(hint) : NULL;
+	if (strcmp(severity, "error") == 0)
+		rd->nerrors++;
+	else
+		rd->nwarnings++;
+}
+
+/*
+ * revdir_print_findings
+ *		Print findings as a compiler does ("file:line: error: message"), so
+ *		that editors and CI logs link to the line.
+ */
+void
+revdir_print_findings(const RevDir *rd, FILE *out, bool errors_only)
+{
+	int			i;
+
+	for (i = 0; i < rd->nfindings; i++)
+	{
+		const RevFinding *fd = &rd->findings[i];
+
+		if (errors_only && strcmp(fd->severity, "error") != 0)
+			continue;
+		if (fd->file && fd->line > 0)
+			fprintf(out, "%s:%d: ", fd->file, fd->line);
+		else if (fd->file)
+			fprintf(out, "%s: ", fd->file);
+		else
+			fprintf(out, "%s: ", rd->dir);
+		fprintf(out, "%s: %s [%s]\n", fd->severity, fd->message, fd->code);
+		if (fd->hint)
+			fprintf(out, "  hint: %s\n", fd->hint);
+	}
+}
+
+/*
+ * revdir_check_name
+ *		The id and label syntax of SPEC.md section 1, as the server's
+ *		target_check_name() enforces it.  On failure *why says what is wrong.
+ */
+bool
+revdir_check_name(const char *name, const char **why)
+{
+	size_t		len = strlen(name);
+	const char *c;
+
+	if (len == 0 || len > MIGR_ID_MAXLEN)
+	{
+		*why = "it must be 1 to 64 characters long";
+		return false;
+	}
+	for (c = name; *c; c++)
+		if (!(isascii((unsigned char) *c) &&
+			  (isalnum((unsigned char) *c) || *c == '_' || *c == '.' ||
+			   *c == '-')))
+		{
+			*why = "it may only contain letters, digits, \"_\", \".\" and \"-\"";
+			return false;
+		}
+	if (name[0] == '+' || name[0] == '-')
+	{
+		*why = "it cannot start with \"+\" or \"-\", which denote relative steps";
+		return false;
+	}
+	if (strcmp(name, "head") == 0 || strcmp(name, "heads") == 0 ||
+		strcmp(name, "base") == 0 || strcmp(name, "current") == 0)
+	{
+		*why = "it is a reserved word of migr's targets";
+		return false;
+	}
+	return true;
+}
+
+static int
+revdir_name_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *) a, *(char *const *) b);
+}
+
+/*
+ * revdir_read
+ *		Read every "*.sql" file of a folder, in file name order; the files
+ *		are parsed by revdir_parse().  A folder that cannot be listed is an
+ *		error finding, not a crash.
+ */
+RevDir *
+revdir_read(const char *dir)
+{
+	RevDir	   *rd = pg_malloc0(sizeof(RevDir));
+	DIR		   *d;
+	struct dirent *de;
+	char	  **names = NULL;
+	int			nnames = 0;
+	int			maxnames = 0;
+	int			dfd;
+	int			i;
+
+	rd->dir = pg_strdup(dir);
+	d = opendir(dir);
+	if (d == NULL)
+	{
+		revdir_add_finding(rd, NULL, 0, NULL, "error", "unreadable",
+						   errno == ENOENT ?
+						   "Create it, or give the folder of revision files with --dir." :
+						   NULL,
+						   "could not open directory \"%s\": %s", dir,
+						   strerror(errno));
+		return rd;
+	}
+	dfd = dirfd(d);
+	while (errno = 0, (de = readdir(d)) != NULL)
+	{
+		size_t		len = strlen(de->d_name);
+		struct stat st;
+
+		if (de->d_name[0] == '.' || len < 5 ||
+			strcmp(de->d_name + len - 4, ".sql") != 0)
+			continue;
+		/* skip folders named *.sql; d_type spares a stat per file */
+		if (de->d_type == DT_DIR ||
+			(de->d_type != DT_REG &&
+			 fstatat(dfd, de->d_name, &st, 0) == 0 && S_ISDIR(st.st_mode)))
+			continue;
+		if (nnames == maxnames)
+		{
+			maxnames = maxnames ? maxnames * 2 : 64;
+			names = pg_realloc(names, sizeof(char *) * maxnames);
+		}
+		names[nnames++] = pg_strdup(de->d_name);
+	}
+	if (errno != 0)
+		revdir_add_finding(rd, NULL, 0, NULL, "error", "unreadable", NULL,
+						   "could not read directory \"%s\": %s", dir,
+						   strerror(errno));
+
+	if (nnames > 0)
+		qsort(names, nnames, sizeof(char *), revdir_name_cmp);
+	rd->nfiles = nnames;
+	rd->files = pg_malloc0(sizeof(RevFile) * Max(nnames, 1));
+	for (i = 0; i < nnames; i++)
+	{
+		RevFile    *f = &rd->files[i];
+
+		f->name = names[i];
+		f->path = psprintf("%s/%s", dir, names[i]);
+		f->ok = revdir_read_file(rd, f, dfd);
+	}
+	closedir(d);
+	pg_free(names);
+	return rd;
+}
+
+/*
+ * revdir_parse
+ *		Parse every file that was read, with the server's setting of
+ *		standard_conforming_strings (on when there is no server).
+ */
+void
+revdir_parse(RevDir *rd, bool std_strings)
+{
+	int			i;
+
+	for (i = 0; i < rd->nfiles; i++)
+		if (rd->files[i].ok)
+			rd->files[i].ok = revdir_parse_text(rd, &rd->files[i], std_strings);
+}
+
+/*
+ * revdir_read_file
+ *		The whole file into f->text; dfd is the folder's descriptor.
+ */
+static bool
+revdir_read_file(RevDir *rd, RevFile *f, int dfd)
+{
+	int			fd = openat(dfd, f->name, O_RDONLY, 0);
+	struct stat st;
+	size_t		done = 0;
+
+	if (fd < 0 || fstat(fd, &st) < 0)
+	{
+		revdir_add_finding(rd, f->path, 0, NULL, "error", "unreadable", NULL,
+						   "could not read file: %s", strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return false;
+	}
+	if (st.st_size > 2 * (off_t) MIGR_MAX_SCRIPT_BYTES)
+	{
+		revdir_add_finding(rd, f->path, 0, NULL, "error", "format", NULL,
+						   "revision file is too large (the limit is %d bytes for each script)",
+						   MIGR_MAX_SCRIPT_BYTES);
+		close(fd);
+		return false;
+	}
+	f->text = pg_malloc(st.st_size + 1);
+	while (done < (size_t) st.st_size)
+	{
+		ssize_t		r = read(fd, f->text + done, st.st_size - done);
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+		{
+			revdir_add_finding(rd, f->path, 0, NULL, "error", "unreadable",
+							   NULL, "could not read file: %s",
+							   r < 0 ? strerror(errno) : "file shrank while it was read");
+			close(fd);
+			return false;
+		}
+		done += r;
+	}
+	close(fd);
+	f->text[done] = '\0';
+	f->len = done;
+	if (strlen(f->text) != done)
+	{
+		revdir_add_finding(rd, f->path, 0, NULL, "error", "format", NULL,
+						   "file contains a zero byte, which SQL text cannot hold");
+		return false;
+	}
+	return true;
+}
+
+/*
+ * revdir_error
+ *		A format error at the current line; the file is not usable.
+ */
+static void
+revdir_error(RevParse *p, const char *hint, const char *fmt,...)
+{
+	va_list		args;
+	char	   *message;
+
+	va_start(args, fmt);
+	message = revdir_vformat(fmt, args);
+	va_end(args);
+	revdir_add_finding(p->rd, p->f->path, p->lineno, p->f->id, "error",
+					   "format", hint, "%s", message);
+	pg_free(message);
+	p->failed = true;
+}
+
+static int
+revdir_directive_index(const char *word)
+{
+	int			i;
+
+	for (i = 0; revdir_directives[i]; i++)
+		if (strcmp(revdir_directives[i], word) == 0)
+			return i;
+	return -1;
+}
+
+/*
+ * revdir_list
+ *		A space-separated list of ids or labels.
+ */
+static char **
+revdir_list(const char *value, int *n)
+{
+	char	  **out = pg_malloc(sizeof(char *) * (strlen(value) / 2 + 1));
+	const char *v = value;
+
+	*n = 0;
+	while (*v)
+	{
+		const char *start;
+
+		while (*v && isspace((unsigned char) *v))
+			v++;
+		if (!*v)
+			break;
+		start = v;
+		while (*v && !isspace((unsigned char) *v))
+			v++;
+		out[(*n)++] = pnstrdup(start, v - start);
+	}
+	return out;
+}
+
+/*
+ * revdir_header_directive
+ *		One of the directives that describe the revision.
+ */
+static void
+revdir_header_directive(RevParse *p, int which, const char *word,
+						const char *value)
+{
+	RevFile    *f = p->f;
+
+	if (p->section != SEC_HEADER)
+	{
+		revdir_error(p, "Put every directive that describes the revision before the scripts.",
+					 "directive \"%s\" comes after \"-- migr:upgrade\"", word);
+		return;
+	}
+	if (p->seen[which])
+	{
+		revdir_error(p, NULL, "directive \"%s\" is given twice", word);
+		return;
+	}
+	p->seen[which] = true;
+
+	if (strcmp(word, "revision") == 0)
+	{
+		int			n;
+		char	  **ids = revdir_list(value, &n);
+
+		if (n != 1)
+			revdir_error(p, NULL,
+						 "\"-- migr:revision\" must give exactly one id");
+		else
+			f->id = ids[0];
+	}
+	else if (strcmp(word, "down_revision") == 0)
+	{
+		f->parents = revdir_list(value, &f->nparents);
+		if (f->nparents == 1 && strcmp(f->parents[0], "base") == 0)
+			f->nparents = 0;
+	}
+	else if (strcmp(word, "depends_on") == 0)
+		f->deps = revdir_list(value, &f->ndeps);
+	else if (strcmp(word, "branch_labels") == 0)
+		f->labels = revdir_list(value, &f->nlabels);
+	else if (strcmp(word, "message") == 0)
+		f->message = pg_strdup(value);
+	else if (strcmp(word, "kind") == 0)
+		f->kind = pg_strdup(value);
+}
+
+/*
+ * revdir_directive
+ *		A line that begins with "-- migr:".
+ */
+static void
+revdir_directive(RevParse *p, const char *line, int len)
+{
+	const char *w = line + strlen(REVLEX_DIRECTIVE);
+	const char *end = line + len;
+	const char *v = w;
+	char	   *word;
+	char	   *value;
+	int			which;
+
+	while (v < end && (isalnum((unsigned char) *v) || *v == '_'))
+		v++;
+	word = pnstrdup(w, v - w);
+	while (v < end && isspace((unsigned char) *v))
+		v++;
+	while (end > v && isspace((unsigned char) end[-1]))
+		end--;
+	value = pnstrdup(v, end - v);
+
+	which = revdir_directive_index(word);
+	if (which < 0)
+		revdir_error(p, "The directives are revision, down_revision, depends_on, branch_labels, message, kind, upgrade and downgrade.",
+					 "unknown directive \"%s\"", word);
+	else if (strcmp(word, "upgrade") == 0 || strcmp(word, "downgrade") == 0)
+	{
+		bool		up = (word[0] == 'u');
+
+		if (value[0] != '\0')
+			revdir_error(p, "The script starts on the next line.",
+						 "unexpected text after \"-- migr:%s\"", word);
+		else if ((up && p->had_upgrade) || (!up && p->had_downgrade))
+			revdir_error(p, NULL, "a second \"-- migr:%s\" section", word);
+		else if (!up && !p->had_upgrade)
+			revdir_error(p, "Write the upgrade section first.",
+						 "\"-- migr:downgrade\" comes before \"-- migr:upgrade\"");
+		else
+		{
+			p->section = up ? SEC_UPGRADE : SEC_DOWNGRADE;
+			if (up)
+				p->had_upgrade = true;
+			else
+				p->had_downgrade = true;
+		}
+	}
+	else
+		revdir_header_directive(p, which, word, value);
+	pg_free(word);
+	pg_free(value);
+}
+
+/*
+ * revdir_parse_text
+ *		Parse f->text as migr_load() would; false (with findings) if it is
+ *		not a valid revision file.  Also computes the checksum.
+ */
+bool
+revdir_parse_text(RevDir *rd, RevFile *f, bool std_strings)
+{
+	RevParse	p;
+	RevLexer	lx;
+	const char *line = f->text;
+
+	memset(&p, 0, sizeof(p));
+	p.rd = rd;
+	p.f = f;
+	p.section = SEC_HEADER;
+	initPQExpBuffer(&p.upgrade);
+	initPQExpBuffer(&p.downgrade);
+	revlex_init(&lx, std_strings);
+
+	while (*line && !p.failed)
+	{
+		const char *nl = strchr(line, '\n');
+		int			full = nl ? (int) (nl - line + 1) : (int) strlen(line);
+		int			len = nl ? (int) (nl - line) : full;
+
+		p.lineno++;
+		if (len > 0 && line[len - 1] == '\r')
+			len--;
+
+		if (revlex_is_directive(&lx, line, len))
+			revdir_directive(&p, line, len);
+		else if (p.section == SEC_HEADER)
+		{
+			if (revlex_line(&lx, line, len))
+				revdir_error(&p, "Only directives, comments and blank lines may come before the \"-- migr:upgrade\" line that starts the script.",
+							 "SQL before \"-- migr:upgrade\"");
+		}
+		else
+		{
+			bool		sql = revlex_line(&lx, line, len);
+
+			if (p.section == SEC_UPGRADE)
+			{
+				p.upgrade_has_sql |= sql;
+				appendBinaryPQExpBuffer(&p.upgrade, line, full);
+			}
+			else
+				appendBinaryPQExpBuffer(&p.downgrade, line, full);
+		}
+		line += full;
+	}
+
+	if (!p.failed && !p.seen[0])
+	{
+		p.lineno = 0;
+		revdir_error(&p, "Start the file with \"-- migr:revision <id>\".",
+					 "no \"-- migr:revision\" directive");
+	}
+	if (!p.failed && !p.had_upgrade)
+	{
+		p.lineno = 0;
+		revdir_error(&p, "Put the upgrade script after a line \"-- migr:upgrade\".",
+					 "no \"-- migr:upgrade\" section");
+	}
+	if (p.failed)
+	{
+		termPQExpBuffer(&p.upgrade);
+		termPQExpBuffer(&p.downgrade);
+		return false;
+	}
+
+	if (f->message == NULL)
+		f->message = pg_strdup("");
+	if (f->kind == NULL)
+		f->kind = pg_strdup("schema");
+	f->upgrade = p.upgrade.data;
+	if (p.had_downgrade)
+		f->downgrade = p.downgrade.data;
+	else
+		termPQExpBuffer(&p.downgrade);
+	p.lineno = 0;
+	revdir_check_def(&p);
+	if (!checksum_revfile(f))
+	{
+		revdir_add_finding(rd, f->path, 0, f->id, "error", "checksum", NULL,
+						   "could not compute the SHA-256 checksum");
+		return false;
+	}
+	return !p.failed;
+}
+
+/*
+ * revdir_check_names
+ *		Syntax of parents, dependencies or labels; no duplicates; not the
+ *		revision itself (define_check_names() in the server).
+ */
+static void
+revdir_check_names(RevParse *p, char **names, int n, const char *what)
+{
+	int			i,
+				j;
+	const char *why;
+
+	for (i = 0; i < n; i++)
+	{
+		if (!revdir_check_name(names[i], &why))
+		{
+			revdir_add_finding(p->rd, p->f->path, 0, p->f->id, "error",
+							   "invalid_name", NULL, "invalid %s \"%s\": %s",
+							   what, names[i], why);
+			p->failed = true;
+		}
+		for (j = 0; j < i; j++)
+			if (strcmp(names[i], names[j]) == 0)
+			{
+				revdir_add_finding(p->rd, p->f->path, 0, p->f->id, "error",
+								   "invalid_name", NULL,
+								   "%s \"%s\" is given twice", what, names[i]);
+				p->failed = true;
+			}
+		if (strcmp(names[i], p->f->id) == 0 && strcmp(what, "branch label") != 0)
+		{
+			revdir_add_finding(p->rd, p->f->path, 0, p->f->id, "error", "cycle",
+							   "A revision's parents and dependencies are other revisions, applied before it.",
+							   "revision \"%s\" cannot be its own %s",
+							   p->f->id, what);
+			p->failed = true;
+		}
+	}
+}
+
+/*
+ * revdir_check_def
+ *		What the server's define_validate() checks without the parser: the
+ *		names, the kind, and an upgrade that holds some SQL.
+ */
+static void
+revdir_check_def(RevParse *p)
+{
+	RevFile    *f = p->f;
+	const char *why;
+
+	if (!revdir_check_name(f->id, &why))
+	{
+		revdir_add_finding(p->rd, f->path, 0, f->id, "error", "invalid_name",
+						   NULL, "invalid revision id \"%s\": %s", f->id, why);
+		p->failed = true;
+	}
+	revdir_check_names(p, f->parents, f->nparents, "parent");
+	revdir_check_names(p, f->deps, f->ndeps, "dependency");
+	revdir_check_names(p, f->labels, f->nlabels, "branch label");
+	if (strcmp(f->kind, "schema") != 0 && strcmp(f->kind, "data") != 0)
+	{
+		revdir_add_finding(p->rd, f->path, 0, f->id, "error", "invalid_kind",
+						   "The kind is \"schema\" (the default) or \"data\".",
+						   "invalid kind \"%s\"", f->kind);
+		p->failed = true;
+	}
+	if (!p->upgrade_has_sql && f->nparents < 2)
+	{
+		revdir_add_finding(p->rd, f->path, 0, f->id, "error", "empty_upgrade",
+						   "Write the SQL the revision applies; only a merge revision (with two or more parents) may be empty.",
+						   "upgrade script of revision \"%s\" is empty", f->id);
+		/* still part of the graph: a file just written by "migr new" */
+	}
+}

@@ -1,0 +1,135 @@
+
+# Copyright (c) 2026, migr developers
+
+# pg_dump keeps migr's history: after pg_dump -Fc and pg_restore into a new
+# database, the revisions (with a branch and a merge), the applied set, the
+# log and the sequences are those of the original; migr_check() is clean;
+# and migrating goes on in the restored database, with log ids that carry
+# on from the original's.
+
+use strict;
+use warnings;
+
+use PostgreSQL::Test::Cluster;
+use PostgreSQL::Test::Utils;
+use Test::More;
+
+my $node = PostgreSQL::Test::Cluster->new('dump');
+$node->init;
+$node->append_conf('postgresql.conf', "shared_preload_libraries = 'migr'");
+$node->start;
+
+$node->safe_psql('postgres', 'CREATE DATABASE src');
+$node->safe_psql('src', 'CREATE EXTENSION migr');
+
+# base -> (feature_a, feature_b) -> merge, applied; a downgrade and upgrade
+# again for the log; then one revision defined and left pending.
+$node->safe_psql(
+	'src', q{
+SELECT migr_define('dr_base', NULL, 'CREATE TABLE items (id int PRIMARY KEY)',
+                   'DROP TABLE items', 'create items');
+SELECT migr_define('dr_a', ARRAY['dr_base'],
+                   'ALTER TABLE items ADD COLUMN name text',
+                   'ALTER TABLE items DROP COLUMN name', 'items have names',
+                   ARRAY['feature_a']);
+SELECT migr_define('dr_b', ARRAY['dr_base'],
+                   'CREATE TABLE tags (tag text PRIMARY KEY)',
+                   'DROP TABLE tags', 'tags', ARRAY['feature_b']);
+SELECT migr_merge(ARRAY['dr_a', 'dr_b'], 'merge names and tags', 'dr_merge');
+SELECT count(*) FROM migr_upgrade('head');
+SELECT count(*) FROM migr_downgrade('dr_a');
+SELECT count(*) FROM migr_upgrade('head');
+SELECT migr_define('dr_pending', ARRAY['dr_merge'],
+                   'CREATE TABLE pending (i int)', 'DROP TABLE pending',
+                   'defined before the dump, applied after the restore');
+});
+
+# What must survive the dump, as text.
+my %queries = (
+	history => q{
+SELECT revision, down_revision, message, applied, applied_at, is_head
+  FROM migr_history()},
+	current => 'SELECT revision, message, applied_at FROM migr_current()',
+	heads => 'SELECT * FROM migr_heads()',
+	branches => 'SELECT * FROM migr_branches()',
+	revisions => q{
+SELECT id, seq, down_revision, depends_on, branch_labels, message, kind,
+       upgrade, downgrade, checksum, is_head, defined_at, defined_by
+  FROM migr.revision ORDER BY seq},
+	applied => 'SELECT * FROM migr.applied ORDER BY revision',
+	log => 'SELECT * FROM migr.log ORDER BY id',
+	tables => q{
+SELECT string_agg(relname, ',' ORDER BY relname) FROM pg_class
+ WHERE relname IN ('items', 'tags', 'pending') AND relkind = 'r'},
+	columns => q{
+SELECT string_agg(attname, ',' ORDER BY attnum) FROM pg_attribute
+ WHERE attrelid = 'items'::regclass AND attnum > 0 AND NOT attisdropped});
+
+my %before;
+foreach my $what (sort keys %queries)
+{
+	$before{$what} = $node->safe_psql('src', $queries{$what});
+	isnt($before{$what}, '', "the original has $what");
+}
+like($before{history}, qr/dr_merge/, 'the original history has the merge');
+is($node->safe_psql('src', 'SELECT count(*) FROM migr_check()'),
+	'0', 'migr_check() is clean in the original');
+my $max_log_id = $node->safe_psql('src', 'SELECT max(id) FROM migr.log');
+
+# Dump and restore into a new database.
+my $dump = $node->basedir . '/src.dump';
+$node->command_ok(
+	[ 'pg_dump', '-Fc', '-f', $dump, '-d', $node->connstr('src') ],
+	'pg_dump -Fc of the original');
+$node->safe_psql('postgres', 'CREATE DATABASE dst');
+$node->command_ok(
+	[ 'pg_restore', '--exit-on-error', '-d', $node->connstr('dst'), $dump ],
+	'pg_restore into a new database');
+
+foreach my $what (sort keys %queries)
+{
+	is($node->safe_psql('dst', $queries{$what}),
+		$before{$what}, "restored $what identical");
+}
+is($node->safe_psql('dst', 'SELECT count(*) FROM migr_check()'),
+	'0', 'migr_check() is clean in the restored database');
+
+# The restored database migrates on: the pending revision and a new one.
+$node->safe_psql(
+	'dst', q{
+SELECT migr_define('dr_after', ARRAY['dr_pending'],
+                   'ALTER TABLE items ADD COLUMN note text',
+                   'ALTER TABLE items DROP COLUMN note', 'defined after the restore')});
+is( $node->safe_psql(
+		'dst', q{SELECT string_agg(revision, ',') FROM migr_upgrade('head')}),
+	'dr_pending,dr_after',
+	'upgrade in the restored database applies the pending and the new revision');
+is( $node->safe_psql(
+		'dst', q{SELECT string_agg(revision, ',') FROM migr_current()}),
+	'dr_after', 'the restored database is at the new head');
+is( $node->safe_psql(
+		'dst', "SELECT min(id) > $max_log_id FROM migr.log WHERE revision = 'dr_after'"),
+	't',
+	'new log ids carry on after the original ones');
+is( $node->safe_psql(
+		'dst', q{SELECT count(*) = count(DISTINCT id) FROM migr.log}),
+	't', 'no log id is used twice');
+is( $node->safe_psql(
+		'dst', q{
+SELECT seq > (SELECT max(seq) FROM migr.revision WHERE id <> 'dr_after')
+  FROM migr.revision WHERE id = 'dr_after'}),
+	't',
+	'revision order carries on after the original ones');
+is( $node->safe_psql(
+		'dst', q{SELECT string_agg(revision, ',') FROM migr_downgrade('dr_merge')}),
+	'dr_after,dr_pending',
+	'downgrade in the restored database');
+is($node->safe_psql('dst', 'SELECT count(*) FROM migr_check()'),
+	'0', 'migr_check() is clean after migrating the restored database');
+
+# The original is untouched by all this.
+is($node->safe_psql('src', $queries{log}),
+	$before{log}, 'the original log is unchanged');
+
+$node->stop;
+done_testing();
