@@ -28,6 +28,8 @@
 #include "catalog/pg_extension.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
+#include "executor/tuptable.h"
+#include "tcop/dest.h"
 #include "miscadmin.h"
 #include "storage/lmgr.h"
 #include "storage/lock.h"
@@ -66,17 +68,28 @@ static CatalogPlan plan_heads = {
 	0, {0}, NULL
 };
 
+static CatalogPlan plan_heads_msg = {
+	"SELECT h.revision, r.message, EXISTS (SELECT 1 FROM migr.label)"
+	"  FROM migr.head h"
+	"  JOIN migr.revision r ON r.id OPERATOR(pg_catalog.=) h.revision"
+	" ORDER BY r.seq",
+	0, {0}, NULL
+};
+
 static CatalogPlan plan_is_applied = {
 	"SELECT 1 FROM migr.applied WHERE revision OPERATOR(pg_catalog.=) $1",
 	1, {TEXTOID}, NULL
 };
 
 static CatalogPlan plan_graph = {
-	"SELECT r.id, r.seq, r.down_revision, r.depends_on, r.branch_labels,"
-	"       r.message, a.applied_at, r.downgrade IS NOT NULL"
-	"  FROM migr.revision r"
-	"  LEFT JOIN migr.applied a ON a.revision OPERATOR(pg_catalog.=) r.id"
-	" ORDER BY r.seq",
+	"SELECT id, seq, down_revision, depends_on, branch_labels, message,"
+	"       downgrade IS NOT NULL"
+	"  FROM migr.revision",
+	0, {0}, NULL, true
+};
+
+static CatalogPlan plan_applied_all = {
+	"SELECT revision, applied_at FROM migr.applied",
 	0, {0}, NULL, true
 };
 
@@ -178,6 +191,7 @@ static Oid	catalog_owner(void);
 static int	catalog_run(CatalogPlan *cp, Datum *values, const char *nulls,
 						bool read_only);
 static char **catalog_text_array(Datum d, bool isnull, int *n);
+static int	catalog_rev_cmp(const void *a, const void *b);
 static List *catalog_text_list(Datum d, bool isnull);
 static Datum catalog_name_datum(Oid roleid);
 
@@ -397,6 +411,8 @@ catalog_text_array(Datum d, bool isnull, int *n)
 	*n = 0;
 	if (isnull)
 		return NULL;
+	if (ARR_NDIM(DatumGetArrayTypeP(d)) == 0)
+		return NULL;			/* the usual empty list, without a palloc */
 	deconstruct_array(DatumGetArrayTypeP(d), TEXTOID, -1, false,
 					  TYPALIGN_INT, &elems, &nulls, n);
 	out = palloc(sizeof(char *) * Max(*n, 1));
@@ -424,54 +440,146 @@ catalog_text_list(Datum d, bool isnull)
 }
 
 /*
+ * catalog_rev_cmp
+ *		Definition order.
+ */
+static int
+catalog_rev_cmp(const void *a, const void *b)
+{
+	int64		sa = ((const MigrRev *) a)->seq;
+	int64		sb = ((const MigrRev *) b)->seq;
+
+	return (sa < sb) ? -1 : (sa > sb) ? 1 : 0;
+}
+
+/*
+ * A DestReceiver that builds the graph straight from the executor's slots,
+ * without first copying every row into an SPI tuple table: the whole
+ * history is read at each upgrade that has work to do and by the looking
+ * functions, so this is the hot path for long histories.
+ */
+typedef struct GraphReceiver
+{
+	DestReceiver pub;
+	MemoryContext cxt;			/* where the graph lives */
+	MigrGraph  *g;
+	int			allocated;
+	bool		applied_pass;	/* reading migr.applied, not migr.revision */
+} GraphReceiver;
+
+static bool
+catalog_graph_receive(TupleTableSlot *slot, DestReceiver *self)
+{
+	GraphReceiver *gr = (GraphReceiver *) self;
+	MigrGraph  *g = gr->g;
+	MemoryContext old = MemoryContextSwitchTo(gr->cxt);
+	Datum	   *v;
+	bool	   *n;
+
+	slot_getallattrs(slot);
+	v = slot->tts_values;
+	n = slot->tts_isnull;
+	if (gr->applied_pass)
+	{
+		int			k = graph_find(g, TextDatumGetCString(v[0]));
+
+		if (k >= 0)				/* always: foreign key */
+		{
+			g->revs[k].applied = true;
+			g->revs[k].has_applied_at = true;
+			g->revs[k].applied_at = DatumGetTimestampTz(v[1]);
+		}
+	}
+	else
+	{
+		MigrRev    *r;
+
+		if (g->nrevs == gr->allocated)
+		{
+			gr->allocated *= 2;
+			g->revs = repalloc(g->revs, sizeof(MigrRev) * gr->allocated);
+		}
+		r = &g->revs[g->nrevs++];
+		memset(r, 0, sizeof(MigrRev));
+		r->id = TextDatumGetCString(v[0]);
+		r->seq = DatumGetInt64(v[1]);
+		r->parents = catalog_text_array(v[2], n[2], &r->nparents);
+		r->deps = catalog_text_array(v[3], n[3], &r->ndeps);
+		r->labels = catalog_text_array(v[4], n[4], &r->nlabels);
+		r->message = TextDatumGetCString(v[5]);
+		r->reversible = DatumGetBool(v[6]);
+	}
+	MemoryContextSwitchTo(old);
+	return true;
+}
+
+static void
+catalog_graph_startup(DestReceiver *self, int operation, TupleDesc typeinfo)
+{
+}
+
+static void
+catalog_graph_shutdown(DestReceiver *self)
+{
+}
+
+/*
+ * catalog_stream
+ *		Run a kept plan, handing its rows to a receiver.
+ */
+static void
+catalog_stream(CatalogPlan *cp, DestReceiver *dest)
+{
+	SPIExecuteOptions options;
+
+	if (cp->plan == NULL)
+	{
+		SPIPlanPtr	plan = SPI_prepare(cp->sql, cp->nargs, cp->argtypes);
+
+		if (plan == NULL || SPI_keepplan(plan) != 0)
+			elog(ERROR, "could not prepare \"%s\": %s",
+				 cp->sql, SPI_result_code_string(SPI_result));
+		cp->plan = plan;
+	}
+	memset(&options, 0, sizeof(options));
+	options.dest = dest;
+	/* with a receiver of our own, SPI reports SPI_OK_UTILITY for a SELECT */
+	if (SPI_execute_plan_extended(cp->plan, &options) < 0)
+		elog(ERROR, "could not run \"%s\"", cp->sql);
+}
+
+/*
  * catalog_load_graph
- *		Read every revision (without its scripts) and link the graph.  The
+ *		Read every revision (without its scripts) and the applied set, and
+ *		link the graph.  Two plain scans, no join and no ORDER BY: sorting
+ *		by definition order here is cheaper than asking the executor.  The
  *		graph lives in the current memory context.
  */
 MigrGraph *
 catalog_load_graph(void)
 {
 	MigrCatalogUser save;
-	MigrGraph  *g = palloc0(sizeof(MigrGraph));
-	TupleDesc	desc;
-	uint64		i;
+	GraphReceiver gr;
+
+	memset(&gr, 0, sizeof(gr));
+	gr.pub.receiveSlot = catalog_graph_receive;
+	gr.pub.rStartup = catalog_graph_startup;
+	gr.pub.rShutdown = catalog_graph_shutdown;
+	gr.pub.rDestroy = catalog_graph_shutdown;
+	gr.pub.mydest = DestNone;
+	gr.cxt = CurrentMemoryContext;
+	gr.g = palloc0(sizeof(MigrGraph));
+	gr.allocated = 64;
+	gr.g->revs = palloc(sizeof(MigrRev) * gr.allocated);
 
 	catalog_become_owner(&save);
-	if (catalog_run(&plan_graph, NULL, NULL, true) != SPI_OK_SELECT)
-		elog(ERROR, "unexpected result from the graph query");
+	catalog_stream(&plan_graph, (DestReceiver *) &gr);
+	qsort(gr.g->revs, gr.g->nrevs, sizeof(MigrRev), catalog_rev_cmp);
+	graph_link(gr.g);
+	gr.applied_pass = true;
+	catalog_stream(&plan_applied_all, (DestReceiver *) &gr);
 	catalog_restore_user(&save);
-
-	desc = SPI_tuptable->tupdesc;
-	g->nrevs = (int) SPI_processed;
-	g->revs = palloc0(sizeof(MigrRev) * Max(g->nrevs, 1));
-	for (i = 0; i < SPI_processed; i++)
-	{
-		HeapTuple	tup = SPI_tuptable->vals[i];
-		MigrRev    *r = &g->revs[i];
-		bool		isnull;
-		Datum		d;
-
-		r->id = SPI_getvalue(tup, desc, 1);
-		r->seq = DatumGetInt64(SPI_getbinval(tup, desc, 2, &isnull));
-		d = SPI_getbinval(tup, desc, 3, &isnull);
-		r->parents = catalog_text_array(d, isnull, &r->nparents);
-		d = SPI_getbinval(tup, desc, 4, &isnull);
-		r->deps = catalog_text_array(d, isnull, &r->ndeps);
-		d = SPI_getbinval(tup, desc, 5, &isnull);
-		r->labels = catalog_text_array(d, isnull, &r->nlabels);
-		r->message = SPI_getvalue(tup, desc, 6);
-		if (r->message == NULL)
-			r->message = "";
-		d = SPI_getbinval(tup, desc, 7, &isnull);
-		r->applied = !isnull;
-		r->has_applied_at = !isnull;
-		r->applied_at = isnull ? 0 : DatumGetTimestampTz(d);
-		r->reversible = DatumGetBool(SPI_getbinval(tup, desc, 8, &isnull));
-	}
-	SPI_freetuptable(SPI_tuptable);
-
-	graph_link(g);
-	return g;
+	return gr.g;
 }
 
 /*
@@ -705,4 +813,38 @@ catalog_store_def(MigrRevDef *def, bool replace, List *old_parents)
 				 def->id);
 	}
 	catalog_restore_user(&save);
+}
+
+/*
+ * catalog_heads
+ *		The heads and their messages, in definition order, from the heads
+ *		table.  Returns false (and nothing) when branch labels exist: a
+ *		head's labels include its ancestors', which takes the whole graph.
+ */
+bool
+catalog_heads(List **ids, List **messages)
+{
+	MigrCatalogUser save;
+	uint64		i;
+	bool		isnull;
+	bool		labels = false;
+
+	catalog_become_owner(&save);
+	if (catalog_run(&plan_heads_msg, NULL, NULL, true) != SPI_OK_SELECT)
+		elog(ERROR, "unexpected result from the heads query");
+	catalog_restore_user(&save);
+	*ids = NIL;
+	*messages = NIL;
+	for (i = 0; i < SPI_processed && !labels; i++)
+	{
+		HeapTuple	tup = SPI_tuptable->vals[i];
+
+		labels = DatumGetBool(SPI_getbinval(tup, SPI_tuptable->tupdesc, 3,
+											&isnull));
+		*ids = lappend(*ids, SPI_getvalue(tup, SPI_tuptable->tupdesc, 1));
+		*messages = lappend(*messages,
+							SPI_getvalue(tup, SPI_tuptable->tupdesc, 2));
+	}
+	SPI_freetuptable(SPI_tuptable);
+	return !labels;
 }

@@ -26,16 +26,33 @@
  */
 #include "postgres.h"
 
+#include "common/hashfn.h"
 #include "lib/binaryheap.h"
 #include "lib/stringinfo.h"
 
 #include "migr.h"
 
+/* id -> index, in a simplehash table (open addressing, no per-entry palloc) */
 typedef struct GraphEntry
 {
-	char		id[MIGR_ID_MAXLEN + 1];
+	const char *id;
+	uint32		hash;
 	int			idx;
+	char		status;
 } GraphEntry;
+
+#define SH_PREFIX		graphhash
+#define SH_ELEMENT_TYPE	GraphEntry
+#define SH_KEY_TYPE		const char *
+#define SH_KEY			id
+#define SH_HASH_KEY(tb, key)	hash_bytes((const unsigned char *) (key), strlen(key))
+#define SH_EQUAL(tb, a, b)		(strcmp(a, b) == 0)
+#define SH_STORE_HASH
+#define SH_GET_HASH(tb, a)		((a)->hash)
+#define SH_SCOPE		static inline
+#define SH_DECLARE
+#define SH_DEFINE
+#include "lib/simplehash.h"
 
 typedef enum GraphWalk
 {
@@ -57,38 +74,42 @@ static void graph_report_cycle(MigrGraph *g, bool *in, int *order, int n);
 void
 graph_link(MigrGraph *g)
 {
-	HASHCTL		ctl;
+	graphhash_hash *hash;
 	int		   *nkids = palloc0(sizeof(int) * Max(g->nrevs, 1));
 	int		   *ndeps = palloc0(sizeof(int) * Max(g->nrevs, 1));
+	int		   *pool;
+	int			nedges = 0;
 	int			i,
 				j;
 
-	ctl.keysize = MIGR_ID_MAXLEN + 1;
-	ctl.entrysize = sizeof(GraphEntry);
-	ctl.hcxt = CurrentMemoryContext;
-	g->byid = hash_create("migr revision graph", Max(g->nrevs, 16), &ctl,
-						  HASH_ELEM | HASH_STRINGS | HASH_CONTEXT);
+	hash = graphhash_create(CurrentMemoryContext, Max(g->nrevs, 16), NULL);
+	g->byid = hash;
 	for (i = 0; i < g->nrevs; i++)
 	{
 		GraphEntry *e;
 		bool		found;
 
-		e = hash_search(g->byid, g->revs[i].id, HASH_ENTER, &found);
+		e = graphhash_insert(hash, g->revs[i].id, &found);
 		e->idx = i;
+		nedges += 2 * (g->revs[i].nparents + g->revs[i].ndeps);
 	}
 
+	/* every index array comes out of one pool */
+	pool = palloc(sizeof(int) * Max(nedges, 1));
 	for (i = 0; i < g->nrevs; i++)
 	{
 		MigrRev    *r = &g->revs[i];
 
-		r->parent_idx = palloc(sizeof(int) * Max(r->nparents, 1));
+		r->parent_idx = pool;
+		pool += r->nparents;
 		for (j = 0; j < r->nparents; j++)
 		{
 			r->parent_idx[j] = graph_find(g, r->parents[j]);
 			if (r->parent_idx[j] >= 0)
 				nkids[r->parent_idx[j]]++;
 		}
-		r->dep_idx = palloc(sizeof(int) * Max(r->ndeps, 1));
+		r->dep_idx = pool;
+		pool += r->ndeps;
 		for (j = 0; j < r->ndeps; j++)
 		{
 			r->dep_idx[j] = graph_find(g, r->deps[j]);
@@ -96,11 +117,12 @@ graph_link(MigrGraph *g)
 				ndeps[r->dep_idx[j]]++;
 		}
 	}
-
 	for (i = 0; i < g->nrevs; i++)
 	{
-		g->revs[i].children = palloc(sizeof(int) * Max(nkids[i], 1));
-		g->revs[i].dependents = palloc(sizeof(int) * Max(ndeps[i], 1));
+		g->revs[i].children = pool;
+		pool += nkids[i];
+		g->revs[i].dependents = pool;
+		pool += ndeps[i];
 	}
 	for (i = 0; i < g->nrevs; i++)
 	{
@@ -132,11 +154,8 @@ graph_link(MigrGraph *g)
 int
 graph_find(MigrGraph *g, const char *id)
 {
-	GraphEntry *e;
+	GraphEntry *e = graphhash_lookup((graphhash_hash *) g->byid, id);
 
-	if (strlen(id) > MIGR_ID_MAXLEN)
-		return -1;
-	e = hash_search(g->byid, id, HASH_FIND, NULL);
 	return e ? e->idx : -1;
 }
 

@@ -66,11 +66,33 @@ migr_heads(PG_FUNCTION_ARGS)
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	MigrGraph  *g;
 	ListCell   *lc;
+	ListCell   *lc2;
+	List	   *ids;
+	List	   *messages;
 	bool		any_labels = false;
 	int			i;
 
 	InitMaterializedSRF(fcinfo, 0);
 	catalog_connect();
+
+	/* without branch labels, the heads table says it all */
+	if (catalog_heads(&ids, &messages))
+	{
+		forboth(lc, ids, lc2, messages)
+		{
+			Datum		values[3];
+			bool		nulls[3] = {false, false, false};
+
+			values[0] = CStringGetTextDatum(lfirst(lc));
+			values[1] = PointerGetDatum(migr_text_array(NIL));
+			values[2] = CStringGetTextDatum(lfirst(lc2));
+			tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values,
+								 nulls);
+		}
+		catalog_finish();
+		return (Datum) 0;
+	}
+
 	g = catalog_load_graph();
 	for (i = 0; i < g->nrevs && !any_labels; i++)
 		any_labels = (g->revs[i].nlabels > 0);

@@ -71,7 +71,7 @@ typedef struct MigrGraph
 {
 	int			nrevs;
 	MigrRev    *revs;			/* in definition order */
-	HTAB	   *byid;			/* id -> index into revs */
+	void	   *byid;			/* id -> index into revs (graph.c) */
 } MigrGraph;
 
 /* The revisions a target names; base means "none". */
@@ -127,6 +127,7 @@ extern void catalog_become_owner(MigrCatalogUser *save);
 extern void catalog_restore_user(MigrCatalogUser *save);
 extern void catalog_lock(const char *fname, bool moving);
 extern bool catalog_head_is_applied(List **heads);
+extern bool catalog_heads(List **ids, List **messages);
 extern MigrGraph *catalog_load_graph(void);
 extern void catalog_mark_applied(const char *id, const char *checksum,
 								 double ms);
