@@ -201,6 +201,17 @@ SELECT migr_load('-- migr:revision big' || repeat(' ', 33554432));
 -- clean up
 SELECT revision FROM migr_downgrade('f4');
 SELECT revision FROM migr_current();
+
+-- directives written almost right are errors, not silent comments
+SELECT migr_load(E'-- migr:revision nm1\n--migr:down_revision f1\n-- migr:upgrade\nSELECT 1;\n');
+\echo :SQLSTATE
+SELECT migr_load(E'-- migr:revision nm1\n  -- migr:down_revision f1\n-- migr:upgrade\nSELECT 1;\n');
+SELECT migr_load(E'-- migr:revision nm1\n-- MIGR:down_revision f1\n-- migr:upgrade\nSELECT 1;\n');
+-- ... but not inside a script's string
+SELECT migr_load(E'-- migr:revision nm1\n-- migr:upgrade\nSELECT \'\n--migr:x\n\';\n');
+-- a UTF-8 byte order mark is ignored
+SELECT migr_load(E'\xef\xbb\xbf-- migr:revision bom1\n-- migr:upgrade\nSELECT 1;\n'::text);
+SELECT migr_load(convert_from('\xefbbbf2d2d206d6967723a7265766973696f6e20626f6d310a2d2d206d6967723a757067726164650a53454c45435420313b0a'::bytea, 'UTF8'));
 DROP TABLE load_users, load_f2;
 DROP EXTENSION migr;
 CREATE EXTENSION migr;

@@ -161,6 +161,39 @@ SELECT to_regclass('upg_e1_evil') AS evil;
 UPDATE migr.revision SET upgrade = 'CREATE TABLE upg_e1 (a int)' WHERE id = 'e1';
 SELECT revision FROM migr_upgrade('e1');
 
+--
+-- a script cannot call migr itself (it would corrupt the applied set or
+-- recurse), and what a script SETs lasts only until the end of its revision
+--
+SELECT revision FROM migr_downgrade('base');
+DROP EXTENSION migr;
+CREATE EXTENSION migr;
+SELECT migr_define('re1', NULL, 'CREATE TABLE upg_re1 (a int)', 'DROP TABLE upg_re1');
+SELECT migr_define('re2', '{re1}', $$SELECT revision FROM migr_downgrade('base')$$, 'SELECT 1', kind => 'data');
+SELECT revision FROM migr_upgrade('head');
+\echo :SQLSTATE
+SELECT migr_define('re2', '{re1}', $$SELECT count(*) FROM migr_upgrade('head')$$, 'SELECT 1', kind => 'data');
+SELECT revision FROM migr_upgrade('head');
+SELECT migr_define('re2', '{re1}', $$SELECT migr_define('re3', '{re2}', 'SELECT 1')$$, 'SELECT 1', kind => 'data');
+SELECT revision FROM migr_upgrade('head');
+SELECT revision, applied FROM migr_history();
+SELECT migr_define('re2', '{re1}', $$CREATE SCHEMA upg_s; SET search_path = upg_s; CREATE TABLE upg_in_s (a int)$$,
+                   'DROP SCHEMA upg_s CASCADE');
+SELECT migr_define('re3', '{re2}', 'CREATE TABLE upg_after (a int)', 'DROP TABLE upg_after');
+SHOW search_path;
+SELECT revision FROM migr_upgrade('head');
+SHOW search_path;
+SELECT to_regclass('upg_s.upg_in_s') IS NOT NULL AS in_s,
+       to_regclass('public.upg_after') IS NOT NULL AS after_in_public;
+
+-- a read-only transaction is refused up front, with the server's message
+BEGIN READ ONLY;
+SELECT revision FROM migr_downgrade('re1');
+ROLLBACK;
+BEGIN READ ONLY;
+SELECT revision FROM migr_upgrade('head');  -- nothing to do: fine
+ROLLBACK;
+
 -- clean up
 SELECT revision FROM migr_downgrade('base');
 DROP TABLE upg_order;
