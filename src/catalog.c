@@ -171,18 +171,26 @@ static CatalogPlan plan_rehead = {
 	1, {TEXTOID}, NULL
 };
 
+static CatalogPlan plan_edges_del = {
+	"DELETE FROM migr.edge WHERE child OPERATOR(pg_catalog.=) $1",
+	1, {TEXTOID}, NULL
+};
+
 static CatalogPlan plan_edges = {
-	"WITH gone AS (DELETE FROM migr.edge WHERE child OPERATOR(pg_catalog.=) $1)"
-	" INSERT INTO migr.edge (parent, child, kind)"
+	"INSERT INTO migr.edge (parent, child, kind)"
 	" SELECT p, $1, 'p' FROM pg_catalog.unnest($2) p"
 	" UNION ALL"
 	" SELECT d, $1, 'd' FROM pg_catalog.unnest($3) d",
 	3, {TEXTOID, TEXTARRAYOID, TEXTARRAYOID}, NULL
 };
 
+static CatalogPlan plan_labels_del = {
+	"DELETE FROM migr.label WHERE revision OPERATOR(pg_catalog.=) $1",
+	1, {TEXTOID}, NULL
+};
+
 static CatalogPlan plan_labels = {
-	"WITH gone AS (DELETE FROM migr.label WHERE revision OPERATOR(pg_catalog.=) $1)"
-	" INSERT INTO migr.label (label, revision)"
+	"INSERT INTO migr.label (label, revision)"
 	" SELECT l, $1 FROM pg_catalog.unnest($2) l",
 	2, {TEXTOID, TEXTARRAYOID}, NULL
 };
@@ -797,6 +805,10 @@ catalog_store_def(MigrRevDef *def, bool replace, List *old_parents)
 					 false);
 	if (rc != (replace ? SPI_OK_UPDATE : SPI_OK_INSERT) || SPI_processed != 1)
 		elog(ERROR, "could not store revision \"%s\"", def->id);
+	if (replace &&
+		(catalog_run(&plan_edges_del, values, NULL, false) != SPI_OK_DELETE ||
+		 catalog_run(&plan_labels_del, values, NULL, false) != SPI_OK_DELETE))
+		elog(ERROR, "could not remove the edges of revision \"%s\"", def->id);
 	if (catalog_run(&plan_edges, values, NULL, false) != SPI_OK_INSERT)
 		elog(ERROR, "could not store the edges of revision \"%s\"", def->id);
 	values[1] = values[3];
