@@ -42,6 +42,9 @@
 /* true while a script's statement runs: migr must not be re-entered */
 bool		apply_in_script = false;
 
+/* the revision whose script is running, or NULL (for migr_archive_table) */
+const char *apply_current_revision = NULL;
+
 typedef struct ApplyContext
 {
 	const char *id;
@@ -144,6 +147,7 @@ apply_run(ApplyContext *ac)
 
 	apply_timer_start(&timer);
 	apply_in_script = true;
+	apply_current_revision = ac->id;
 	PG_TRY();
 	{
 		rc = SPI_execute(ac->stmt->sql, false, 0);
@@ -151,6 +155,7 @@ apply_run(ApplyContext *ac)
 	PG_FINALLY();
 	{
 		apply_in_script = false;
+		apply_current_revision = NULL;
 		apply_timer_stop(&timer);
 	}
 	PG_END_TRY();

@@ -171,6 +171,7 @@ extern List *script_check(const char *script, const char *id,
 
 /* apply.c */
 extern bool apply_in_script;
+extern const char *apply_current_revision;
 extern double apply_script(const char *id, const char *section,
 						   const char *script);
 
