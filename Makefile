@@ -15,6 +15,8 @@ OBJS = \
 	src/revfile.o \
 	src/revlex.o \
 	src/apply.o \
+	src/job.o \
+	src/worker.o \
 	src/define.o \
 	src/move.o \
 	src/look.o

@@ -16,6 +16,13 @@
  * transaction; any error that is not a lock timeout propagates, and the
  * caller's transaction rolls back everything the call did.
  *
+ * A statement that cannot run in a transaction block (CREATE INDEX
+ * CONCURRENTLY and the like) runs in line without CONCURRENTLY when its
+ * table was created in this same transaction — nobody else can see the
+ * table yet, so the result is the same without the wait — and otherwise
+ * stops the script there: the caller hands the rest to a background worker
+ * (job.c, worker.c).
+ *
  * Copyright (c) 2026, migr developers
  *
  * IDENTIFICATION
@@ -25,8 +32,15 @@
  */
 #include "postgres.h"
 
+#include "access/relation.h"
 #include "access/xact.h"
+#include "catalog/namespace.h"
 #include "executor/spi.h"
+#include "nodes/makefuncs.h"
+#include "parser/parser.h"
+#include "tcop/utility.h"
+#include "utils/rel.h"
+#include "utils/snapmgr.h"
 #include "miscadmin.h"
 #include "pgstat.h"
 #include "portability/instr_time.h"
@@ -63,6 +77,10 @@ static void apply_error_callback(void *arg);
 static void apply_run(ApplyContext *ac);
 static bool apply_try(ApplyContext *ac, ErrorData **edata);
 static void apply_statement(ApplyContext *ac);
+static Node *apply_strip_concurrently(MigrStmt *ms);
+static Oid	apply_target_relid(Node *stmt);
+static bool apply_created_here(MigrStmt *ms);
+static void apply_run_inline(ApplyContext *ac);
 static void apply_sleep(int ms);
 static void apply_timer_start(ApplyTimer *timer);
 static void apply_timer_stop(ApplyTimer *timer);
@@ -150,7 +168,10 @@ apply_run(ApplyContext *ac)
 	apply_current_revision = ac->id;
 	PG_TRY();
 	{
-		rc = SPI_execute(ac->stmt->sql, false, 0);
+		if (ac->stmt->non_transactional)
+			apply_run_inline(ac);
+		else
+			rc = SPI_execute(ac->stmt->sql, false, 0);
 	}
 	PG_FINALLY();
 	{
@@ -272,12 +293,178 @@ apply_statement(ApplyContext *ac)
 }
 
 /*
+ * apply_strip_concurrently
+ *		A fresh parse tree of the statement, with CONCURRENTLY taken out.
+ */
+static Node *
+apply_strip_concurrently(MigrStmt *ms)
+{
+	Node	   *stmt = linitial_node(RawStmt, raw_parser(ms->sql, RAW_PARSE_DEFAULT))->stmt;
+	ListCell   *lc;
+
+	switch (nodeTag(stmt))
+	{
+		case T_IndexStmt:
+			((IndexStmt *) stmt)->concurrent = false;
+			break;
+		case T_DropStmt:
+			((DropStmt *) stmt)->concurrent = false;
+			break;
+		case T_ReindexStmt:
+			{
+				ReindexStmt *rs = (ReindexStmt *) stmt;
+				List	   *params = NIL;
+
+				foreach(lc, rs->params)
+					if (strcmp(((DefElem *) lfirst(lc))->defname, "concurrently") != 0)
+						params = lappend(params, lfirst(lc));
+				rs->params = params;
+			}
+			break;
+		case T_AlterTableStmt:
+			foreach(lc, ((AlterTableStmt *) stmt)->cmds)
+			{
+				AlterTableCmd *cmd = (AlterTableCmd *) lfirst(lc);
+
+				if (cmd->subtype == AT_DetachPartition)
+					((PartitionCmd *) cmd->def)->concurrent = false;
+			}
+			break;
+		default:
+			break;
+	}
+	return stmt;
+}
+
+/*
+ * apply_target_relid
+ *		The table or index a CONCURRENTLY statement works on, if it exists.
+ */
+static Oid
+apply_target_relid(Node *stmt)
+{
+	RangeVar   *rv = NULL;
+
+	switch (nodeTag(stmt))
+	{
+		case T_IndexStmt:
+			rv = ((IndexStmt *) stmt)->relation;
+			break;
+		case T_DropStmt:
+			if (((DropStmt *) stmt)->objects != NIL)
+				rv = makeRangeVarFromNameList(linitial(((DropStmt *) stmt)->objects));
+			break;
+		case T_ReindexStmt:
+			rv = ((ReindexStmt *) stmt)->relation;
+			break;
+		case T_AlterTableStmt:
+			rv = ((AlterTableStmt *) stmt)->relation;
+			break;
+		default:
+			break;
+	}
+	return rv ? RangeVarGetRelid(rv, NoLock, true) : InvalidOid;
+}
+
+/*
+ * apply_statement_relid
+ *		The table or index a CONCURRENTLY statement works on, if it exists.
+ */
+Oid
+apply_statement_relid(MigrStmt *ms)
+{
+	return apply_target_relid(apply_strip_concurrently(ms));
+}
+
+/*
+ * apply_created_here
+ *		Whether the statement's table (or index) was created in the current
+ *		transaction, so that nobody else can see it.  A table that does not
+ *		exist counts too: running the statement in line reports that at
+ *		once, to the caller.
+ */
+static bool
+apply_created_here(MigrStmt *ms)
+{
+	Oid			relid = apply_target_relid(apply_strip_concurrently(ms));
+	Relation	rel;
+	bool		created;
+
+	if (!OidIsValid(relid))
+		return true;
+	rel = try_relation_open(relid, AccessShareLock);
+	if (rel == NULL)
+		return true;
+	created = (rel->rd_createSubid != InvalidSubTransactionId);
+	relation_close(rel, AccessShareLock);
+	return created;
+}
+
+/*
+ * apply_would_defer
+ *		Whether an upgrade would hand this statement to a background worker,
+ *		judged from the catalog as it is now (for migr_plan).
+ */
+bool
+apply_would_defer(MigrStmt *ms)
+{
+	if (!ms->deferrable)
+		return false;
+	return !ms->inlinable || !apply_created_here(ms);
+}
+
+/*
+ * apply_run_inline
+ *		Run a CONCURRENTLY statement without CONCURRENTLY, through the
+ *		server's utility processing, as a statement of this transaction.
+ */
+static void
+apply_run_inline(ApplyContext *ac)
+{
+	PlannedStmt *pstmt = makeNode(PlannedStmt);
+
+	pstmt->commandType = CMD_UTILITY;
+	pstmt->canSetTag = true;
+	pstmt->utilityStmt = apply_strip_concurrently(ac->stmt);
+	pstmt->stmt_location = 0;
+	pstmt->stmt_len = strlen(ac->stmt->sql);
+
+	PushActiveSnapshot(GetTransactionSnapshot());
+	ProcessUtility(pstmt, ac->stmt->sql, false, PROCESS_UTILITY_QUERY,
+				   NULL, NULL, None_Receiver, NULL);
+	PopActiveSnapshot();
+	CommandCounterIncrement();
+}
+
+/*
+ * apply_one
+ *		Run one statement of a revision in the current transaction, with the
+ *		lock timeout and retries (for the background worker).
+ */
+void
+apply_one(const char *id, const char *section, MigrStmt *ms)
+{
+	ApplyContext ac;
+
+	ac.id = id;
+	ac.section = section;
+	ac.stmt = ms;
+	apply_statement(&ac);
+}
+
+/*
  * apply_script
- *		Run every statement of one script of a revision.  Returns the time it
- *		took in milliseconds.
+ *		Run the statements of one script of a revision, from statement
+ *		"first" on.  Returns the time it took in milliseconds.
+ *
+ *		With deferred_at, a statement that must run outside a transaction
+ *		block stops the script: its number is stored there (0 when the
+ *		script ran to the end) and the caller queues the rest.  Without it,
+ *		such statements run in line without CONCURRENTLY (downgrades).
  */
 double
-apply_script(const char *id, const char *section, const char *script)
+apply_script(const char *id, const char *section, const char *script,
+			 int first, int *deferred_at)
 {
 	List	   *stmts = script_split(script, id, section);
 	ListCell   *lc;
@@ -285,12 +472,22 @@ apply_script(const char *id, const char *section, const char *script)
 	instr_time	duration;
 	ApplyContext ac;
 
+	if (deferred_at)
+		*deferred_at = 0;
 	INSTR_TIME_SET_CURRENT(start);
 	ac.id = id;
 	ac.section = section;
 	foreach(lc, stmts)
 	{
 		ac.stmt = (MigrStmt *) lfirst(lc);
+		if (ac.stmt->index < first)
+			continue;
+		if (ac.stmt->non_transactional && deferred_at &&
+			(!ac.stmt->inlinable || !apply_created_here(ac.stmt)))
+		{
+			*deferred_at = ac.stmt->index;
+			break;
+		}
 		apply_statement(&ac);
 	}
 	INSTR_TIME_SET_CURRENT(duration);

@@ -47,28 +47,12 @@
 #define MIGR_LOCK_KEY		0x6d696772	/* "migr" */
 #define MIGR_LOCK_FIELD4	3			/* pg_advisory_* use 1 and 2 */
 
-/*
- * One of our queries.  All but the graph query look rows up by key; they run
- * with sequential scans disabled, so that their plans use migr's indexes
- * however small the tables were when the plans were made (a plan kept from
- * a tiny table would otherwise scan it sequentially ever after, also within
- * one long transaction where no ANALYZE can tell the planner otherwise).
- */
-typedef struct CatalogPlan
-{
-	const char *sql;
-	int			nargs;
-	Oid			argtypes[12];
-	SPIPlanPtr	plan;
-	bool		scan;			/* reads a whole table: plan normally */
-} CatalogPlan;
-
-static CatalogPlan plan_heads = {
+static MigrQuery plan_heads = {
 	"SELECT revision FROM migr.head",
 	0, {0}, NULL
 };
 
-static CatalogPlan plan_heads_msg = {
+static MigrQuery plan_heads_msg = {
 	"SELECT h.revision, r.message, EXISTS (SELECT 1 FROM migr.label)"
 	"  FROM migr.head h"
 	"  JOIN migr.revision r ON r.id OPERATOR(pg_catalog.=) h.revision"
@@ -76,46 +60,46 @@ static CatalogPlan plan_heads_msg = {
 	0, {0}, NULL
 };
 
-static CatalogPlan plan_is_applied = {
+static MigrQuery plan_is_applied = {
 	"SELECT 1 FROM migr.applied WHERE revision OPERATOR(pg_catalog.=) $1",
 	1, {TEXTOID}, NULL
 };
 
-static CatalogPlan plan_graph = {
+static MigrQuery plan_graph = {
 	"SELECT id, seq, down_revision, depends_on, branch_labels, message,"
 	"       downgrade IS NOT NULL"
 	"  FROM migr.revision",
 	0, {0}, NULL, true
 };
 
-static CatalogPlan plan_applied_all = {
+static MigrQuery plan_applied_all = {
 	"SELECT revision, applied_at FROM migr.applied",
 	0, {0}, NULL, true
 };
 
-static CatalogPlan plan_applied = {
+static MigrQuery plan_applied = {
 	"INSERT INTO migr.applied (revision, checksum, applied_at, applied_by, ms)"
 	" VALUES ($1, $2, pg_catalog.clock_timestamp(), $3, $4)",
 	4, {TEXTOID, TEXTOID, NAMEOID, FLOAT8OID}, NULL
 };
 
-static CatalogPlan plan_unapplied = {
+static MigrQuery plan_unapplied = {
 	"DELETE FROM migr.applied WHERE revision OPERATOR(pg_catalog.=) $1",
 	1, {TEXTOID}, NULL
 };
 
-static CatalogPlan plan_log = {
+static MigrQuery plan_log = {
 	"INSERT INTO migr.log (at, role, action, revision, target, ms, outcome)"
 	" VALUES (pg_catalog.clock_timestamp(), $1, $2, $3, $4, $5, $6)",
 	6, {NAMEOID, TEXTOID, TEXTOID, TEXTOID, FLOAT8OID, TEXTOID}, NULL
 };
 
-static CatalogPlan plan_state = {
+static MigrQuery plan_state = {
 	"UPDATE migr.state SET generation = generation OPERATOR(pg_catalog.+) 1",
 	0, {0}, NULL
 };
 
-static CatalogPlan plan_getdef = {
+static MigrQuery plan_getdef = {
 	"SELECT r.down_revision, r.depends_on, r.branch_labels, r.message, r.kind,"
 	"       r.upgrade, r.downgrade, r.checksum, a.revision IS NOT NULL,"
 	"       a.checksum"
@@ -125,18 +109,18 @@ static CatalogPlan plan_getdef = {
 	1, {TEXTOID}, NULL
 };
 
-static CatalogPlan plan_label = {
+static MigrQuery plan_label = {
 	"SELECT revision FROM migr.label WHERE label OPERATOR(pg_catalog.=) $1",
 	1, {TEXTOID}, NULL
 };
 
-static CatalogPlan plan_referenced = {
+static MigrQuery plan_referenced = {
 	"SELECT EXISTS (SELECT 1 FROM migr.edge"
 	"                WHERE parent OPERATOR(pg_catalog.=) $1)",
 	1, {TEXTOID}, NULL
 };
 
-static CatalogPlan plan_insert = {
+static MigrQuery plan_insert = {
 	"INSERT INTO migr.revision (id, seq, down_revision, depends_on,"
 	"  branch_labels, message, kind, upgrade, downgrade, checksum,"
 	"  defined_at, defined_by)"
@@ -146,7 +130,7 @@ static CatalogPlan plan_insert = {
 	TEXTOID, TEXTOID, TEXTOID, NAMEOID}, NULL
 };
 
-static CatalogPlan plan_update = {
+static MigrQuery plan_update = {
 	"UPDATE migr.revision SET down_revision = $2, depends_on = $3,"
 	"  branch_labels = $4, message = $5, kind = $6, upgrade = $7,"
 	"  downgrade = $8, checksum = $9, defined_at = pg_catalog.now(),"
@@ -156,12 +140,12 @@ static CatalogPlan plan_update = {
 	TEXTOID, TEXTOID, TEXTOID, NAMEOID}, NULL
 };
 
-static CatalogPlan plan_unhead = {
+static MigrQuery plan_unhead = {
 	"DELETE FROM migr.head WHERE revision OPERATOR(pg_catalog.=) $1",
 	1, {TEXTOID}, NULL
 };
 
-static CatalogPlan plan_rehead = {
+static MigrQuery plan_rehead = {
 	"INSERT INTO migr.head (revision)"
 	" SELECT r.id FROM migr.revision r"
 	"  WHERE r.id OPERATOR(pg_catalog.=) $1"
@@ -171,12 +155,12 @@ static CatalogPlan plan_rehead = {
 	1, {TEXTOID}, NULL
 };
 
-static CatalogPlan plan_edges_del = {
+static MigrQuery plan_edges_del = {
 	"DELETE FROM migr.edge WHERE child OPERATOR(pg_catalog.=) $1",
 	1, {TEXTOID}, NULL
 };
 
-static CatalogPlan plan_edges = {
+static MigrQuery plan_edges = {
 	"INSERT INTO migr.edge (parent, child, kind)"
 	" SELECT p, $1, 'p' FROM pg_catalog.unnest($2) p"
 	" UNION ALL"
@@ -184,20 +168,18 @@ static CatalogPlan plan_edges = {
 	3, {TEXTOID, TEXTARRAYOID, TEXTARRAYOID}, NULL
 };
 
-static CatalogPlan plan_labels_del = {
+static MigrQuery plan_labels_del = {
 	"DELETE FROM migr.label WHERE revision OPERATOR(pg_catalog.=) $1",
 	1, {TEXTOID}, NULL
 };
 
-static CatalogPlan plan_labels = {
+static MigrQuery plan_labels = {
 	"INSERT INTO migr.label (label, revision)"
 	" SELECT l, $1 FROM pg_catalog.unnest($2) l",
 	2, {TEXTOID, TEXTARRAYOID}, NULL
 };
 
 static Oid	catalog_owner(void);
-static int	catalog_run(CatalogPlan *cp, Datum *values, const char *nulls,
-						bool read_only);
 static char **catalog_text_array(Datum d, bool isnull, int *n);
 static int	catalog_rev_cmp(const void *a, const void *b);
 static List *catalog_text_list(Datum d, bool isnull);
@@ -287,8 +269,8 @@ catalog_restore_user(MigrCatalogUser *save)
  * catalog_run
  *		Execute one of our kept plans, preparing it on first use.
  */
-static int
-catalog_run(CatalogPlan *cp, Datum *values, const char *nulls, bool read_only)
+int
+catalog_run(MigrQuery *cp, Datum *values, const char *nulls, bool read_only)
 {
 	int			rc;
 	int			nest = 0;
@@ -366,6 +348,31 @@ catalog_lock(const char *fname, bool moving)
 				 errmsg("table \"migr.state\" must hold exactly one row"),
 				 errhint("Reinstall the extension, or restore the row with INSERT INTO migr.state DEFAULT VALUES.")));
 	catalog_restore_user(&save);
+}
+
+/*
+ * catalog_lock_session / catalog_unlock_session
+ *		The migr lock for a background worker's whole session, so that it
+ *		spans the transactions of a concurrent index build.
+ */
+void
+catalog_lock_session(void)
+{
+	LOCKTAG		tag;
+
+	SET_LOCKTAG_ADVISORY(tag, MyDatabaseId, MIGR_LOCK_KEY, 0,
+						 MIGR_LOCK_FIELD4);
+	(void) LockAcquire(&tag, ExclusiveLock, true, false);
+}
+
+void
+catalog_unlock_session(void)
+{
+	LOCKTAG		tag;
+
+	SET_LOCKTAG_ADVISORY(tag, MyDatabaseId, MIGR_LOCK_KEY, 0,
+						 MIGR_LOCK_FIELD4);
+	(void) LockRelease(&tag, ExclusiveLock, true);
 }
 
 /*
@@ -536,7 +543,7 @@ catalog_graph_shutdown(DestReceiver *self)
  *		Run a kept plan, handing its rows to a receiver.
  */
 static void
-catalog_stream(CatalogPlan *cp, DestReceiver *dest)
+catalog_stream(MigrQuery *cp, DestReceiver *dest)
 {
 	SPIExecuteOptions options;
 

@@ -86,6 +86,36 @@ CREATE TABLE migr.state (
 );
 INSERT INTO migr.state DEFAULT VALUES;
 
+-- Background jobs (statements that cannot run in a transaction block, and
+-- the revisions queued behind them).  The queue is this table: a worker
+-- works through it in id order; nothing about it lives only in memory.
+CREATE SEQUENCE migr.job_seq;
+CREATE TABLE migr.job (
+    id              bigint      PRIMARY KEY,
+    revision        text        NOT NULL REFERENCES migr.revision (id),
+    first_statement integer     NOT NULL,   -- where the job starts in the upgrade script
+    next_statement  integer     NOT NULL,   -- progress: statements before it are done
+    statement       text,                   -- the statement that needed a worker, if any
+    target          text        NOT NULL,   -- of the migr_upgrade() call that queued it
+    role            name        NOT NULL,   -- the caller: the worker runs as this role
+    settings        text[]      NOT NULL,   -- migr.* and search_path of the caller
+    queued_xid      xid8        NOT NULL,   -- the transaction that queued it
+    worker_pid      integer,
+    state           text        NOT NULL
+        CHECK (state OPERATOR(pg_catalog.=) ANY (ARRAY['queued', 'running', 'done', 'failed', 'cancelled'])),
+    attempts        integer     NOT NULL DEFAULT 0,
+    error           text,
+    sqlstate        text,
+    queued_at       timestamptz NOT NULL,
+    started_at      timestamptz,
+    finished_at     timestamptz
+);
+ALTER TABLE migr.job ALTER COLUMN id
+    SET DEFAULT pg_catalog.nextval('migr.job_seq'::pg_catalog.regclass);
+CREATE INDEX job_pending_idx ON migr.job (id)
+    WHERE state OPERATOR(pg_catalog.=) ANY (ARRAY['queued', 'running', 'failed']);
+COMMENT ON TABLE migr.job IS 'statements run by background workers after the caller commits, and the revisions queued behind them';
+
 -- pg_dump keeps the history (migr.state is recreated by CREATE EXTENSION)
 SELECT pg_catalog.pg_extension_config_dump('migr.revision', '');
 SELECT pg_catalog.pg_extension_config_dump('migr.edge', '');
@@ -95,6 +125,8 @@ SELECT pg_catalog.pg_extension_config_dump('migr.applied', '');
 SELECT pg_catalog.pg_extension_config_dump('migr.log', '');
 SELECT pg_catalog.pg_extension_config_dump('migr.revision_seq', '');
 SELECT pg_catalog.pg_extension_config_dump('migr.log_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('migr.job', '');
+SELECT pg_catalog.pg_extension_config_dump('migr.job_seq', '');
 
 -- Anyone may look; only migr's functions, running as the extension owner,
 -- write.
@@ -102,7 +134,7 @@ REVOKE ALL ON ALL TABLES IN SCHEMA migr FROM PUBLIC;
 REVOKE ALL ON ALL SEQUENCES IN SCHEMA migr FROM PUBLIC;
 GRANT USAGE ON SCHEMA migr TO PUBLIC;
 GRANT SELECT ON migr.revision, migr.edge, migr.label, migr.head, migr.applied,
-    migr.log TO PUBLIC;
+    migr.log, migr.job TO PUBLIC;
 
 -- Defining revisions
 
@@ -189,6 +221,43 @@ AS 'MODULE_PATHNAME', 'migr_plan'
 LANGUAGE C VOLATILE;
 COMMENT ON FUNCTION @extschema@.migr_plan(text, text) IS
     'what an upgrade or downgrade to the target would run, statement by statement';
+
+-- Background work
+
+CREATE FUNCTION @extschema@.migr_jobs(
+    OUT id bigint, OUT revision text, OUT statement text, OUT state text,
+    OUT attempts integer, OUT error text, OUT queued_at timestamptz,
+    OUT finished_at timestamptz)
+RETURNS SETOF record
+AS 'MODULE_PATHNAME', 'migr_jobs'
+LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION @extschema@.migr_jobs() IS
+    'background jobs: statements run after commit by a worker, and the revisions queued behind them';
+
+CREATE FUNCTION @extschema@.migr_wait(timeout interval DEFAULT NULL)
+RETURNS boolean
+AS 'MODULE_PATHNAME', 'migr_wait'
+LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION @extschema@.migr_wait(interval) IS
+    'wait until no job is queued or running (true) or the timeout passes (false); raises the error of a failed job';
+
+CREATE FUNCTION @extschema@.migr_retry(job bigint)
+RETURNS void
+AS 'MODULE_PATHNAME', 'migr_retry'
+LANGUAGE C VOLATILE;
+-- changes state
+REVOKE ALL ON FUNCTION @extschema@.migr_retry(bigint) FROM PUBLIC;
+COMMENT ON FUNCTION @extschema@.migr_retry(bigint) IS
+    'queue a failed job again and start a worker for it';
+
+CREATE FUNCTION @extschema@.migr_cancel(job bigint)
+RETURNS void
+AS 'MODULE_PATHNAME', 'migr_cancel'
+LANGUAGE C VOLATILE;
+-- changes state
+REVOKE ALL ON FUNCTION @extschema@.migr_cancel(bigint) FROM PUBLIC;
+COMMENT ON FUNCTION @extschema@.migr_cancel(bigint) IS
+    'cancel a job and every job queued after it (a running build is interrupted)';
 
 -- Looking
 

@@ -30,6 +30,7 @@ int			migr_lock_retries = 3;
 int			migr_retry_delay = 500;
 int			migr_statement_timeout = 0;
 bool		migr_forward_only = false;
+int			migr_max_job_attempts = 3;
 
 void		_PG_init(void);
 
@@ -77,6 +78,16 @@ _PG_init(void)
 							 false,
 							 PGC_SUSET, 0,
 							 NULL, NULL, NULL);
+
+	DefineCustomIntVariable("migr.max_job_attempts",
+							"How many times a background job is tried before the queue stops.",
+							NULL,
+							&migr_max_job_attempts,
+							3, 1, 100,
+							PGC_USERSET, 0,
+							NULL, NULL, NULL);
+
+	worker_register_launcher();
 
 	MarkGUCPrefixReserved("migr");
 }

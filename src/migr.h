@@ -17,6 +17,7 @@
 #include "fmgr.h"
 #include "nodes/pg_list.h"
 #include "utils/array.h"
+#include "access/transam.h"
 #include "utils/hsearch.h"
 
 /* migr's own SQLSTATEs (class MG) */
@@ -37,6 +38,7 @@ extern int	migr_lock_retries;
 extern int	migr_retry_delay;
 extern int	migr_statement_timeout;
 extern bool migr_forward_only;
+extern int	migr_max_job_attempts;
 
 /*
  * A revision as the graph sees it.  Scripts are not kept here: they are read
@@ -92,6 +94,8 @@ typedef struct MigrStmt
 	int			tag;			/* NodeTag of the statement */
 	bool		transaction_control;
 	bool		non_transactional;
+	bool		deferrable;		/* an upgrade hands it to a background worker */
+	bool		inlinable;		/* runs in a transaction without CONCURRENTLY */
 	bool		client_copy;	/* COPY FROM STDIN / TO STDOUT */
 	const char *what;			/* command name, for messages */
 } MigrStmt;
@@ -115,6 +119,27 @@ typedef struct MigrRevDef
 } MigrRevDef;
 
 /* catalog.c */
+
+/*
+ * One of migr's queries on its own tables, prepared on first use and kept.
+ * All but whole-table reads ("scan") run with sequential scans disabled, so
+ * that their plans use migr's indexes however small the tables were when
+ * the plans were made (a plan kept from a tiny table would otherwise scan
+ * it sequentially ever after, also within one long transaction where no
+ * ANALYZE can tell the planner otherwise).
+ */
+typedef struct MigrQuery
+{
+	const char *sql;
+	int			nargs;
+	Oid			argtypes[12];
+	void	   *plan;			/* SPIPlanPtr */
+	bool		scan;			/* reads a whole table: plan normally */
+} MigrQuery;
+
+extern int	catalog_run(MigrQuery *cp, Datum *values, const char *nulls,
+						bool read_only);
+
 typedef struct MigrCatalogUser
 {
 	Oid			saved_userid;
@@ -126,6 +151,8 @@ extern void catalog_finish(void);
 extern void catalog_become_owner(MigrCatalogUser *save);
 extern void catalog_restore_user(MigrCatalogUser *save);
 extern void catalog_lock(const char *fname, bool moving);
+extern void catalog_lock_session(void);
+extern void catalog_unlock_session(void);
 extern bool catalog_head_is_applied(List **heads);
 extern bool catalog_heads(List **ids, List **messages);
 extern MigrGraph *catalog_load_graph(void);
@@ -173,7 +200,39 @@ extern List *script_check(const char *script, const char *id,
 extern bool apply_in_script;
 extern const char *apply_current_revision;
 extern double apply_script(const char *id, const char *section,
-						   const char *script);
+						   const char *script, int first, int *deferred_at);
+extern void apply_one(const char *id, const char *section, MigrStmt *ms);
+extern bool apply_would_defer(MigrStmt *ms);
+extern Oid	apply_statement_relid(MigrStmt *ms);
+
+/* move.c */
+extern void move_get_def(const char *id, MigrRevDef *def);
+
+/* job.c */
+typedef enum MigrWorkerMode
+{
+	MIGR_WORKER_JOBS,			/* run the job queue of a database */
+	MIGR_WORKER_RECONCILE		/* resume orphaned jobs, then exit */
+} MigrWorkerMode;
+
+/* what a worker is told at start (bgw_extra) */
+typedef struct MigrWorkerArgs
+{
+	MigrWorkerMode mode;
+	Oid			dboid;
+	Oid			roleid;
+	uint64		wait_xid;		/* FullTransactionId to wait for, or 0 */
+} MigrWorkerArgs;
+
+extern int	job_launch(Oid roleid, FullTransactionId wait_xid);
+extern void job_queue(List *revisions, int first, const char *statement,
+					  const char *target);
+extern bool job_blocking(List **revisions, List **messages);
+extern bool job_pending_quiet(List **revisions, List **messages);
+extern void job_reconcile(void);
+
+/* worker.c */
+extern void worker_register_launcher(void);
 
 /* revfile.c */
 extern MigrRevDef *revfile_parse(const char *text);

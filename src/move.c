@@ -51,10 +51,14 @@ typedef struct MovePlan
 
 static MovePlan *move_prepare(const char *target, MoveKind kind);
 static void move_check_reversible(MovePlan *p, const char *target);
-static void move_get_def(const char *id, MigrRevDef *def);
-static void move_one(MigrRev *rev, MoveKind kind, const char *target,
+static int	move_one(MigrRev *rev, MoveKind kind, const char *target,
 					 ReturnSetInfo *rsinfo);
+static void move_queue(MovePlan *p, int from, int first, const char *target,
+					   ReturnSetInfo *rsinfo);
+static void move_queued_rows(List *revisions, List *messages,
+							 ReturnSetInfo *rsinfo);
 static void move_check_forward_only(void);
+static void move_check_no_jobs(const char *fname);
 
 /*
  * move_prepare
@@ -120,6 +124,26 @@ move_check_reversible(MovePlan *p, const char *target)
 }
 
 /*
+ * move_check_no_jobs
+ *		Downgrades and stamps wait for no worker either: while jobs are queued
+ *		they are refused.
+ */
+static void
+move_check_no_jobs(const char *fname)
+{
+	List	   *queued;
+	List	   *messages;
+
+	if (job_pending_quiet(&queued, &messages))
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("cannot call %s while background jobs are queued", fname),
+				 errdetail("A background worker is applying revision \"%s\" and %d more.",
+						   (char *) linitial(queued), list_length(queued) - 1),
+				 errhint("SELECT migr_wait() first, or cancel the jobs with migr_cancel().")));
+}
+
+/*
  * move_check_forward_only
  */
 static void
@@ -137,7 +161,7 @@ move_check_forward_only(void)
  *		A revision's definition, checked against its recorded checksum: a
  *		row edited behind migr's back is never run.
  */
-static void
+void
 move_get_def(const char *id, MigrRevDef *def)
 {
 	bool		applied;
@@ -159,9 +183,11 @@ move_get_def(const char *id, MigrRevDef *def)
 /*
  * move_one
  *		Apply or revert one revision in its own subtransaction, record it and
- *		return its row.
+ *		return its row.  Returns the number of the statement at which an
+ *		upgrade stopped because it must run outside a transaction block, or
+ *		0 when the revision ran whole.
  */
-static void
+static int
 move_one(MigrRev *rev, MoveKind kind, const char *target,
 		 ReturnSetInfo *rsinfo)
 {
@@ -170,6 +196,7 @@ move_one(MigrRev *rev, MoveKind kind, const char *target,
 	MemoryContext revcxt;
 	MigrRevDef	def;
 	volatile double ms = 0;
+	int			deferred_at = 0;
 	Datum		values[3];
 	bool		nulls[3] = {false, false, false};
 
@@ -185,13 +212,17 @@ move_one(MigrRev *rev, MoveKind kind, const char *target,
 		move_get_def(rev->id, &def);
 		if (kind == MOVE_UPGRADE)
 		{
-			ms = apply_script(rev->id, "upgrade", def.upgrade);
-			catalog_mark_applied(rev->id, def.checksum, ms);
-			catalog_log("upgrade", rev->id, target, ms, "applied");
+			ms = apply_script(rev->id, "upgrade", def.upgrade, 1,
+							  &deferred_at);
+			if (deferred_at == 0)
+			{
+				catalog_mark_applied(rev->id, def.checksum, ms);
+				catalog_log("upgrade", rev->id, target, ms, "applied");
+			}
 		}
 		else
 		{
-			ms = apply_script(rev->id, "downgrade", def.downgrade);
+			ms = apply_script(rev->id, "downgrade", def.downgrade, 1, NULL);
 			catalog_mark_unapplied(rev->id);
 			catalog_log("downgrade", rev->id, target, ms, "reverted");
 		}
@@ -209,11 +240,75 @@ move_one(MigrRev *rev, MoveKind kind, const char *target,
 	MemoryContextSwitchTo(oldcxt);
 	CurrentResourceOwner = oldowner;
 
+	MemoryContextDelete(revcxt);
+	if (deferred_at > 0)
+		return deferred_at;		/* its row comes with the queued ones */
+
 	values[0] = CStringGetTextDatum(rev->id);
 	values[1] = CStringGetTextDatum(rev->message);
 	values[2] = Float8GetDatum(ms);
 	tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
-	MemoryContextDelete(revcxt);
+	return 0;
+}
+
+/*
+ * move_queued_rows
+ *		Rows of migr_upgrade() for revisions a background worker applies.
+ */
+static void
+move_queued_rows(List *revisions, List *messages, ReturnSetInfo *rsinfo)
+{
+	ListCell   *lc;
+	ListCell   *lc2;
+
+	forboth(lc, revisions, lc2, messages)
+	{
+		Datum		values[3];
+		bool		nulls[3] = {false, false, true};
+
+		values[0] = CStringGetTextDatum(lfirst(lc));
+		values[1] = CStringGetTextDatum(lfirst(lc2) ? lfirst(lc2) : "");
+		values[2] = (Datum) 0;
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values,
+							 nulls);
+	}
+}
+
+/*
+ * move_queue
+ *		An upgrade stopped at statement "first" of the revision at position
+ *		"from" of the plan: queue the rest of it and every later revision for
+ *		a background worker.
+ */
+static void
+move_queue(MovePlan *p, int from, int first, const char *target,
+		   ReturnSetInfo *rsinfo)
+{
+	List	   *revisions = NIL;
+	List	   *messages = NIL;
+	MigrRevDef	def;
+	List	   *stmts;
+	int			i;
+
+	for (i = from; i < p->n; i++)
+	{
+		revisions = lappend(revisions, p->g->revs[p->order[i]].id);
+		messages = lappend(messages, p->g->revs[p->order[i]].message);
+		catalog_log("upgrade", p->g->revs[p->order[i]].id, target, -1,
+					"queued");
+	}
+	move_get_def(p->g->revs[p->order[from]].id, &def);
+	stmts = script_split(def.upgrade, def.id, "upgrade");
+	job_queue(revisions, first,
+			  ((MigrStmt *) list_nth(stmts, first - 1))->sql, target);
+	move_queued_rows(revisions, messages, rsinfo);
+	ereport(NOTICE,
+			(errmsg("revision \"%s\" continues in a background worker after this transaction commits",
+					def.id),
+			 errdetail_plural("Statement %d cannot run inside a transaction block; it and %d later revision are queued.",
+							  "Statement %d cannot run inside a transaction block; it and %d later revisions are queued.",
+							  p->n - from - 1, first, p->n - from - 1),
+			 errhint("SELECT migr_wait() in a later transaction waits for the worker; migr_jobs() shows its progress.")));
 }
 
 /*
@@ -225,6 +320,8 @@ migr_upgrade(PG_FUNCTION_ARGS)
 	char	   *target = migr_arg_text(fcinfo, 0, "target");
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	MovePlan   *p;
+	List	   *queued;
+	List	   *messages;
 	int			i;
 
 	InitMaterializedSRF(fcinfo, 0);
@@ -242,13 +339,41 @@ migr_upgrade(PG_FUNCTION_ARGS)
 		}
 	}
 
+	/*
+	 * A background worker is applying queued revisions: return them, and
+	 * never wait for the worker (its index build would wait for us).
+	 */
+	if (job_blocking(&queued, &messages))
+	{
+		move_queued_rows(queued, messages, rsinfo);
+		catalog_finish();
+		return (Datum) 0;
+	}
+
 	p = move_prepare(target, MOVE_UPGRADE);
 	if (p->n > 0)
 	{
 		catalog_lock("migr_upgrade()", true);
+
+		/* a worker may have got its jobs queued while we waited */
+		if (job_blocking(&queued, &messages))
+		{
+			move_queued_rows(queued, messages, rsinfo);
+			catalog_finish();
+			return (Datum) 0;
+		}
 		p = move_prepare(target, MOVE_UPGRADE);
 		for (i = 0; i < p->n; i++)
-			move_one(&p->g->revs[p->order[i]], MOVE_UPGRADE, target, rsinfo);
+		{
+			int			first = move_one(&p->g->revs[p->order[i]],
+										 MOVE_UPGRADE, target, rsinfo);
+
+			if (first > 0)
+			{
+				move_queue(p, i, first, target, rsinfo);
+				break;
+			}
+		}
 	}
 	catalog_finish();
 	return (Datum) 0;
@@ -268,6 +393,7 @@ migr_downgrade(PG_FUNCTION_ARGS)
 	move_check_forward_only();
 	InitMaterializedSRF(fcinfo, 0);
 	catalog_connect();
+	move_check_no_jobs("migr_downgrade()");
 	catalog_lock("migr_downgrade()", true);
 	p = move_prepare(target, MOVE_DOWNGRADE);
 	move_check_reversible(p, target);
@@ -298,6 +424,7 @@ migr_stamp(PG_FUNCTION_ARGS)
 
 	InitMaterializedSRF(fcinfo, 0);
 	catalog_connect();
+	move_check_no_jobs("migr_stamp()");
 	catalog_lock("migr_stamp()", true);
 	g = catalog_load_graph();
 	t = target_resolve(g, target);
@@ -371,6 +498,7 @@ migr_plan(PG_FUNCTION_ARGS)
 	MoveKind	kind;
 	MovePlan   *p;
 	int			step = 0;
+	bool		deferring = false;
 	int			i;
 
 	if (strcmp(direction, "upgrade") == 0)
@@ -401,7 +529,7 @@ migr_plan(PG_FUNCTION_ARGS)
 		stmts = script_split(kind == MOVE_UPGRADE ? def.upgrade : def.downgrade,
 							 r->id, kind == MOVE_UPGRADE ? "upgrade" : "downgrade");
 		values[1] = CStringGetTextDatum(r->id);
-		values[3] = BoolGetDatum(false);
+		values[3] = BoolGetDatum(kind == MOVE_UPGRADE && deferring);
 		if (stmts == NIL)
 		{
 			values[0] = Int32GetDatum(++step);
@@ -411,8 +539,13 @@ migr_plan(PG_FUNCTION_ARGS)
 		}
 		foreach(lc, stmts)
 		{
+			MigrStmt   *ms = (MigrStmt *) lfirst(lc);
+
 			values[0] = Int32GetDatum(++step);
-			values[2] = CStringGetTextDatum(((MigrStmt *) lfirst(lc))->sql);
+			values[2] = CStringGetTextDatum(ms->sql);
+			values[3] = BoolGetDatum(kind == MOVE_UPGRADE &&
+									 (deferring || apply_would_defer(ms)));
+			deferring = DatumGetBool(values[3]);
 			tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values,
 								 nulls);
 		}

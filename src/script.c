@@ -177,6 +177,7 @@ script_classify(Node *stmt, MigrStmt *ms)
 			{
 				ms->non_transactional = true;
 				ms->what = "CREATE INDEX CONCURRENTLY";
+				ms->deferrable = ms->inlinable = true;
 			}
 			break;
 		case T_DropStmt:
@@ -184,6 +185,7 @@ script_classify(Node *stmt, MigrStmt *ms)
 			{
 				ms->non_transactional = true;
 				ms->what = "DROP INDEX CONCURRENTLY";
+				ms->deferrable = ms->inlinable = true;
 			}
 			break;
 		case T_ReindexStmt:
@@ -192,7 +194,10 @@ script_classify(Node *stmt, MigrStmt *ms)
 				ms->non_transactional = true;
 				if (((ReindexStmt *) stmt)->kind != REINDEX_OBJECT_SYSTEM &&
 					((ReindexStmt *) stmt)->kind != REINDEX_OBJECT_DATABASE)
+				{
 					ms->what = "REINDEX CONCURRENTLY";
+					ms->deferrable = ms->inlinable = true;
+				}
 			}
 			break;
 		case T_AlterTableStmt:
@@ -200,10 +205,12 @@ script_classify(Node *stmt, MigrStmt *ms)
 			{
 				ms->non_transactional = true;
 				ms->what = "ALTER TABLE ... DETACH PARTITION ... CONCURRENTLY";
+				ms->deferrable = ms->inlinable = true;
 			}
 			break;
 		case T_VacuumStmt:
 			ms->non_transactional = ((VacuumStmt *) stmt)->is_vacuumcmd;
+			ms->deferrable = ms->non_transactional;
 			break;
 		case T_ClusterStmt:
 			ms->non_transactional = (((ClusterStmt *) stmt)->relation == NULL);
@@ -320,14 +327,24 @@ script_check(const char *script, const char *id, const char *section)
 					 errdetail("Statement %d, at line %d, controls the transaction; a revision runs inside its caller's transaction and commits or rolls back with it.",
 							   ms->index, ms->line),
 					 errhint("Remove the statement; split the work into several revisions if parts must commit separately.")));
-		if (ms->non_transactional)
+		if (ms->non_transactional && strcmp(section, "upgrade") == 0 &&
+			!ms->deferrable)
+			ereport(ERROR,
+					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+					 errmsg("%s script of revision \"%s\" contains %s, which cannot run in a migration",
+							section, id, ms->what),
+					 errdetail("Statement %d, at line %d, can run neither inside a transaction block nor from a background worker on behalf of a migration.",
+							   ms->index, ms->line),
+					 errhint("Run the statement outside migr.")));
+		if (ms->non_transactional && strcmp(section, "upgrade") != 0 &&
+			!ms->inlinable)
 			ereport(ERROR,
 					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
 					 errmsg("%s script of revision \"%s\" contains %s, which cannot run inside a transaction block",
 							section, id, ms->what),
-					 errdetail("Statement %d, at line %d.", ms->index,
-							   ms->line),
-					 errhint("Use the form that runs in a transaction (for an index, CREATE INDEX without CONCURRENTLY), or run the statement outside migr.")));
+					 errdetail("Statement %d, at line %d. Only an upgrade hands such statements to a background worker; a downgrade runs every statement in the caller's transaction.",
+							   ms->index, ms->line),
+					 errhint("Run the statement outside migr.")));
 		if (ms->client_copy)
 			ereport(ERROR,
 					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),

@@ -1,0 +1,662 @@
+/*-------------------------------------------------------------------------
+ *
+ * job.c
+ *	  The queue of background jobs: statements that cannot run in a
+ *	  transaction block, and the revisions queued behind them.
+ *
+ * When an upgrade reaches a statement such as CREATE INDEX CONCURRENTLY on
+ * an existing table, the revision has run up to that statement; the rest
+ * of it and every later revision toward the target become rows of
+ * migr.job, in the caller's transaction, and a background worker is
+ * started as the calling role.  The worker first waits for that
+ * transaction to end: if it rolled back, the rows never existed and the
+ * worker finds nothing to do.
+ *
+ * While jobs are queued or running, nobody applies anything out of order
+ * and nobody waits for the worker: migr_upgrade() returns at once with the
+ * queued revisions and a NOTICE.  A job whose worker is gone (crash,
+ * immediate shutdown, pg_terminate_backend) is resumed by a new worker,
+ * started by the launcher at server start or by the next migr call in the
+ * database.
+ *
+ * Copyright (c) 2026, migr developers
+ *
+ * IDENTIFICATION
+ *	  src/job.c
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/xact.h"
+#include "catalog/pg_type.h"
+#include "executor/spi.h"
+#include "funcapi.h"
+#include "miscadmin.h"
+#include "pgstat.h"
+#include "postmaster/bgworker.h"
+#include "storage/latch.h"
+#include "storage/proc.h"
+#include "storage/procarray.h"
+#include "utils/acl.h"
+#include "utils/builtins.h"
+#include "utils/guc.h"
+#include "utils/snapmgr.h"
+#include "utils/timestamp.h"
+
+#include "migr.h"
+
+PG_FUNCTION_INFO_V1(migr_jobs);
+PG_FUNCTION_INFO_V1(migr_wait);
+PG_FUNCTION_INFO_V1(migr_retry);
+PG_FUNCTION_INFO_V1(migr_cancel);
+
+/* the settings a worker takes over from the session that queued its jobs */
+static const char *const job_settings[] = {
+	"migr.lock_timeout", "migr.lock_retries", "migr.retry_delay",
+	"migr.statement_timeout", "migr.max_job_attempts", "search_path", NULL
+};
+
+static MigrQuery q_insert = {
+	"INSERT INTO migr.job (revision, first_statement, next_statement,"
+	"  statement, target, role, settings, queued_xid, state, queued_at)"
+	" VALUES ($1, $2, $2, $3, $4, $5, $6, pg_catalog.pg_current_xact_id(),"
+	"  'queued', pg_catalog.now())",
+	6, {TEXTOID, INT4OID, TEXTOID, TEXTOID, NAMEOID, TEXTARRAYOID}, NULL
+};
+
+static MigrQuery q_set_pid = {
+	"UPDATE migr.job SET worker_pid = $1"
+	" WHERE state OPERATOR(pg_catalog.=) ANY (ARRAY['queued', 'running'])",
+	1, {INT4OID}, NULL
+};
+
+static MigrQuery q_pending = {
+	"SELECT j.id, j.revision, r.message, j.state, j.statement, j.worker_pid,"
+	"       j.role, j.error, j.sqlstate"
+	"  FROM migr.job j"
+	"  JOIN migr.revision r ON r.id OPERATOR(pg_catalog.=) j.revision"
+	" WHERE j.state OPERATOR(pg_catalog.=) ANY (ARRAY['queued', 'running', 'failed'])"
+	" ORDER BY j.id",
+	0, {0}, NULL
+};
+
+static MigrQuery q_own = {
+	"SELECT EXISTS (SELECT 1 FROM migr.job"
+	"  WHERE state OPERATOR(pg_catalog.=) ANY (ARRAY['queued', 'running'])"
+	"    AND queued_xid OPERATOR(pg_catalog.=) pg_catalog.pg_current_xact_id_if_assigned())",
+	0, {0}, NULL
+};
+
+static MigrQuery q_list = {
+	"SELECT id, revision, statement, state, attempts, error, queued_at,"
+	"       finished_at"
+	"  FROM migr.job ORDER BY id",
+	0, {0}, NULL, true
+};
+
+static MigrQuery q_retry = {
+	"UPDATE migr.job SET state = 'queued', attempts = 0, error = NULL,"
+	"  sqlstate = NULL, finished_at = NULL"
+	" WHERE id OPERATOR(pg_catalog.=) $1"
+	"   AND state OPERATOR(pg_catalog.=) 'failed'"
+	" RETURNING role",
+	1, {INT8OID}, NULL
+};
+
+static MigrQuery q_cancel = {
+	"WITH c AS (SELECT id, state, worker_pid FROM migr.job"
+	"            WHERE id OPERATOR(pg_catalog.>=) $1"
+	"              AND state OPERATOR(pg_catalog.=) ANY (ARRAY['queued', 'running', 'failed'])"
+	"            FOR UPDATE)"
+	" UPDATE migr.job j SET state = 'cancelled',"
+	"        finished_at = pg_catalog.now()"
+	"   FROM c WHERE j.id OPERATOR(pg_catalog.=) c.id"
+	" RETURNING c.id, c.state, c.worker_pid",
+	1, {INT8OID}, NULL
+};
+
+static MigrQuery q_cancel_worker = {
+	"SELECT pg_catalog.pg_cancel_backend($1)",
+	1, {INT4OID}, NULL, true
+};
+
+static ArrayType *job_capture_settings(void);
+static bool job_worker_alive(int pid);
+static void job_check_own(const char *fname);
+static void job_raise_failed(HeapTuple tup, TupleDesc desc);
+static void job_clear_xmin(void);
+static bool job_pending(List **revisions, List **messages, bool notice);
+
+/*
+ * job_capture_settings
+ *		The caller's migr.* settings and search_path, as name=value.
+ */
+static ArrayType *
+job_capture_settings(void)
+{
+	List	   *items = NIL;
+	int			i;
+
+	for (i = 0; job_settings[i]; i++)
+	{
+		const char *v = GetConfigOption(job_settings[i], true, false);
+
+		if (v != NULL)
+			items = lappend(items, psprintf("%s=%s", job_settings[i], v));
+	}
+	return migr_text_array(items);
+}
+
+/*
+ * job_launch
+ *		Start a worker as the given role in this database.  With a valid
+ *		wait_xid, the worker first waits for that transaction to end.  No
+ *		free slot is retried for a while, then error 53400: never a silent
+ *		stall.  Returns the worker's pid.
+ */
+int
+job_launch(Oid roleid, FullTransactionId wait_xid)
+{
+	BackgroundWorker worker;
+	BackgroundWorkerHandle *handle = NULL;
+	MigrWorkerArgs args;
+	BgwHandleStatus status;
+	pid_t		pid;
+	int			tries;
+
+	memset(&worker, 0, sizeof(worker));
+	worker.bgw_flags = BGWORKER_SHMEM_ACCESS |
+		BGWORKER_BACKEND_DATABASE_CONNECTION;
+	worker.bgw_start_time = BgWorkerStart_RecoveryFinished;
+	worker.bgw_restart_time = BGW_NEVER_RESTART;
+	snprintf(worker.bgw_library_name, BGW_MAXLEN, "migr");
+	snprintf(worker.bgw_function_name, BGW_MAXLEN, "migr_worker_main");
+	snprintf(worker.bgw_name, BGW_MAXLEN, "migr worker");
+	snprintf(worker.bgw_type, BGW_MAXLEN, "migr worker");
+	worker.bgw_notify_pid = MyProcPid;
+
+	memset(&args, 0, sizeof(args));
+	args.mode = MIGR_WORKER_JOBS;
+	args.dboid = MyDatabaseId;
+	args.roleid = roleid;
+	args.wait_xid = U64FromFullTransactionId(wait_xid);
+	memcpy(worker.bgw_extra, &args, sizeof(args));
+
+	for (tries = 0; tries < 50; tries++)
+	{
+		if (RegisterDynamicBackgroundWorker(&worker, &handle))
+			break;
+		handle = NULL;
+		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+						 100L, PG_WAIT_EXTENSION);
+		ResetLatch(MyLatch);
+		CHECK_FOR_INTERRUPTS();
+	}
+	if (handle == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_CONFIGURATION_LIMIT_EXCEEDED),
+				 errmsg("could not start a migr background worker"),
+				 errdetail("Every background worker slot stayed in use for 5 seconds."),
+				 errhint("Raise max_worker_processes (now %d), or retry when other background workers are done.",
+						 max_worker_processes)));
+
+	status = WaitForBackgroundWorkerStartup(handle, &pid);
+	if (status == BGWH_STOPPED)
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_RESOURCES),
+				 errmsg("could not start a migr background worker"),
+				 errhint("More details may be available in the server log.")));
+	if (status == BGWH_POSTMASTER_DIED)
+		ereport(ERROR,
+				(errcode(ERRCODE_ADMIN_SHUTDOWN),
+				 errmsg("cannot start a migr background worker without the postmaster"),
+				 errhint("Kill all remaining database processes and restart the database.")));
+	Assert(status == BGWH_STARTED);
+	return (int) pid;
+}
+
+/*
+ * job_queue
+ *		Queue the rest of a revision, from statement "first", and the whole
+ *		of the revisions after it, then start a worker that waits for this
+ *		transaction to commit.  Called by migr_upgrade() as the caller.
+ */
+void
+job_queue(List *revisions, int first, const char *statement,
+		  const char *target)
+{
+	MigrCatalogUser save;
+	ListCell   *lc;
+	Datum		values[6];
+	char		nulls[6];
+	ArrayType  *settings = job_capture_settings();
+	Datum		role = DirectFunctionCall1(namein,
+										   CStringGetDatum(GetUserNameFromId(GetUserId(), false)));
+	FullTransactionId xid = GetTopFullTransactionId();
+	int			pid;
+
+	catalog_become_owner(&save);
+	foreach(lc, revisions)
+	{
+		bool		is_first = (lc == list_head(revisions));
+
+		memset(nulls, ' ', sizeof(nulls));
+		values[0] = CStringGetTextDatum((char *) lfirst(lc));
+		values[1] = Int32GetDatum(is_first ? first : 1);
+		if (is_first && statement)
+			values[2] = CStringGetTextDatum(statement);
+		else
+			nulls[2] = 'n';
+		values[3] = CStringGetTextDatum(target);
+		values[4] = role;
+		values[5] = PointerGetDatum(settings);
+		if (catalog_run(&q_insert, values, nulls, false) != SPI_OK_INSERT)
+			elog(ERROR, "could not queue revision \"%s\"", (char *) lfirst(lc));
+	}
+	catalog_restore_user(&save);
+
+	pid = job_launch(GetUserId(), xid);
+
+	values[0] = Int32GetDatum(pid);
+	catalog_become_owner(&save);
+	if (catalog_run(&q_set_pid, values, NULL, false) != SPI_OK_UPDATE)
+		elog(ERROR, "could not record the worker of the queued jobs");
+	catalog_restore_user(&save);
+}
+
+/*
+ * job_worker_alive
+ *		Whether pid is a live process of this server.  A worker that has just
+ *		been started may not show in pg_stat_activity yet, but it has its
+ *		PGPROC.  (The pid of a worker that died being reused by another
+ *		process at once would only delay the resumption to the next call.)
+ */
+static bool
+job_worker_alive(int pid)
+{
+	return BackendPidGetProc(pid) != NULL;
+}
+
+/*
+ * job_reconcile
+ *		If queued or running jobs have no live worker (it crashed, was
+ *		terminated, or the server restarted), start one.  The new worker
+ *		drops what an interrupted build left behind and redoes it.  Two
+ *		sessions doing this at once start two workers; the second waits for
+ *		the migr lock behind the first and then finds nothing to do.
+ */
+void
+job_reconcile(void)
+{
+	MigrCatalogUser save;
+	char	   *role = NULL;
+	bool		orphaned = false;
+	uint64		i;
+
+	catalog_become_owner(&save);
+	if (catalog_run(&q_pending, NULL, NULL, true) != SPI_OK_SELECT)
+		elog(ERROR, "could not read the job queue");
+	catalog_restore_user(&save);
+	for (i = 0; i < SPI_processed && !orphaned; i++)
+	{
+		HeapTuple	tup = SPI_tuptable->vals[i];
+		TupleDesc	desc = SPI_tuptable->tupdesc;
+		char	   *state = SPI_getvalue(tup, desc, 4);
+		bool		isnull;
+		int			pid;
+
+		if (strcmp(state, "failed") == 0)
+			break;				/* the queue is stopped: nothing to resume */
+		pid = DatumGetInt32(SPI_getbinval(tup, desc, 6, &isnull));
+		role = SPI_getvalue(tup, desc, 7);
+		orphaned = isnull || !job_worker_alive(pid);
+	}
+	if (!orphaned)
+		return;
+
+	ereport(LOG,
+			(errmsg("migr: resuming background jobs whose worker is gone")));
+	(void) job_launch(get_role_oid(role, false), InvalidFullTransactionId);
+}
+
+/*
+ * job_blocking
+ *		For migr_upgrade(): true when jobs are queued or running, with the
+ *		revisions still to be applied in *revisions and *messages; raises
+ *		the error of a failed job that stopped the queue.  Reconciles an
+ *		orphaned queue first.
+ */
+bool
+job_blocking(List **revisions, List **messages)
+{
+	job_reconcile();
+	return job_pending(revisions, messages, true);
+}
+
+/*
+ * job_pending
+ *		The queued or running jobs' revisions and messages; raises the
+ *		error of a failed job that stopped the queue.  With notice, tells
+ *		the caller that revisions are queued.
+ */
+static bool
+job_pending(List **revisions, List **messages, bool notice)
+{
+	MigrCatalogUser save;
+	uint64		i;
+	char	   *first_desc = NULL;
+
+	*revisions = NIL;
+	*messages = NIL;
+	catalog_become_owner(&save);
+	if (catalog_run(&q_pending, NULL, NULL, true) != SPI_OK_SELECT)
+		elog(ERROR, "could not read the job queue");
+	catalog_restore_user(&save);
+	for (i = 0; i < SPI_processed; i++)
+	{
+		HeapTuple	tup = SPI_tuptable->vals[i];
+		TupleDesc	desc = SPI_tuptable->tupdesc;
+		char	   *state = SPI_getvalue(tup, desc, 4);
+
+		if (strcmp(state, "failed") == 0)
+			job_raise_failed(tup, desc);
+		if (first_desc == NULL)
+		{
+			char	   *stmt = SPI_getvalue(tup, desc, 5);
+
+			first_desc = psprintf("job %s (%s%s%s)",
+								  SPI_getvalue(tup, desc, 1), state,
+								  stmt ? ": " : "", stmt ? stmt : "");
+		}
+		*revisions = lappend(*revisions, SPI_getvalue(tup, desc, 2));
+		*messages = lappend(*messages, SPI_getvalue(tup, desc, 3));
+	}
+	SPI_freetuptable(SPI_tuptable);
+
+	if (*revisions != NIL && notice)
+		ereport(NOTICE,
+				(errmsg("revisions are queued behind %s", first_desc),
+				 errdetail("A background worker applies them in order; nothing else is applied until it is done."),
+				 errhint("SELECT migr_wait() in a later transaction waits for it; migr_jobs() shows the queue.")));
+	return *revisions != NIL;
+}
+
+/*
+ * job_raise_failed
+ *		The error of a failed job, which stops the queue.
+ */
+static void
+job_raise_failed(HeapTuple tup, TupleDesc desc)
+{
+	char	   *id = SPI_getvalue(tup, desc, 1);
+	char	   *sqlstate = SPI_getvalue(tup, desc, 9);
+	int			code = ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE;
+
+	if (sqlstate != NULL && strlen(sqlstate) == 5)
+		code = MAKE_SQLSTATE(sqlstate[0], sqlstate[1], sqlstate[2],
+							 sqlstate[3], sqlstate[4]);
+	ereport(ERROR,
+			(errcode(code),
+			 errmsg("background job %s for revision \"%s\" failed: %s", id,
+					SPI_getvalue(tup, desc, 2),
+					SPI_getvalue(tup, desc, 8) ? SPI_getvalue(tup, desc, 8) : "unknown error"),
+			 errdetail("The job queue is stopped: no later revision is applied until the job succeeds or is cancelled."),
+			 errhint("Fix the cause, then SELECT migr_retry(%s); or give it up with SELECT migr_cancel(%s).",
+					 id, id)));
+}
+
+/*
+ * job_check_own
+ *		Waiting inside the transaction that queued the jobs would wait
+ *		forever: the worker waits for that transaction to end.
+ */
+static void
+job_check_own(const char *fname)
+{
+	MigrCatalogUser save;
+	bool		isnull;
+	bool		own;
+
+	catalog_become_owner(&save);
+	if (catalog_run(&q_own, NULL, NULL, true) != SPI_OK_SELECT)
+		elog(ERROR, "could not read the job queue");
+	catalog_restore_user(&save);
+	own = DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0],
+									 SPI_tuptable->tupdesc, 1, &isnull));
+	SPI_freetuptable(SPI_tuptable);
+	if (own)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("cannot call %s in the transaction that queued background jobs",
+						fname),
+				 errdetail("The worker starts only after this transaction commits."),
+				 errhint("Commit first, then call %s in a new transaction.",
+						 fname)));
+}
+
+/*
+ * job_clear_xmin
+ *		Stop advertising this backend's snapshot while migr_wait() sleeps.
+ *		A concurrent index build waits for every transaction whose snapshot
+ *		is older than its own; a session waiting for that build with an old
+ *		snapshot would wait for it forever.  migr_wait() reads nothing
+ *		through its statement's snapshot (each poll takes a new one), so the
+ *		xmin it advertises can go, as it goes between a client's statements.
+ */
+static void
+job_clear_xmin(void)
+{
+	MyProc->xmin = InvalidTransactionId;
+}
+
+/*
+ * migr_wait(timeout interval) returns boolean
+ */
+Datum
+migr_wait(PG_FUNCTION_ARGS)
+{
+	TimestampTz deadline = 0;
+	TimestampTz next_reconcile = 0;
+	bool		done = false;
+
+	if (!PG_ARGISNULL(0))
+	{
+		Interval   *iv = PG_GETARG_INTERVAL_P(0);
+		double		ms = (iv->time / 1000.0) +
+			((double) iv->day * SECS_PER_DAY + (double) iv->month * DAYS_PER_MONTH * SECS_PER_DAY) * 1000.0;
+
+		if (ms < 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("timeout must not be negative")));
+		deadline = TimestampTzPlusMilliseconds(GetCurrentTimestamp(),
+											   (int64) Min(ms, (double) PG_INT64_MAX / 2000));
+	}
+
+	catalog_connect();
+	job_check_own("migr_wait()");
+	if (FirstSnapshotSet && IsolationUsesXactSnapshot())
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("cannot call migr_wait() under REPEATABLE READ or SERIALIZABLE"),
+				 errdetail("The transaction's snapshot would never see the jobs finish."),
+				 errhint("Call it in a READ COMMITTED transaction.")));
+	for (;;)
+	{
+		List	   *revisions;
+		List	   *messages;
+		TimestampTz now = GetCurrentTimestamp();
+
+		/*
+		 * Look for a worker that is gone at the first poll and then every
+		 * few seconds, not at every poll: a worker that cannot even start
+		 * must not be relaunched ten times a second.
+		 */
+		if (now >= next_reconcile)
+		{
+			job_reconcile();
+			next_reconcile = TimestampTzPlusMilliseconds(now, 5000);
+		}
+		if (!job_pending_quiet(&revisions, &messages))
+		{
+			done = true;
+			break;
+		}
+		if (deadline != 0 && now >= deadline)
+			break;
+		job_clear_xmin();
+		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+						 100L, PG_WAIT_EXTENSION);
+		ResetLatch(MyLatch);
+		CHECK_FOR_INTERRUPTS();
+	}
+	catalog_finish();
+	PG_RETURN_BOOL(done);
+}
+
+/*
+ * job_pending_quiet
+ *		job_pending() without the NOTICE and without resuming orphaned jobs,
+ *		for polling.
+ */
+bool
+job_pending_quiet(List **revisions, List **messages)
+{
+	return job_pending(revisions, messages, false);
+}
+
+/*
+ * migr_jobs() returns table (id, revision, statement, state, attempts,
+ *		error, queued_at, finished_at)
+ */
+Datum
+migr_jobs(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	MigrCatalogUser save;
+	uint64		i;
+
+	InitMaterializedSRF(fcinfo, 0);
+	catalog_connect();
+	catalog_become_owner(&save);
+	if (catalog_run(&q_list, NULL, NULL, true) != SPI_OK_SELECT)
+		elog(ERROR, "could not read the job queue");
+	catalog_restore_user(&save);
+	for (i = 0; i < SPI_processed; i++)
+	{
+		HeapTuple	tup = SPI_tuptable->vals[i];
+		Datum		values[8];
+		bool		nulls[8];
+		int			k;
+
+		for (k = 0; k < 8; k++)
+			values[k] = SPI_getbinval(tup, SPI_tuptable->tupdesc, k + 1,
+									  &nulls[k]);
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values,
+							 nulls);
+	}
+	SPI_freetuptable(SPI_tuptable);
+	catalog_finish();
+	return (Datum) 0;
+}
+
+/*
+ * migr_retry(job bigint)
+ *		Queue a failed job again, from where it stopped, and start a worker
+ *		(as the role that queued it) that waits for this transaction.
+ */
+Datum
+migr_retry(PG_FUNCTION_ARGS)
+{
+	MigrCatalogUser save;
+	Datum		values[1];
+	char	   *role;
+
+	if (PG_ARGISNULL(0))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("job must not be null")));
+	values[0] = Int64GetDatum(PG_GETARG_INT64(0));
+	catalog_connect();
+	catalog_lock("migr_retry()", false);
+	catalog_become_owner(&save);
+	if (catalog_run(&q_retry, values, NULL, false) != SPI_OK_UPDATE_RETURNING)
+		elog(ERROR, "could not update the job queue");
+	catalog_restore_user(&save);
+	if (SPI_processed != 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("job " INT64_FORMAT " is not a failed job",
+						PG_GETARG_INT64(0)),
+				 errhint("migr_jobs() shows the jobs and their states.")));
+	role = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+	SPI_freetuptable(SPI_tuptable);
+	values[0] = Int32GetDatum(job_launch(get_role_oid(role, false),
+										 GetTopFullTransactionId()));
+	catalog_become_owner(&save);
+	if (catalog_run(&q_set_pid, values, NULL, false) != SPI_OK_UPDATE)
+		elog(ERROR, "could not record the worker of the queued jobs");
+	catalog_restore_user(&save);
+	catalog_finish();
+	PG_RETURN_VOID();
+}
+
+/*
+ * migr_cancel(job bigint)
+ *		Cancel a job and every job queued after it (they come later in the
+ *		upgrade order).  A running build is interrupted; the worker drops
+ *		what it leaves behind.  The revision stays unapplied; statements of
+ *		it that already ran are not undone.
+ */
+Datum
+migr_cancel(PG_FUNCTION_ARGS)
+{
+	MigrCatalogUser save;
+	Datum		values[1];
+	List	   *running = NIL;
+	bool		found = false;
+	ListCell   *lc;
+	uint64		i;
+
+	if (PG_ARGISNULL(0))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("job must not be null")));
+	values[0] = Int64GetDatum(PG_GETARG_INT64(0));
+	catalog_connect();
+	catalog_become_owner(&save);
+	if (catalog_run(&q_cancel, values, NULL, false) != SPI_OK_UPDATE_RETURNING)
+		elog(ERROR, "could not update the job queue");
+	for (i = 0; i < SPI_processed; i++)
+	{
+		HeapTuple	tup = SPI_tuptable->vals[i];
+		bool		isnull;
+		Datum		pid;
+
+		if (DatumGetInt64(SPI_getbinval(tup, SPI_tuptable->tupdesc, 1, &isnull)) ==
+			PG_GETARG_INT64(0))
+			found = true;
+		pid = SPI_getbinval(tup, SPI_tuptable->tupdesc, 3, &isnull);
+		if (!isnull &&
+			strcmp(SPI_getvalue(tup, SPI_tuptable->tupdesc, 2), "running") == 0)
+			running = lappend_int(running, DatumGetInt32(pid));
+	}
+	SPI_freetuptable(SPI_tuptable);
+	if (!found)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("job " INT64_FORMAT " is not queued, running or failed",
+						PG_GETARG_INT64(0)),
+				 errhint("migr_jobs() shows the jobs and their states.")));
+
+	/* interrupt a running build; its worker sees the cancelled state */
+	foreach(lc, running)
+	{
+		values[0] = Int32GetDatum(lfirst_int(lc));
+		(void) catalog_run(&q_cancel_worker, values, NULL, true);
+	}
+	catalog_restore_user(&save);
+	catalog_finish();
+	PG_RETURN_VOID();
+}

@@ -1,0 +1,925 @@
+/*-------------------------------------------------------------------------
+ *
+ * worker.c
+ *	  Background workers: the job worker that runs statements which cannot
+ *	  run in a transaction block (and the revisions queued behind them),
+ *	  and the launcher that resumes interrupted jobs at server start.
+ *
+ * A job worker is started by migr_upgrade() as the calling role, in the
+ * caller's database.  It waits for the caller's transaction to end, takes
+ * the migr lock for its whole session (so that it spans the build's own
+ * transactions), and works through migr.job in order.  A statement such as
+ * CREATE INDEX CONCURRENTLY runs as the server runs a client's query —
+ * parse, analyze, plan, PortalRun at top level — in a memory context that
+ * survives the build's internal commits; SPI would refuse it.  The other
+ * statements run in ordinary transactions with migr's lock timeout and
+ * retries, as migr_upgrade() runs them.  Progress is recorded after each
+ * step, so a job resumes where it stopped.
+ *
+ * A failed build leaves no INVALID index: the worker drops it (by name, or
+ * whatever invalid index the attempt added to the table), then retries up
+ * to migr.max_job_attempts times with a growing pause, then stops the
+ * queue with the error in migr.job.
+ *
+ * With migr in shared_preload_libraries, a launcher started once at server
+ * start visits every database and resumes jobs left "running" by a crash
+ * or an immediate shutdown; without it, the next migr call in the database
+ * does (job.c).
+ *
+ * Copyright (c) 2026, migr developers
+ *
+ * IDENTIFICATION
+ *	  src/worker.c
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/heapam.h"
+#include "access/htup_details.h"
+#include "access/table.h"
+#include "access/tableam.h"
+#include "access/xact.h"
+#include "catalog/index.h"
+#include "catalog/namespace.h"
+#include "catalog/pg_database.h"
+#include "catalog/pg_index.h"
+#include "catalog/pg_type.h"
+#include "commands/extension.h"
+#include "executor/spi.h"
+#include "lib/stringinfo.h"
+#include "miscadmin.h"
+#include "parser/analyze.h"
+#include "pgstat.h"
+#include "postmaster/bgworker.h"
+#include "postmaster/interrupt.h"
+#include "storage/ipc.h"
+#include "storage/latch.h"
+#include "storage/lmgr.h"
+#include "storage/lock.h"
+#include "storage/proc.h"
+#include "tcop/pquery.h"
+#include "tcop/tcopprot.h"
+#include "tcop/utility.h"
+#include "utils/acl.h"
+#include "utils/builtins.h"
+#include "utils/guc.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+#include "utils/portal.h"
+#include "utils/ps_status.h"
+#include "utils/snapmgr.h"
+#include "utils/syscache.h"
+#include "utils/timeout.h"
+#include "utils/timestamp.h"
+
+#include "migr.h"
+
+PGDLLEXPORT void migr_worker_main(Datum main_arg);
+PGDLLEXPORT void migr_launcher_main(Datum main_arg);
+
+/* a job as the worker works on it; lives in the worker's context */
+typedef struct WorkerJob
+{
+	int64		id;
+	char	   *revision;
+	char	   *target;
+	char	   *role;
+	Oid			roleid;
+	int			next;			/* next statement to run */
+	List	   *settings;		/* "name=value" */
+	char	   *checksum;
+	List	   *stmts;			/* MigrStmt */
+	double		ms;
+} WorkerJob;
+
+static MemoryContext worker_cxt = NULL;
+
+static MigrQuery q_next = {
+	"SELECT id, revision, next_statement, settings, role, target"
+	"  FROM migr.job"
+	" WHERE state OPERATOR(pg_catalog.=) ANY (ARRAY['queued', 'running'])"
+	" ORDER BY id LIMIT 1",
+	0, {0}, NULL
+};
+
+static MigrQuery q_start = {
+	"UPDATE migr.job SET state = 'running', worker_pid = $2,"
+	"  started_at = COALESCE(started_at, pg_catalog.now())"
+	" WHERE id OPERATOR(pg_catalog.=) $1",
+	2, {INT8OID, INT4OID}, NULL
+};
+
+static MigrQuery q_progress = {
+	"UPDATE migr.job SET next_statement = $2"
+	" WHERE id OPERATOR(pg_catalog.=) $1",
+	2, {INT8OID, INT4OID}, NULL
+};
+
+static MigrQuery q_done = {
+	"UPDATE migr.job SET state = 'done', error = NULL, sqlstate = NULL,"
+	"  finished_at = pg_catalog.now()"
+	" WHERE id OPERATOR(pg_catalog.=) $1",
+	1, {INT8OID}, NULL
+};
+
+/*
+ * A job that was cancelled meanwhile keeps its state: the UPDATE waits for
+ * the cancelling transaction's row lock, then skips the row.
+ */
+static MigrQuery q_fail = {
+	"UPDATE migr.job SET state = $2, attempts = attempts OPERATOR(pg_catalog.+) 1,"
+	"  error = $3, sqlstate = $4,"
+	"  finished_at = CASE WHEN $2 OPERATOR(pg_catalog.=) 'failed'"
+	"                     THEN pg_catalog.now() END"
+	" WHERE id OPERATOR(pg_catalog.=) $1"
+	"   AND state OPERATOR(pg_catalog.<>) 'cancelled'"
+	" RETURNING attempts",
+	4, {INT8OID, TEXTOID, TEXTOID, TEXTOID}, NULL
+};
+
+static MigrQuery q_attempts = {
+	"SELECT attempts FROM migr.job WHERE id OPERATOR(pg_catalog.=) $1",
+	1, {INT8OID}, NULL
+};
+
+static void worker_begin(void);
+static void worker_commit(void);
+static void worker_wait_for_caller(uint64 xid);
+static void worker_take_lock(void);
+static bool worker_next_job(WorkerJob *job);
+static void worker_load_job(WorkerJob *job);
+static void worker_apply_settings(WorkerJob *job);
+static void worker_run_job(WorkerJob *job);
+static bool worker_try_job(WorkerJob *job);
+static void worker_run_toplevel(const char *sql);
+static void worker_set_progress(WorkerJob *job, int next);
+static void worker_finish_job(WorkerJob *job);
+static List *worker_invalid_indexes(MigrStmt *ms);
+static bool worker_prepare_build(MigrStmt *ms);
+static void worker_drop_indexes(List *drop);
+static void worker_clean_after(MigrStmt *ms, List *before);
+static bool worker_record_failure(WorkerJob *job, ErrorData *edata,
+								  bool *stop);
+static void worker_reconcile_database(void);
+
+/*
+ * worker_register_launcher
+ *		With migr in shared_preload_libraries, a launcher resumes interrupted
+ *		jobs once the server is up.  Called from _PG_init.
+ */
+void
+worker_register_launcher(void)
+{
+	BackgroundWorker worker;
+
+	if (!process_shared_preload_libraries_in_progress)
+		return;
+	memset(&worker, 0, sizeof(worker));
+	worker.bgw_flags = BGWORKER_SHMEM_ACCESS |
+		BGWORKER_BACKEND_DATABASE_CONNECTION;
+	worker.bgw_start_time = BgWorkerStart_RecoveryFinished;
+	worker.bgw_restart_time = BGW_NEVER_RESTART;
+	snprintf(worker.bgw_library_name, BGW_MAXLEN, "migr");
+	snprintf(worker.bgw_function_name, BGW_MAXLEN, "migr_launcher_main");
+	snprintf(worker.bgw_name, BGW_MAXLEN, "migr launcher");
+	snprintf(worker.bgw_type, BGW_MAXLEN, "migr launcher");
+	RegisterBackgroundWorker(&worker);
+}
+
+/* transactions of the worker's own, with SPI and a snapshot */
+static void
+worker_begin(void)
+{
+	SetCurrentStatementStartTimestamp();
+	StartTransactionCommand();
+	catalog_connect();
+	PushActiveSnapshot(GetTransactionSnapshot());
+}
+
+static void
+worker_commit(void)
+{
+	PopActiveSnapshot();
+	catalog_finish();
+	CommitTransactionCommand();
+}
+
+/*
+ * worker_wait_for_caller
+ *		Wait until the transaction that queued the jobs has ended, however
+ *		it ended: the server's own wait on a transaction's lock.
+ */
+static void
+worker_wait_for_caller(uint64 xid)
+{
+	FullTransactionId fxid = FullTransactionIdFromU64(xid);
+
+	if (!FullTransactionIdIsValid(fxid))
+		return;
+	pgstat_report_activity(STATE_RUNNING, "waiting for the migration's transaction to end");
+	StartTransactionCommand();
+	XactLockTableWait(XidFromFullTransactionId(fxid), NULL, NULL, XLTW_None);
+	CommitTransactionCommand();
+}
+
+/*
+ * worker_take_lock
+ *		The migr lock, for the rest of the worker's session: nobody applies
+ *		anything while jobs are in progress.
+ */
+static void
+worker_take_lock(void)
+{
+	pgstat_report_activity(STATE_RUNNING, "waiting for the migr lock");
+	StartTransactionCommand();
+	catalog_lock_session();
+	CommitTransactionCommand();
+}
+
+/*
+ * worker_next_job
+ *		The first queued (or interrupted) job, marked running.
+ */
+static bool
+worker_next_job(WorkerJob *job)
+{
+	MigrCatalogUser save;
+	Datum		values[2];
+	bool		found;
+
+	worker_begin();
+	catalog_become_owner(&save);
+	if (catalog_run(&q_next, NULL, NULL, false) != SPI_OK_SELECT)
+		elog(ERROR, "could not read the job queue");
+	found = (SPI_processed == 1);
+	if (found)
+	{
+		HeapTuple	tup = SPI_tuptable->vals[0];
+		TupleDesc	desc = SPI_tuptable->tupdesc;
+		MemoryContext old = MemoryContextSwitchTo(worker_cxt);
+		bool		isnull;
+		Datum		settings;
+
+		memset(job, 0, sizeof(WorkerJob));
+		job->id = DatumGetInt64(SPI_getbinval(tup, desc, 1, &isnull));
+		job->revision = SPI_getvalue(tup, desc, 2);
+		job->next = DatumGetInt32(SPI_getbinval(tup, desc, 3, &isnull));
+		settings = SPI_getbinval(tup, desc, 4, &isnull);
+		job->settings = migr_array_list(DatumGetArrayTypeP(settings),
+										"settings");
+		job->role = SPI_getvalue(tup, desc, 5);
+		job->roleid = get_role_oid(job->role, true);
+		job->target = SPI_getvalue(tup, desc, 6);
+		MemoryContextSwitchTo(old);
+		SPI_freetuptable(SPI_tuptable);
+
+		values[0] = Int64GetDatum(job->id);
+		values[1] = Int32GetDatum(MyProcPid);
+		if (catalog_run(&q_start, values, NULL, false) != SPI_OK_UPDATE)
+			elog(ERROR, "could not mark job " INT64_FORMAT " running", job->id);
+	}
+	catalog_restore_user(&save);
+	worker_commit();
+	return found;
+}
+
+/*
+ * worker_load_job
+ *		The revision's script, split, in the worker's context.
+ */
+static void
+worker_load_job(WorkerJob *job)
+{
+	MigrRevDef	def;
+	MemoryContext old;
+
+	worker_begin();
+	move_get_def(job->revision, &def);
+	old = MemoryContextSwitchTo(worker_cxt);
+	job->checksum = pstrdup(def.checksum);
+	job->stmts = script_split(def.upgrade, job->revision, "upgrade");
+	MemoryContextSwitchTo(old);
+	worker_commit();
+}
+
+/*
+ * worker_apply_settings
+ *		The settings of the session that queued the job.
+ */
+static void
+worker_apply_settings(WorkerJob *job)
+{
+	ListCell   *lc;
+
+	foreach(lc, job->settings)
+	{
+		char	   *item = pstrdup(lfirst(lc));
+		char	   *eq = strchr(item, '=');
+
+		if (eq == NULL)
+			continue;
+		*eq = '\0';
+		(void) set_config_option(item, eq + 1, PGC_USERSET, PGC_S_SESSION,
+								 GUC_ACTION_SET, true, WARNING, false);
+	}
+}
+
+/*
+ * worker_run_toplevel
+ *		Run one statement as the server runs a client's query, at top level
+ *		and outside any transaction block: what CREATE INDEX CONCURRENTLY and
+ *		its kind require.  Parse trees and plans live in a context that
+ *		survives the statement's own commits.
+ */
+static void
+worker_run_toplevel(const char *sql)
+{
+	MemoryContext parsecxt = AllocSetContextCreate(worker_cxt,
+												   "migr worker statement",
+												   ALLOCSET_DEFAULT_SIZES);
+	MemoryContext old;
+	List	   *raw;
+	ListCell   *lc;
+
+	pgstat_report_activity(STATE_RUNNING, sql);
+	debug_query_string = sql;
+	SetCurrentStatementStartTimestamp();
+	StartTransactionCommand();
+	if (migr_statement_timeout > 0)
+		enable_timeout_after(STATEMENT_TIMEOUT, migr_statement_timeout);
+
+	old = MemoryContextSwitchTo(parsecxt);
+	raw = pg_parse_query(sql);
+	MemoryContextSwitchTo(old);
+
+	foreach(lc, raw)
+	{
+		RawStmt    *parsetree = lfirst_node(RawStmt, lc);
+		CommandTag	tag = CreateCommandTag(parsetree->stmt);
+		bool		snapshot_set = false;
+		List	   *queries;
+		List	   *plans;
+		Portal		portal;
+		DestReceiver *receiver;
+		QueryCompletion qc;
+
+		set_ps_display(GetCommandTagName(tag));
+		if (analyze_requires_snapshot(parsetree))
+		{
+			PushActiveSnapshot(GetTransactionSnapshot());
+			snapshot_set = true;
+		}
+		old = MemoryContextSwitchTo(parsecxt);
+		queries = pg_analyze_and_rewrite_fixedparams(parsetree, sql, NULL, 0,
+													 NULL);
+		plans = pg_plan_queries(queries, sql, CURSOR_OPT_PARALLEL_OK, NULL);
+		MemoryContextSwitchTo(old);
+		if (snapshot_set)
+			PopActiveSnapshot();
+		CHECK_FOR_INTERRUPTS();
+
+		old = MemoryContextSwitchTo(parsecxt);
+		portal = CreatePortal("migr", true, true);
+		portal->visible = false;
+		PortalDefineQuery(portal, NULL, sql, tag, plans, NULL);
+		PortalStart(portal, NULL, 0, InvalidSnapshot);
+		receiver = CreateDestReceiver(DestNone);
+		MemoryContextSwitchTo(old);
+
+		InitializeQueryCompletion(&qc);
+		(void) PortalRun(portal, FETCH_ALL, true, true, receiver, receiver,
+						 &qc);
+		receiver->rDestroy(receiver);
+		PortalDrop(portal, false);
+	}
+
+	if (migr_statement_timeout > 0)
+		disable_timeout(STATEMENT_TIMEOUT, false);
+	CommitTransactionCommand();
+	debug_query_string = NULL;
+	set_ps_display("idle");
+	MemoryContextDelete(parsecxt);
+}
+
+/*
+ * worker_invalid_indexes
+ *		The invalid indexes on the table a statement works on, as
+ *		"schema"."name" strings (empty if there is no such table).
+ */
+static List *
+worker_invalid_indexes(MigrStmt *ms)
+{
+	List	   *result = NIL;
+	Oid			relid;
+	List	   *indexes;
+	ListCell   *lc;
+	Relation	rel;
+
+	StartTransactionCommand();
+	relid = apply_statement_relid(ms);
+	if (OidIsValid(relid) && get_rel_relkind(relid) == RELKIND_INDEX)
+		relid = IndexGetRelation(relid, true);
+	if (OidIsValid(relid) && (rel = try_table_open(relid, AccessShareLock)) != NULL)
+	{
+		indexes = RelationGetIndexList(rel);
+		foreach(lc, indexes)
+		{
+			Oid			idx = lfirst_oid(lc);
+			HeapTuple	tup = SearchSysCache1(INDEXRELID, ObjectIdGetDatum(idx));
+
+			if (!HeapTupleIsValid(tup))
+				continue;
+			if (!((Form_pg_index) GETSTRUCT(tup))->indisvalid)
+			{
+				MemoryContext old = MemoryContextSwitchTo(worker_cxt);
+
+				result = lappend(result,
+								 quote_qualified_identifier(get_namespace_name(get_rel_namespace(idx)),
+															get_rel_name(idx)));
+				MemoryContextSwitchTo(old);
+			}
+			ReleaseSysCache(tup);
+		}
+		table_close(rel, AccessShareLock);
+	}
+	CommitTransactionCommand();
+	return result;
+}
+
+/*
+ * worker_drop_indexes
+ *		Drop invalid indexes a build left behind, without blocking writers.
+ */
+static void
+worker_drop_indexes(List *drop)
+{
+	ListCell   *lc;
+
+	foreach(lc, drop)
+	{
+		char	   *sql = psprintf("DROP INDEX CONCURRENTLY IF EXISTS %s",
+								   (char *) lfirst(lc));
+
+		ereport(LOG,
+				(errmsg("migr: dropping invalid index %s left by an interrupted build",
+						(char *) lfirst(lc))));
+		worker_run_toplevel(sql);
+	}
+}
+
+/*
+ * worker_prepare_build
+ *		Before a CREATE INDEX CONCURRENTLY: if an earlier attempt (or a
+ *		crash) left its index INVALID, drop it; if it left it valid, the
+ *		build is done and the statement is skipped (returns false).
+ */
+static bool
+worker_prepare_build(MigrStmt *ms)
+{
+	IndexStmt  *stmt;
+	Oid			relid;
+	Oid			idx = InvalidOid;
+	bool		valid = false;
+	char	   *name = NULL;
+
+	if (ms->tag != T_IndexStmt)
+	{
+		/* REINDEX CONCURRENTLY leaves *_ccnew / *_ccold indexes invalid */
+		if (ms->tag == T_ReindexStmt)
+		{
+			List	   *drop = NIL;
+			ListCell   *lc;
+
+			foreach(lc, worker_invalid_indexes(ms))
+				if (strstr(lfirst(lc), "_ccnew") || strstr(lfirst(lc), "_ccold"))
+					drop = lappend(drop, lfirst(lc));
+			worker_drop_indexes(drop);
+		}
+		return true;
+	}
+
+	StartTransactionCommand();
+	stmt = (IndexStmt *) linitial_node(RawStmt, raw_parser(ms->sql, RAW_PARSE_DEFAULT))->stmt;
+	relid = RangeVarGetRelid(stmt->relation, NoLock, true);
+	if (stmt->idxname && OidIsValid(relid))
+	{
+		idx = get_relname_relid(stmt->idxname, get_rel_namespace(relid));
+		if (OidIsValid(idx) && get_index_isvalid(idx))
+			valid = true;
+		else if (OidIsValid(idx))
+		{
+			MemoryContext old = MemoryContextSwitchTo(worker_cxt);
+
+			name = quote_qualified_identifier(get_namespace_name(get_rel_namespace(idx)),
+											  stmt->idxname);
+			MemoryContextSwitchTo(old);
+		}
+	}
+	CommitTransactionCommand();
+
+	if (name)
+		worker_drop_indexes(list_make1(name));
+	return !valid;
+}
+
+/*
+ * worker_clean_after
+ *		After a failed statement: drop the invalid indexes it added.
+ */
+static void
+worker_clean_after(MigrStmt *ms, List *before)
+{
+	List	   *drop = NIL;
+	ListCell   *lc;
+	ListCell   *lc2;
+
+	foreach(lc, worker_invalid_indexes(ms))
+	{
+		bool		old = false;
+
+		foreach(lc2, before)
+			old = old || strcmp(lfirst(lc), lfirst(lc2)) == 0;
+		if (!old)
+			drop = lappend(drop, lfirst(lc));
+	}
+	worker_drop_indexes(drop);
+}
+
+static void
+worker_set_progress(WorkerJob *job, int next)
+{
+	MigrCatalogUser save;
+	Datum		values[2];
+
+	values[0] = Int64GetDatum(job->id);
+	values[1] = Int32GetDatum(next);
+	catalog_become_owner(&save);
+	if (catalog_run(&q_progress, values, NULL, false) != SPI_OK_UPDATE)
+		elog(ERROR, "could not record the progress of job " INT64_FORMAT,
+			 job->id);
+	catalog_restore_user(&save);
+}
+
+/*
+ * worker_finish_job
+ *		Record the revision as applied, in the current transaction.
+ */
+static void
+worker_finish_job(WorkerJob *job)
+{
+	MigrCatalogUser save;
+	Datum		values[1];
+
+	catalog_mark_applied(job->revision, job->checksum, job->ms);
+	catalog_log("upgrade", job->revision, job->target, job->ms,
+				"applied by worker");
+	values[0] = Int64GetDatum(job->id);
+	catalog_become_owner(&save);
+	if (catalog_run(&q_done, values, NULL, false) != SPI_OK_UPDATE)
+		elog(ERROR, "could not mark job " INT64_FORMAT " done", job->id);
+	catalog_restore_user(&save);
+}
+
+/*
+ * worker_run_job
+ *		Run a job's statements from where it stopped: statements that must
+ *		run outside a transaction block one by one at top level, the others
+ *		in transactions of consecutive statements.  The revision is marked
+ *		applied in the transaction that runs its last statement.
+ */
+static void
+worker_run_job(WorkerJob *job)
+{
+	int			n;
+	instr_time	start;
+	instr_time	duration;
+
+	worker_load_job(job);
+	worker_apply_settings(job);
+	n = list_length(job->stmts);
+	INSTR_TIME_SET_CURRENT(start);
+
+	while (job->next <= n)
+	{
+		MigrStmt   *ms = list_nth(job->stmts, job->next - 1);
+
+		if (ms->non_transactional)
+		{
+			List	   *before = worker_invalid_indexes(ms);
+
+			if (worker_prepare_build(ms))
+			{
+				PG_TRY();
+				{
+					worker_run_toplevel(ms->sql);
+				}
+				PG_CATCH();
+				{
+					/* leave no INVALID index behind; the caller records it */
+					ErrorData  *edata;
+
+					MemoryContextSwitchTo(worker_cxt);
+					edata = CopyErrorData();
+					FlushErrorState();
+					AbortOutOfAnyTransaction();
+					worker_clean_after(ms, before);
+					ReThrowError(edata);
+				}
+				PG_END_TRY();
+			}
+			job->next++;
+			worker_begin();
+			if (job->next > n)
+			{
+				INSTR_TIME_SET_CURRENT(duration);
+				INSTR_TIME_SUBTRACT(duration, start);
+				job->ms = INSTR_TIME_GET_MILLISEC(duration);
+				worker_finish_job(job);
+			}
+			else
+				worker_set_progress(job, job->next);
+			worker_commit();
+			continue;
+		}
+
+		worker_begin();
+		while (job->next <= n &&
+			   !((MigrStmt *) list_nth(job->stmts, job->next - 1))->non_transactional)
+		{
+			ms = list_nth(job->stmts, job->next - 1);
+			pgstat_report_activity(STATE_RUNNING, ms->sql);
+			apply_one(job->revision, "upgrade", ms);
+			job->next++;
+		}
+		if (job->next > n)
+		{
+			INSTR_TIME_SET_CURRENT(duration);
+			INSTR_TIME_SUBTRACT(duration, start);
+			job->ms = INSTR_TIME_GET_MILLISEC(duration);
+			worker_finish_job(job);
+		}
+		else
+			worker_set_progress(job, job->next);
+		worker_commit();
+	}
+
+	if (n == 0)
+	{
+		/* a merge revision: nothing to run, only to record */
+		worker_begin();
+		worker_finish_job(job);
+		worker_commit();
+	}
+	pgstat_report_activity(STATE_IDLE, NULL);
+}
+
+/*
+ * worker_record_failure
+ *		Record a failed attempt.  Returns false if the job was cancelled in
+ *		the meantime; *stop is set when the job has used up its attempts and
+ *		the queue stops.
+ */
+static bool
+worker_record_failure(WorkerJob *job, ErrorData *edata, bool *stop)
+{
+	MigrCatalogUser save;
+	Datum		values[4];
+	int			attempts = 0;
+	bool		isnull;
+	bool		recorded;
+
+	worker_begin();
+	catalog_become_owner(&save);
+	values[0] = Int64GetDatum(job->id);
+	if (catalog_run(&q_attempts, values, NULL, false) != SPI_OK_SELECT)
+		elog(ERROR, "could not read job " INT64_FORMAT, job->id);
+	if (SPI_processed == 1)
+		attempts = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[0],
+											   SPI_tuptable->tupdesc, 1,
+											   &isnull));
+	*stop = (attempts + 1 >= migr_max_job_attempts);
+	values[1] = CStringGetTextDatum(*stop ? "failed" : "queued");
+	values[2] = CStringGetTextDatum(edata->message ? edata->message : "unknown error");
+	values[3] = CStringGetTextDatum(unpack_sql_state(edata->sqlerrcode));
+	if (catalog_run(&q_fail, values, NULL, false) != SPI_OK_UPDATE_RETURNING)
+		elog(ERROR, "could not record the failure of job " INT64_FORMAT,
+			 job->id);
+	recorded = (SPI_processed == 1);
+	catalog_restore_user(&save);
+	worker_commit();
+	return recorded;
+}
+
+/*
+ * worker_try_job
+ *		Run a job, retrying it with a growing pause while attempts remain.
+ *		Returns false when the queue must stop.
+ */
+static bool
+worker_try_job(WorkerJob *job)
+{
+	volatile int pause = 1000;
+
+	for (;;)
+	{
+		ErrorData  *volatile edata;
+		bool		stop;
+
+		PG_TRY();
+		{
+			worker_run_job(job);
+			edata = NULL;
+		}
+		PG_CATCH();
+		{
+			MemoryContextSwitchTo(worker_cxt);
+			edata = CopyErrorData();
+			HOLD_INTERRUPTS();
+			EmitErrorReport();
+			AbortOutOfAnyTransaction();
+			FlushErrorState();
+			RESUME_INTERRUPTS();
+		}
+		PG_END_TRY();
+
+		if (edata == NULL)
+			return true;
+		if (!worker_record_failure(job, edata, &stop))
+			return true;		/* cancelled: so are the jobs after it */
+		if (stop)
+			return false;
+		ereport(LOG,
+				(errmsg("migr: job " INT64_FORMAT " for revision \"%s\" failed, retrying in %d ms",
+						job->id, job->revision, pause)));
+		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+						 pause, PG_WAIT_EXTENSION);
+		ResetLatch(MyLatch);
+		CHECK_FOR_INTERRUPTS();
+		pause = Min(pause * 2, 60000);
+		job->next = 0;			/* reloaded below */
+		worker_begin();
+		{
+			/* resume where the failed attempt left off */
+			MigrCatalogUser save;
+			Datum		values[1];
+			MigrQuery	q = {
+				"SELECT next_statement FROM migr.job WHERE id OPERATOR(pg_catalog.=) $1",
+				1, {INT8OID}, NULL
+			};
+			bool		isnull;
+
+			values[0] = Int64GetDatum(job->id);
+			catalog_become_owner(&save);
+			if (catalog_run(&q, values, NULL, false) != SPI_OK_SELECT ||
+				SPI_processed != 1)
+				elog(ERROR, "job " INT64_FORMAT " disappeared", job->id);
+			job->next = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[0],
+													SPI_tuptable->tupdesc, 1,
+													&isnull));
+			catalog_restore_user(&save);
+		}
+		worker_commit();
+	}
+}
+
+/*
+ * worker_reconcile_database
+ *		Launcher's helper, in one database: resume orphaned jobs.
+ */
+static void
+worker_reconcile_database(void)
+{
+	worker_begin();
+	if (OidIsValid(get_extension_oid("migr", true)))
+		job_reconcile();
+	worker_commit();
+}
+
+/*
+ * migr_worker_main
+ *		Entry point of a job worker (and of the launcher's per-database
+ *		helper).
+ */
+void
+migr_worker_main(Datum main_arg)
+{
+	MigrWorkerArgs args;
+	WorkerJob	job;
+
+	memcpy(&args, MyBgworkerEntry->bgw_extra, sizeof(args));
+	pqsignal(SIGHUP, SignalHandlerForConfigReload);
+	pqsignal(SIGTERM, die);
+	BackgroundWorkerUnblockSignals();
+
+	BackgroundWorkerInitializeConnectionByOid(args.dboid, args.roleid, 0);
+	worker_cxt = AllocSetContextCreate(TopMemoryContext, "migr worker",
+									   ALLOCSET_DEFAULT_SIZES);
+	MemoryContextSwitchTo(worker_cxt);
+	pgstat_report_appname("migr worker");
+
+	if (args.mode == MIGR_WORKER_RECONCILE)
+	{
+		worker_reconcile_database();
+		proc_exit(0);
+	}
+
+	worker_wait_for_caller(args.wait_xid);
+	worker_take_lock();
+	for (;;)
+	{
+		if (ConfigReloadPending)
+		{
+			ConfigReloadPending = false;
+			ProcessConfigFile(PGC_SIGHUP);
+		}
+		if (!worker_next_job(&job))
+			break;
+		if (job.roleid != GetUserId())
+		{
+			/* the next job belongs to another role: hand over to its worker */
+			catalog_unlock_session();
+			StartTransactionCommand();
+			(void) job_launch(get_role_oid(job.role, false),
+							  InvalidFullTransactionId);
+			CommitTransactionCommand();
+			break;
+		}
+		if (!worker_try_job(&job))
+			break;				/* the queue is stopped */
+	}
+	proc_exit(0);
+}
+
+/*
+ * migr_launcher_main
+ *		At server start: in every database that accepts connections, resume
+ *		jobs that a crash or an immediate shutdown interrupted.  One helper
+ *		at a time; each starts the job workers it needs and exits.
+ */
+void
+migr_launcher_main(Datum main_arg)
+{
+	List	   *dbs = NIL;
+	ListCell   *lc;
+	Relation	rel;
+	TableScanDesc scan;
+	HeapTuple	tup;
+
+	pqsignal(SIGTERM, die);
+	BackgroundWorkerUnblockSignals();
+	BackgroundWorkerInitializeConnection(NULL, NULL, 0);
+	pgstat_report_appname("migr launcher");
+
+	StartTransactionCommand();
+	(void) GetTransactionSnapshot();
+	rel = table_open(DatabaseRelationId, AccessShareLock);
+	scan = table_beginscan_catalog(rel, 0, NULL);
+	while ((tup = heap_getnext(scan, ForwardScanDirection)) != NULL)
+	{
+		Form_pg_database db = (Form_pg_database) GETSTRUCT(tup);
+		MemoryContext old = MemoryContextSwitchTo(TopMemoryContext);
+
+		if (db->datallowconn)
+			dbs = lappend_oid(dbs, db->oid);
+		MemoryContextSwitchTo(old);
+	}
+	table_endscan(scan);
+	table_close(rel, AccessShareLock);
+	CommitTransactionCommand();
+
+	foreach(lc, dbs)
+	{
+		BackgroundWorker worker;
+		BackgroundWorkerHandle *handle;
+		MigrWorkerArgs args;
+		pid_t		pid;
+
+		memset(&worker, 0, sizeof(worker));
+		worker.bgw_flags = BGWORKER_SHMEM_ACCESS |
+			BGWORKER_BACKEND_DATABASE_CONNECTION;
+		worker.bgw_start_time = BgWorkerStart_RecoveryFinished;
+		worker.bgw_restart_time = BGW_NEVER_RESTART;
+		snprintf(worker.bgw_library_name, BGW_MAXLEN, "migr");
+		snprintf(worker.bgw_function_name, BGW_MAXLEN, "migr_worker_main");
+		snprintf(worker.bgw_name, BGW_MAXLEN, "migr launcher helper");
+		snprintf(worker.bgw_type, BGW_MAXLEN, "migr launcher helper");
+		worker.bgw_notify_pid = MyProcPid;
+		memset(&args, 0, sizeof(args));
+		args.mode = MIGR_WORKER_RECONCILE;
+		args.dboid = lfirst_oid(lc);
+		args.roleid = InvalidOid;	/* the bootstrap superuser: it only reads */
+		memcpy(worker.bgw_extra, &args, sizeof(args));
+
+		if (!RegisterDynamicBackgroundWorker(&worker, &handle))
+		{
+			ereport(LOG,
+					(errmsg("migr launcher: no background worker slot free; jobs in database %u resume at the next migr call",
+							args.dboid)));
+			continue;
+		}
+		if (WaitForBackgroundWorkerStartup(handle, &pid) == BGWH_STARTED)
+			(void) WaitForBackgroundWorkerShutdown(handle);
+	}
+	proc_exit(0);
+}
