@@ -88,10 +88,10 @@ SELECT revision FROM migr_upgrade('t3');
 SELECT to_regclass('scr_t2') AS t2, to_regclass('scr_t3') AS t3;
 SELECT count(*) FROM migr.applied;
 
--- statements that cannot run inside a transaction block are refused when
--- the revision is defined
--- (these four will be accepted once section 5 of SPEC, the background
--- worker, is implemented)
+-- statements that cannot run inside a transaction block: the CONCURRENTLY
+-- forms and VACUUM are accepted in an upgrade (a background worker runs
+-- them after commit, see 14_jobs), the CONCURRENTLY forms in a downgrade
+-- (run in line without CONCURRENTLY)
 SELECT migr_define('c1', NULL, 'CREATE INDEX CONCURRENTLY scr_i ON scr_t2 ("commit")');
 \echo :SQLSTATE
 SELECT migr_define('c1', NULL, 'CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS scr_i ON scr_t2 ("commit")');
@@ -99,10 +99,13 @@ SELECT migr_define('c1', NULL, 'SELECT 1', E'SELECT 1;\nDROP INDEX CONCURRENTLY 
 SELECT migr_define('c1', NULL, 'REINDEX TABLE CONCURRENTLY scr_t2');
 SELECT migr_define('c1', NULL, 'REINDEX (CONCURRENTLY) INDEX scr_i');
 SELECT migr_define('c1', NULL, 'ALTER TABLE scr_p DETACH PARTITION scr_p1 CONCURRENTLY');
--- and these can never run in a migration
 SELECT migr_define('c1', NULL, 'VACUUM scr_t2');
 \echo :SQLSTATE
 SELECT migr_define('c1', NULL, 'VACUUM (ANALYZE) scr_t2');
+-- VACUUM has no form that runs in a transaction: not in a downgrade
+SELECT migr_define('c1', NULL, 'SELECT 1', 'VACUUM scr_t2');
+\echo :SQLSTATE
+-- and these can never run in a migration
 SELECT migr_define('c1', NULL, 'CREATE DATABASE scr_db');
 SELECT migr_define('c1', NULL, 'DROP DATABASE scr_db');
 SELECT migr_define('c1', NULL, 'REINDEX DATABASE contrib_regression');
