@@ -496,7 +496,18 @@ catalog_graph_receive(TupleTableSlot *slot, DestReceiver *self)
 	n = slot->tts_isnull;
 	if (gr->applied_pass)
 	{
-		int			k = graph_find(g, TextDatumGetCString(v[0]));
+		text	   *t = DatumGetTextPP(v[0]);
+		char		id[MIGR_ID_MAXLEN + 1];
+		int			len = VARSIZE_ANY_EXHDR(t);
+		int			k = -1;
+
+		/* look the id up without a palloc per row */
+		if (len <= MIGR_ID_MAXLEN)
+		{
+			memcpy(id, VARDATA_ANY(t), len);
+			id[len] = '\0';
+			k = graph_find(g, id);
+		}
 
 		if (k >= 0)				/* always: foreign key */
 		{
@@ -575,6 +586,7 @@ catalog_load_graph(void)
 {
 	MigrCatalogUser save;
 	GraphReceiver gr;
+	int			i;
 
 	memset(&gr, 0, sizeof(gr));
 	gr.pub.receiveSlot = catalog_graph_receive;
@@ -589,7 +601,11 @@ catalog_load_graph(void)
 
 	catalog_become_owner(&save);
 	catalog_stream(&plan_graph, (DestReceiver *) &gr);
-	qsort(gr.g->revs, gr.g->nrevs, sizeof(MigrRev), catalog_rev_cmp);
+	for (i = 1; i < gr.g->nrevs; i++)
+		if (gr.g->revs[i - 1].seq > gr.g->revs[i].seq)
+			break;
+	if (i < gr.g->nrevs)		/* a heap scan usually comes in order */
+		qsort(gr.g->revs, gr.g->nrevs, sizeof(MigrRev), catalog_rev_cmp);
 	graph_link(gr.g);
 	gr.applied_pass = true;
 	catalog_stream(&plan_applied_all, (DestReceiver *) &gr);
