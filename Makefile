@@ -33,7 +33,6 @@ ISOLATION_OPTS = --inputdir=test --load-extension=migr
 
 TAP_TESTS = 1
 PROVE_TESTS = $(sort $(wildcard test/t/*.pl))
-PROVE_FLAGS = -I ./test/t
 
 PG_CPPFLAGS = -I$(srcdir)/src -Wall -Wextra -Werror -Wno-unused-parameter \
 	-Wno-missing-field-initializers
@@ -44,6 +43,8 @@ PGXS := $(shell $(PG_CONFIG) --pgxs 2>/dev/null)
 
 ifneq ($(PGXS),)
 include $(PGXS)
+# after the include: Makefile.global empties PROVE_FLAGS
+PROVE_FLAGS += -I ./test/t
 else
 all install installcheck:
 	@echo "PostgreSQL 15 and its server headers are not installed: run 'make demo' or 'make test', which install them" >&2

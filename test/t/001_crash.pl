@@ -73,7 +73,8 @@ SELECT count(*) = 1 FROM pg_stat_activity
  WHERE query LIKE '%migr_upgrade%' AND wait_event = 'PgSleep'
    AND pid <> pg_backend_pid()
 }),
-		'the upgrade sleeps inside crash2');
+		'the upgrade sleeps inside crash2')
+	  or die 'the upgrade never reached the pg_sleep of crash2';
 	my $pid = $node->safe_psql(
 		'postgres', q{
 SELECT pid FROM pg_stat_activity
