@@ -45,6 +45,9 @@ ifneq ($(PGXS),)
 include $(PGXS)
 # after the include: Makefile.global empties PROVE_FLAGS
 PROVE_FLAGS += -I ./test/t
+
+# PGXS tracks no header dependencies: every object depends on our headers
+$(OBJS) $(OBJS:.o=.bc): src/migr.h src/revlex.h
 else
 all install installcheck:
 	@echo "PostgreSQL 15 and its server headers are not installed: run 'make demo' or 'make test', which install them" >&2

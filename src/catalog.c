@@ -180,7 +180,8 @@ static MigrQuery plan_labels = {
 };
 
 static Oid	catalog_owner(void);
-static char **catalog_text_array(Datum d, bool isnull, int *n);
+static char **catalog_text_array(Datum d, bool isnull, int *n,
+								  ArrayType **keep);
 static int	catalog_rev_cmp(const void *a, const void *b);
 static List *catalog_text_list(Datum d, bool isnull);
 static Datum catalog_name_datum(Oid roleid);
@@ -416,23 +417,38 @@ catalog_head_is_applied(List **heads)
  *		Deconstruct a text[] datum into C strings.
  */
 static char **
-catalog_text_array(Datum d, bool isnull, int *n)
+catalog_text_array(Datum d, bool isnull, int *n, ArrayType **keep)
 {
+	ArrayType  *arr;
 	Datum	   *elems;
 	bool	   *nulls;
 	char	  **out;
 	int			i;
 
 	*n = 0;
-	if (isnull)
+	if (keep)
+		*keep = NULL;
+
+	/*
+	 * The usual empty list is just an array header: recognise it without
+	 * detoasting (copying) it.
+	 */
+	if (isnull ||
+		VARSIZE_ANY_EXHDR(DatumGetPointer(d)) <= sizeof(ArrayType) - VARHDRSZ)
 		return NULL;
-	if (ARR_NDIM(DatumGetArrayTypeP(d)) == 0)
-		return NULL;			/* the usual empty list, without a palloc */
-	deconstruct_array(DatumGetArrayTypeP(d), TEXTOID, -1, false,
-					  TYPALIGN_INT, &elems, &nulls, n);
+	arr = DatumGetArrayTypeP(d);
+	if (ARR_NDIM(arr) == 0)
+		return NULL;
+	deconstruct_array(arr, TEXTOID, -1, false, TYPALIGN_INT,
+					  &elems, &nulls, n);
 	out = palloc(sizeof(char *) * Max(*n, 1));
 	for (i = 0; i < *n; i++)
 		out[i] = nulls[i] ? pstrdup("") : TextDatumGetCString(elems[i]);
+	pfree(elems);
+	pfree(nulls);
+	if (keep)
+		*keep = (arr == (ArrayType *) DatumGetPointer(d)) ?
+			DatumGetArrayTypePCopy(d) : arr;
 	return out;
 }
 
@@ -448,7 +464,7 @@ catalog_text_list(Datum d, bool isnull)
 	int			n;
 	int			i;
 
-	items = catalog_text_array(d, isnull, &n);
+	items = catalog_text_array(d, isnull, &n, NULL);
 	for (i = 0; i < n; i++)
 		out = lappend(out, items[i]);
 	return out;
@@ -529,10 +545,11 @@ catalog_graph_receive(TupleTableSlot *slot, DestReceiver *self)
 		memset(r, 0, sizeof(MigrRev));
 		r->id = TextDatumGetCString(v[0]);
 		r->seq = DatumGetInt64(v[1]);
-		r->parents = catalog_text_array(v[2], n[2], &r->nparents);
-		r->deps = catalog_text_array(v[3], n[3], &r->ndeps);
-		r->labels = catalog_text_array(v[4], n[4], &r->nlabels);
-		r->message = TextDatumGetCString(v[5]);
+		r->parents = catalog_text_array(v[2], n[2], &r->nparents,
+										&r->parents_array);
+		r->deps = catalog_text_array(v[3], n[3], &r->ndeps, NULL);
+		r->labels = catalog_text_array(v[4], n[4], &r->nlabels, NULL);
+		r->message = DatumGetTextPCopy(v[5]);
 		r->reversible = DatumGetBool(v[6]);
 	}
 	MemoryContextSwitchTo(old);

@@ -106,7 +106,7 @@ migr_heads(PG_FUNCTION_ARGS)
 		values[1] = PointerGetDatum(migr_text_array(any_labels ?
 													look_labels(g, lfirst_int(lc)) :
 													NIL));
-		values[2] = CStringGetTextDatum(r->message);
+		values[2] = PointerGetDatum(r->message);
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	}
 	catalog_finish();
@@ -142,7 +142,7 @@ migr_current(PG_FUNCTION_ARGS)
 		if (child_applied)
 			continue;
 		values[0] = CStringGetTextDatum(r->id);
-		values[1] = CStringGetTextDatum(r->message);
+		values[1] = PointerGetDatum(r->message);
 		values[2] = TimestampTzGetDatum(r->applied_at);
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	}
@@ -247,6 +247,7 @@ migr_history(PG_FUNCTION_ARGS)
 	int			n;
 	bool		cyclic;
 	int			i;
+	ArrayType  *empty = migr_text_array(NIL);
 
 	InitMaterializedSRF(fcinfo, 0);
 	catalog_connect();
@@ -256,24 +257,20 @@ migr_history(PG_FUNCTION_ARGS)
 	for (i = 0; i < n; i++)
 	{
 		MigrRev    *r = &g->revs[order[i]];
-		List	   *parents = NIL;
 		Datum		values[6];
 		bool		nulls[6] = {false, false, false, false, false, false};
-		int			j;
 
 		if (!in[order[i]])
 			continue;
-		for (j = 0; j < r->nparents; j++)
-			parents = lappend(parents, r->parents[j]);
 		values[0] = CStringGetTextDatum(r->id);
-		values[1] = PointerGetDatum(migr_text_array(parents));
-		values[2] = CStringGetTextDatum(r->message);
+		values[1] = r->parents_array ? PointerGetDatum(r->parents_array) :
+			PointerGetDatum(empty);
+		values[2] = PointerGetDatum(r->message);
 		values[3] = BoolGetDatum(r->applied);
 		values[4] = TimestampTzGetDatum(r->applied_at);
 		nulls[4] = !r->has_applied_at;
 		values[5] = BoolGetDatum(r->nchildren == 0);
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
-		list_free(parents);
 	}
 	catalog_finish();
 	return (Datum) 0;

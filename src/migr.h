@@ -48,9 +48,10 @@ typedef struct MigrRev
 {
 	char	   *id;
 	int64		seq;			/* definition order */
-	char	   *message;
+	text	   *message;
 	int			nparents;
 	char	  **parents;
+	ArrayType  *parents_array;	/* the same as stored, or NULL if empty */
 	int			ndeps;
 	char	  **deps;
 	int			nlabels;

@@ -245,7 +245,7 @@ move_one(MigrRev *rev, MoveKind kind, const char *target,
 		return deferred_at;		/* its row comes with the queued ones */
 
 	values[0] = CStringGetTextDatum(rev->id);
-	values[1] = CStringGetTextDatum(rev->message);
+	values[1] = PointerGetDatum(rev->message);
 	values[2] = Float8GetDatum(ms);
 	tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	return 0;
@@ -293,7 +293,7 @@ move_queue(MovePlan *p, int from, int first, const char *target,
 	for (i = from; i < p->n; i++)
 	{
 		revisions = lappend(revisions, p->g->revs[p->order[i]].id);
-		messages = lappend(messages, p->g->revs[p->order[i]].message);
+		messages = lappend(messages, text_to_cstring(p->g->revs[p->order[i]].message));
 		catalog_log("upgrade", p->g->revs[p->order[i]].id, target, -1,
 					"queued");
 	}

@@ -34,6 +34,7 @@ static int	move_upgrade_stepwise(PGconn *conn, const char *target);
 static int	move_rows(PGconn *conn, const char *verb, const char *target,
 					  const char *sql, const char *did, bool table_too);
 static void move_rollback(PGconn *conn);
+static int	move_count_queued(const PGresult *res);
 
 /*
  * move_rollback
@@ -62,6 +63,7 @@ move_rows(PGconn *conn, const char *verb, const char *target,
 	double		t0 = output_now_ms();
 	char		took[32];
 	int			n;
+	int			queued;
 
 	params[0] = target;
 	res = conn_run(conn, sql, 1, params);
@@ -86,10 +88,36 @@ move_rows(PGconn *conn, const char *verb, const char *target,
 	}
 	if (table_too && !opts.quiet)
 		output_table(conn, res, NULL, false);
-	output_say("%s to \"%s\": %d revision%s %s in %s\n", verb, target, n,
-			   n == 1 ? "" : "s", did, took);
+	queued = move_count_queued(res);
+	if (queued == 0)
+		output_say("%s to \"%s\": %d revision%s %s in %s\n", verb, target, n,
+				   n == 1 ? "" : "s", did, took);
+	else
+		output_say("%s to \"%s\": %d revision%s %s, %d queued for the background worker, in %s\n"
+				   "\"migr wait\" waits until the queued revisions are applied\n",
+				   verb, target, n - queued, n - queued == 1 ? "" : "s", did,
+				   queued, took);
 	PQclear(res);
 	return MIGR_EXIT_DONE;
+}
+
+/*
+ * move_count_queued
+ *		Revisions handed to the background worker: upgrade rows whose time
+ *		is "queued".
+ */
+static int
+move_count_queued(const PGresult *res)
+{
+	int			queued = 0;
+	int			i;
+
+	if (PQnfields(res) < 3)
+		return 0;
+	for (i = 0; i < PQntuples(res); i++)
+		if (strcmp(PQgetvalue(res, i, 2), "queued") == 0)
+			queued++;
+	return queued;
 }
 
 /*
@@ -336,6 +364,7 @@ cmd_plan(int argc, char **argv)
 	int			n;
 	int			i;
 	int			nrevs;
+	int			k = 0;
 	const char *last = "";
 
 	if (conn == NULL)
@@ -343,7 +372,7 @@ cmd_plan(int argc, char **argv)
 	params[0] = argv[0];
 	params[1] = direction;
 	sql = psprintf("SELECT p.step, p.revision, p.statement, p.deferred, "
-				   "r.message, pg_catalog.max(p.step) OVER () "
+				   "r.message "
 				   "FROM %s.migr_plan($1, $2) p "
 				   "JOIN migr.revision r ON r.id OPERATOR(pg_catalog.=) p.revision "
 				   "ORDER BY p.step", conn_schema());
@@ -360,7 +389,11 @@ cmd_plan(int argc, char **argv)
 		PQclear(res);
 		return MIGR_EXIT_NOTHING;
 	}
-	nrevs = atoi(PQgetvalue(res, 0, 5));
+	/* rows come statement by statement; count the revisions */
+	nrevs = 0;
+	for (i = 0; i < n; i++)
+		if (i == 0 || strcmp(PQgetvalue(res, i, 1), PQgetvalue(res, i - 1, 1)) != 0)
+			nrevs++;
 	printf("-- migr plan: %s to \"%s\", %d revision%s\n", direction, argv[0],
 		   nrevs, nrevs == 1 ? "" : "s");
 	for (i = 0; i < n; i++)
@@ -371,9 +404,8 @@ cmd_plan(int argc, char **argv)
 
 		if (strcmp(rev, last) != 0)
 		{
-			printf("\n-- revision %s (%s/%d)%s%s\n", rev, PQgetvalue(res, i, 0),
-				   nrevs, PQgetvalue(res, i, 4)[0] ? ": " : "",
-				   PQgetvalue(res, i, 4));
+			printf("\n-- revision %s (%d/%d)%s%s\n", rev, ++k, nrevs,
+				   PQgetvalue(res, i, 4)[0] ? ": " : "", PQgetvalue(res, i, 4));
 			last = rev;
 		}
 		if (PQgetisnull(res, i, 2))
