@@ -20,6 +20,7 @@ OBJS = \
 	src/define.o \
 	src/move.o \
 	src/look.o
+OBJS += src/lint.o src/archive.o
 
 EXTENSION = migr
 DATA = src/migr--1.0.sql

@@ -272,6 +272,7 @@ define_revision(MigrRevDef *def, const char *fname)
 					 errhint("Write a new revision that makes the change.")));
 	}
 	define_check_labels(def);
+	lint_define(def);			/* new or changed definitions only */
 	referenced = exists || catalog_is_referenced(def->id);
 
 	catalog_store_def(def, exists, exists ? old.parents : NIL);

@@ -35,6 +35,8 @@ static void look_finding(ReturnSetInfo *rsinfo, const char *revision,
 						 const char *message, const char *hint);
 static void look_check_graph(MigrGraph *g, ReturnSetInfo *rsinfo);
 static void look_check_applied(MigrGraph *g, ReturnSetInfo *rsinfo);
+static void look_check_lint(MigrGraph *g, ReturnSetInfo *rsinfo);
+static void look_check_archives(ReturnSetInfo *rsinfo);
 
 /*
  * look_labels
@@ -480,6 +482,61 @@ look_check_applied(MigrGraph *g, ReturnSetInfo *rsinfo)
 }
 
 /*
+ * look_check_lint
+ *		The lint findings (warning and above) of every revision that is not
+ *		applied, against the catalog as it is now.  Applied revisions were
+ *		linted when they were defined; their tables have changed since.
+ */
+static void
+look_check_lint(MigrGraph *g, ReturnSetInfo *rsinfo)
+{
+	int			i;
+
+	for (i = 0; i < g->nrevs; i++)
+	{
+		MigrRevDef	def;
+		bool		applied;
+		ListCell   *lc;
+
+		if (g->revs[i].applied ||
+			!catalog_get_def(g->revs[i].id, &def, &applied) || applied)
+			continue;
+		foreach(lc, lint_script(def.upgrade, def.kind, def.id))
+		{
+			MigrFinding *f = (MigrFinding *) lfirst(lc);
+
+			if (f->severity < MIGR_SEV_WARNING)
+				continue;
+			look_finding(rsinfo, def.id, lint_severity_name(f->severity),
+						 f->code,
+						 f->statement > 0 ?
+						 psprintf("statement %d at line %d: %s", f->statement,
+								  f->line, f->message) :
+						 psprintf("line %d: %s", f->line, f->message),
+						 f->hint);
+		}
+	}
+}
+
+/*
+ * look_check_archives
+ *		Archives that still exist, and how old they are.
+ */
+static void
+look_check_archives(ReturnSetInfo *rsinfo)
+{
+	ListCell   *lc;
+
+	foreach(lc, archive_check_findings())
+	{
+		MigrFinding *f = (MigrFinding *) lfirst(lc);
+
+		look_finding(rsinfo, f->revision, lint_severity_name(f->severity),
+					 f->code, f->message, f->hint);
+	}
+}
+
+/*
  * migr_check() returns table (revision, severity, code, message, hint)
  *		Everything wrong or risky; no rows when all is clear.
  */
@@ -494,6 +551,8 @@ migr_check(PG_FUNCTION_ARGS)
 	g = catalog_load_graph();
 	look_check_graph(g, rsinfo);
 	look_check_applied(g, rsinfo);
+	look_check_lint(g, rsinfo);
+	look_check_archives(rsinfo);
 	catalog_finish();
 	return (Datum) 0;
 }

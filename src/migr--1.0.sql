@@ -316,3 +316,64 @@ AS 'MODULE_PATHNAME', 'migr_check'
 LANGUAGE C VOLATILE;
 COMMENT ON FUNCTION @extschema@.migr_check() IS
     'everything wrong or risky in the revision graph; no rows when all is clear';
+
+-- ------------------------------------------------------------------------
+-- Lint and archives (lint.c, archive.c)
+-- ------------------------------------------------------------------------
+
+-- One row per migr_archive_table() call.  Names, not OIDs: pg_dump and
+-- pg_restore give tables new OIDs.
+CREATE SEQUENCE migr.archive_seq;
+CREATE TABLE migr.archive (
+    id             bigint      PRIMARY KEY,
+    source_schema  name        NOT NULL,
+    source_table   name        NOT NULL,
+    archive_schema name        NOT NULL,
+    archive_table  name        NOT NULL,
+    rows           bigint      NOT NULL,
+    revision       text,                    -- whose upgrade script called it; NULL outside a migration
+    archived_by    name        NOT NULL,
+    archived_at    timestamptz NOT NULL
+);
+ALTER TABLE migr.archive ALTER COLUMN id
+    SET DEFAULT pg_catalog.nextval('migr.archive_seq'::pg_catalog.regclass);
+CREATE INDEX archive_source_idx ON migr.archive (source_schema, source_table);
+COMMENT ON TABLE migr.archive IS 'tables copied by migr_archive_table() before a destructive change';
+SELECT pg_catalog.pg_extension_config_dump('migr.archive', '');
+SELECT pg_catalog.pg_extension_config_dump('migr.archive_seq', '');
+REVOKE ALL ON migr.archive FROM PUBLIC;
+REVOKE ALL ON SEQUENCE migr.archive_seq FROM PUBLIC;
+GRANT SELECT ON migr.archive TO PUBLIC;
+
+CREATE FUNCTION @extschema@.migr_lint(
+    script text,
+    kind text DEFAULT 'schema',
+    OUT statement integer, OUT line integer, OUT severity text,
+    OUT code text, OUT message text, OUT hint text)
+RETURNS SETOF record
+AS 'MODULE_PATHNAME', 'migr_lint'
+LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION @extschema@.migr_lint(text, text) IS
+    'the lint findings of a script, without defining anything';
+
+CREATE FUNCTION @extschema@.migr_archive_table(
+    tbl regclass,
+    archive_name text DEFAULT NULL)
+RETURNS regclass
+AS 'MODULE_PATHNAME', 'migr_archive_table'
+LANGUAGE C VOLATILE;
+-- changes state
+REVOKE ALL ON FUNCTION @extschema@.migr_archive_table(regclass, text) FROM PUBLIC;
+COMMENT ON FUNCTION @extschema@.migr_archive_table(regclass, text) IS
+    'copy a table (structure, rows, owner, grants, row-level security) into a new archive table before a destructive change';
+
+CREATE FUNCTION @extschema@.migr_archives(
+    OUT id bigint, OUT source_schema name, OUT source_table name,
+    OUT archive_schema name, OUT archive_table name, OUT rows bigint,
+    OUT revision text, OUT archived_by name, OUT archived_at timestamptz,
+    OUT archive_exists boolean)
+RETURNS SETOF record
+AS 'MODULE_PATHNAME', 'migr_archives'
+LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION @extschema@.migr_archives() IS
+    'tables archived by migr_archive_table(), and whether each archive still exists';

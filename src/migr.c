@@ -31,6 +31,22 @@ int			migr_retry_delay = 500;
 int			migr_statement_timeout = 0;
 bool		migr_forward_only = false;
 int			migr_max_job_attempts = 3;
+int			migr_lint_mode = MIGR_LINT_WARN;
+int			migr_data_mode = MIGR_DATA_WARN;
+
+static const struct config_enum_entry migr_lint_options[] = {
+	{"warn", MIGR_LINT_WARN, false},
+	{"error", MIGR_LINT_ERROR, false},
+	{"off", MIGR_LINT_OFF, false},
+	{NULL, 0, false}
+};
+
+static const struct config_enum_entry migr_data_options[] = {
+	{"warn", MIGR_DATA_WARN, false},
+	{"error", MIGR_DATA_ERROR, false},
+	{"allow", MIGR_DATA_ALLOW, false},
+	{NULL, 0, false}
+};
 
 void		_PG_init(void);
 
@@ -86,6 +102,23 @@ _PG_init(void)
 							3, 1, 100,
 							PGC_USERSET, 0,
 							NULL, NULL, NULL);
+
+	DefineCustomEnumVariable("migr.lint",
+							 "What to do with lint findings when a revision is defined.",
+							 "warn raises each finding of severity warning as a WARNING; "
+							 "error refuses the revision at the first; off skips lint.",
+							 &migr_lint_mode,
+							 MIGR_LINT_WARN, migr_lint_options,
+							 PGC_USERSET, 0,
+							 NULL, NULL, NULL);
+	DefineCustomEnumVariable("migr.data_operations",
+							 "What to do with data operations in a schema revision.",
+							 "INSERT, UPDATE, DELETE, MERGE, COPY, TRUNCATE, SELECT INTO and "
+							 "CREATE TABLE AS belong in revisions of kind data.",
+							 &migr_data_mode,
+							 MIGR_DATA_WARN, migr_data_options,
+							 PGC_USERSET, 0,
+							 NULL, NULL, NULL);
 
 	worker_register_launcher();
 

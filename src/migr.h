@@ -39,6 +39,8 @@ extern int	migr_retry_delay;
 extern int	migr_statement_timeout;
 extern bool migr_forward_only;
 extern int	migr_max_job_attempts;
+extern int	migr_lint_mode;		/* migr.lint: MigrLintMode */
+extern int	migr_data_mode;		/* migr.data_operations: MigrDataMode */
 
 /*
  * A revision as the graph sees it.  Scripts are not kept here: they are read
@@ -85,6 +87,21 @@ typedef struct MigrTarget
 	int		   *idx;
 } MigrTarget;
 
+/*
+ * What a statement does, decided from its parse tree (script.c).  Whether it
+ * can run in a transaction block is a separate question (non_transactional).
+ */
+typedef enum MigrStmtClass
+{
+	MIGR_STMT_DDL,				/* changes the schema (everything not below) */
+	MIGR_STMT_DATA,				/* INSERT, UPDATE, DELETE, MERGE, COPY,
+								 * TRUNCATE, SELECT INTO, CREATE TABLE AS */
+	MIGR_STMT_QUERY,			/* a plain SELECT (of a function, say), SET,
+								 * SHOW, LOCK, EXPLAIN */
+	MIGR_STMT_TRANSACTION,		/* BEGIN, COMMIT, SAVEPOINT, ... */
+	MIGR_STMT_OPAQUE			/* DO, CALL: migr cannot see inside */
+} MigrStmtClass;
+
 /* One statement of a script, as raw_parser found it. */
 typedef struct MigrStmt
 {
@@ -98,8 +115,12 @@ typedef struct MigrStmt
 	bool		deferrable;		/* an upgrade hands it to a background worker */
 	bool		inlinable;		/* runs in a transaction without CONCURRENTLY */
 	bool		client_copy;	/* COPY FROM STDIN / TO STDOUT */
+	MigrStmtClass stmt_class;
 	const char *what;			/* command name, for messages */
 } MigrStmt;
+
+/* Called by script_walk() for each statement, with its parse tree. */
+typedef void (*MigrStmtWalker) (MigrStmt *ms, Node *tree, void *arg);
 
 /*
  * A revision's definition: what migr_define() takes and migr.revision holds.
@@ -196,6 +217,9 @@ extern List *script_split(const char *script, const char *id,
 						  const char *section);
 extern List *script_check(const char *script, const char *id,
 						  const char *section);
+extern List *script_walk(const char *script, const char *id,
+						 const char *section, MigrStmtWalker walker,
+						 void *arg);
 
 /* apply.c */
 extern bool apply_in_script;
@@ -240,6 +264,54 @@ extern MigrRevDef *revfile_parse(const char *text);
 
 /* define.c */
 extern char *define_revision(MigrRevDef *def, const char *fname);
+
+/* lint.c */
+#define ERRCODE_MIGR_LINT				MAKE_SQLSTATE('M','G','0','0','6')
+#define ERRCODE_MIGR_DATA_OPERATION		MAKE_SQLSTATE('M','G','0','0','7')
+
+typedef enum MigrLintMode
+{
+	MIGR_LINT_OFF,
+	MIGR_LINT_WARN,
+	MIGR_LINT_ERROR
+} MigrLintMode;
+
+typedef enum MigrDataMode
+{
+	MIGR_DATA_ALLOW,
+	MIGR_DATA_WARN,
+	MIGR_DATA_ERROR
+} MigrDataMode;
+
+/* severities, in increasing order */
+typedef enum MigrSeverity
+{
+	MIGR_SEV_ALLOWED,			/* acknowledged by -- migr:allow */
+	MIGR_SEV_INFO,
+	MIGR_SEV_WARNING,
+	MIGR_SEV_ERROR
+} MigrSeverity;
+
+/* One lint finding in a script. */
+typedef struct MigrFinding
+{
+	char	   *revision;		/* the revision concerned, if known */
+	int			statement;		/* 1-based, 0 when about no statement */
+	int			line;
+	MigrSeverity severity;
+	const char *code;			/* stable lower_snake code */
+	char	   *message;
+	char	   *hint;
+} MigrFinding;
+
+extern List *lint_script(const char *script, const char *kind,
+						 const char *id);
+extern void lint_define(MigrRevDef *def);
+extern const char *lint_severity_name(MigrSeverity sev);
+
+/* archive.c */
+extern bool archive_find(Oid relid, char **archive, int *days);
+extern List *archive_check_findings(void);
 
 /* utilities shared by the SQL-callable files */
 extern ArrayType *migr_text_array(List *strings);

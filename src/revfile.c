@@ -10,7 +10,8 @@
  * literal, a quoted identifier, a dollar-quoted body or a block comment is
  * part of the script: revlex.c tracks the quoting state line by line.  The
  * scripts themselves are parsed by raw_parser() when the revision is
- * defined.
+ * defined.  "-- migr:allow" lines inside a script stay in the script (lint.c
+ * reads them there, and the checksum covers them).
  *
  * Copyright (c) 2026, migr developers
  *
@@ -173,6 +174,12 @@ revfile_directive(RevFileParse *p, const char *line, int len)
 	value = pnstrdup(v, end - v);
 
 	which = revfile_directive_index(word);
+	if (strcmp(word, "allow") == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_SYNTAX_ERROR),
+				 errmsg("invalid revision file: directive \"allow\" at line %d comes before \"-- migr:upgrade\"",
+						p->lineno),
+				 errhint("\"-- migr:allow <code>\" belongs inside a script, on the line before the statement whose finding it acknowledges.")));
 	if (which < 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_SYNTAX_ERROR),
@@ -253,7 +260,9 @@ revfile_parse(const char *text)
 		if (len > 0 && line[len - 1] == '\r')
 			len--;
 
-		if (revlex_is_directive(&lx, line, len))
+		if (revlex_is_directive(&lx, line, len) &&
+			!(p.section != SEC_HEADER &&
+			  revlex_is_script_directive(&lx, line, len)))
 			revfile_directive(&p, line, len);
 		else if (revlex_is_near_directive(&lx, line, len))
 			ereport(ERROR,

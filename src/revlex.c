@@ -87,6 +87,22 @@ revlex_is_directive(const RevLexer *lx, const char *line, int len)
 }
 
 /*
+ * revlex_is_script_directive
+ *		Whether a directive line belongs to the script it sits in rather than
+ *		to the revision file: "-- migr:allow <code> [reason]", which
+ *		acknowledges a lint finding of the statement that follows it.
+ */
+bool
+revlex_is_script_directive(const RevLexer *lx, const char *line, int len)
+{
+	int			dl = (int) strlen(REVLEX_DIRECTIVE "allow");
+
+	return revlex_is_directive(lx, line, len) && len >= dl &&
+		strncmp(line, REVLEX_DIRECTIVE "allow", dl) == 0 &&
+		(len == dl || isspace((unsigned char) line[dl]));
+}
+
+/*
  * revlex_line
  *		Advance the quoting state over one line (without its newline).
  *		Returns true if the line holds any SQL outside comments.

@@ -38,6 +38,8 @@ typedef struct ScriptContext
 
 static void script_parse_callback(void *arg);
 static void script_classify(Node *stmt, MigrStmt *ms);
+static MigrStmtClass script_class(Node *stmt);
+static bool script_modifies_data(WithClause *with);
 static bool script_reindex_concurrently(ReindexStmt *stmt);
 static bool script_detach_concurrently(AlterTableStmt *stmt);
 static int	script_skip_space(const char *s, int pos, int end);
@@ -156,6 +158,83 @@ script_detach_concurrently(AlterTableStmt *stmt)
 }
 
 /*
+ * script_modifies_data
+ *		Whether a WITH clause holds INSERT, UPDATE, DELETE or MERGE.
+ */
+static bool
+script_modifies_data(WithClause *with)
+{
+	ListCell   *lc;
+
+	if (with == NULL)
+		return false;
+	foreach(lc, with->ctes)
+	{
+		Node	   *q = ((CommonTableExpr *) lfirst(lc))->ctequery;
+
+		if (IsA(q, InsertStmt) || IsA(q, UpdateStmt) ||
+			IsA(q, DeleteStmt) || IsA(q, MergeStmt))
+			return true;
+	}
+	return false;
+}
+
+/*
+ * script_class
+ *		What a statement does: change the schema, change data, only query,
+ *		control the transaction, or something migr cannot look into.
+ *		SELECT INTO and CREATE TABLE AS fill a new table with rows, so they
+ *		count as data operations (WITH NO DATA makes them DDL again); a
+ *		SELECT whose WITH clause modifies rows is one too.
+ */
+static MigrStmtClass
+script_class(Node *stmt)
+{
+	switch (nodeTag(stmt))
+	{
+		case T_InsertStmt:
+		case T_UpdateStmt:
+		case T_DeleteStmt:
+		case T_MergeStmt:
+		case T_CopyStmt:
+		case T_TruncateStmt:
+			return MIGR_STMT_DATA;
+		case T_SelectStmt:
+			if (((SelectStmt *) stmt)->intoClause != NULL ||
+				script_modifies_data(((SelectStmt *) stmt)->withClause))
+				return MIGR_STMT_DATA;
+			return MIGR_STMT_QUERY;
+		case T_CreateTableAsStmt:
+			if (((CreateTableAsStmt *) stmt)->objtype == OBJECT_TABLE &&
+				!((CreateTableAsStmt *) stmt)->into->skipData)
+				return MIGR_STMT_DATA;
+			return MIGR_STMT_DDL;
+		case T_ExplainStmt:
+			{
+				ExplainStmt *es = (ExplainStmt *) stmt;
+				ListCell   *lc;
+
+				foreach(lc, es->options)
+					if (strcmp(((DefElem *) lfirst(lc))->defname, "analyze") == 0 &&
+						defGetBoolean((DefElem *) lfirst(lc)))
+						return script_class(es->query);
+				return MIGR_STMT_QUERY;
+			}
+		case T_VariableSetStmt:
+		case T_VariableShowStmt:
+		case T_LockStmt:
+			return MIGR_STMT_QUERY;
+		case T_TransactionStmt:
+			return MIGR_STMT_TRANSACTION;
+		case T_DoStmt:
+		case T_CallStmt:
+			return MIGR_STMT_OPAQUE;
+		default:
+			return MIGR_STMT_DDL;
+	}
+}
+
+/*
  * script_classify
  *		Fill in what kind of statement this is.  "Non-transactional" covers
  *		every statement the server refuses to run inside a transaction block
@@ -166,6 +245,7 @@ script_classify(Node *stmt, MigrStmt *ms)
 {
 	ms->tag = nodeTag(stmt);
 	ms->what = CreateCommandName(stmt);
+	ms->stmt_class = script_class(stmt);
 
 	switch (nodeTag(stmt))
 	{
@@ -240,6 +320,18 @@ script_classify(Node *stmt, MigrStmt *ms)
 List *
 script_split(const char *script, const char *id, const char *section)
 {
+	return script_walk(script, id, section, NULL, NULL);
+}
+
+/*
+ * script_walk
+ *		script_split(), calling walker (if given) on each statement with its
+ *		parse tree, in order, while the tree exists (lint.c).
+ */
+List *
+script_walk(const char *script, const char *id, const char *section,
+			MigrStmtWalker walker, void *arg)
+{
 	MemoryContext parsecxt;
 	MemoryContext oldcxt;
 	ErrorContextCallback errcb;
@@ -295,6 +387,8 @@ script_split(const char *script, const char *id, const char *section)
 		ms->index = list_length(result) + 1;
 		script_classify(rs->stmt, ms);
 		result = lappend(result, ms);
+		if (walker)
+			walker(ms, rs->stmt, arg);
 		MemoryContextSwitchTo(parsecxt);
 	}
 

@@ -546,7 +546,9 @@ revdir_parse_text(RevDir *rd, RevFile *f, bool std_strings)
 		if (len > 0 && line[len - 1] == '\r')
 			len--;
 
-		if (revlex_is_directive(&lx, line, len))
+		if (revlex_is_directive(&lx, line, len) &&
+			!(p.section != SEC_HEADER &&
+			  revlex_is_script_directive(&lx, line, len)))
 			revdir_directive(&p, line, len);
 		else if (p.section == SEC_HEADER)
 		{
