@@ -1,0 +1,3 @@
+-- truth: hazard
+-- why: a volatile default rewrites the table under ACCESS EXCLUSIVE
+ALTER TABLE accounts ADD COLUMN token uuid DEFAULT gen_random_uuid();

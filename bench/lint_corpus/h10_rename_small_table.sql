@@ -1,0 +1,3 @@
+-- truth: hazard
+-- why: small, but every query using the old name breaks
+ALTER TABLE settings RENAME TO app_settings;

@@ -1,0 +1,3 @@
+-- truth: hazard
+-- why: empties every table that references settings too, in a schema migration
+TRUNCATE settings CASCADE;

@@ -1,0 +1,3 @@
+-- truth: safe
+-- why: five rows
+ALTER TABLE settings ADD CONSTRAINT settings_key_check CHECK (key <> '');

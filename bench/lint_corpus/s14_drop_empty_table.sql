@@ -1,0 +1,3 @@
+-- truth: safe
+-- why: an empty table: nothing is lost
+DROP TABLE drafts;
