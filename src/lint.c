@@ -431,9 +431,9 @@ lint_created_here(LintState *ls, RangeVar *rv)
  * lint_leaf_size
  *		One relation's size: its current number of blocks when its lock can
  *		be had at once (never waiting behind someone else's ACCESS
- *		EXCLUSIVE), else pg_class's estimate; rows from pg_class's density,
- *		as the planner does, or -1 when there is none (never analyzed, or
- *		the rows came after the last ANALYZE).
+ *		EXCLUSIVE; released at once), else pg_class's estimate; rows from
+ *		pg_class's density, as the planner does, or -1 when there is none
+ *		(never analyzed, or the rows came after the last ANALYZE).
  */
 static void
 lint_leaf_size(Oid relid, BlockNumber *pages, double *rows)
@@ -461,6 +461,8 @@ lint_leaf_size(Oid relid, BlockNumber *pages, double *rows)
 			*pages = RelationGetNumberOfBlocks(rel);
 			relation_close(rel, NoLock);
 		}
+		/* a lint must not hold locks on the caller's tables */
+		UnlockRelationOid(relid, AccessShareLock);
 		if (reltuples >= 0 && relpages > 0)
 			*rows = reltuples / relpages * *pages;
 		else if (*pages > 0)
