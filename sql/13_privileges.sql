@@ -166,5 +166,16 @@ DROP SCHEMA app CASCADE;
 RESET client_min_messages;
 REVOKE EXECUTE ON FUNCTION migr_upgrade(text) FROM migr_app;
 DROP EXTENSION migr;
+
+-- default privileges of the role creating the extension reach no table of
+-- migr's: the install script takes them back
+ALTER DEFAULT PRIVILEGES GRANT ALL ON TABLES TO migr_app;
+ALTER DEFAULT PRIVILEGES GRANT ALL ON SEQUENCES TO migr_app;
 CREATE EXTENSION migr;
+SELECT count(*) AS granted_to_app
+  FROM pg_class c, LATERAL aclexplode(c.relacl) a
+ WHERE c.relnamespace = 'migr'::regnamespace
+   AND a.grantee = 'migr_app'::regrole;
+ALTER DEFAULT PRIVILEGES REVOKE ALL ON TABLES FROM migr_app;
+ALTER DEFAULT PRIVILEGES REVOKE ALL ON SEQUENCES FROM migr_app;
 DROP ROLE migr_app;

@@ -96,7 +96,7 @@ static MigrQuery plan_log = {
 
 static MigrQuery plan_state = {
 	"UPDATE migr.state SET generation = generation OPERATOR(pg_catalog.+) 1",
-	0, {0}, NULL
+	0, {0}, NULL, true
 };
 
 static MigrQuery plan_getdef = {
@@ -291,6 +291,15 @@ catalog_run(MigrQuery *cp, Datum *values, const char *nulls, bool read_only)
 	{
 		nest = NewGUCNestLevel();
 		(void) set_config_option("enable_seqscan", "off", PGC_USERSET,
+								 PGC_S_SESSION, GUC_ACTION_SAVE, true, 0,
+								 false);
+
+		/*
+		 * A disabled sequential scan still costs disable_cost where it is the
+		 * only way (the one-row migr.state): never let that cost make the
+		 * planner JIT-compile a one-row query.
+		 */
+		(void) set_config_option("jit", "off", PGC_USERSET,
 								 PGC_S_SESSION, GUC_ACTION_SAVE, true, 0,
 								 false);
 	}

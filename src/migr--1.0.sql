@@ -377,3 +377,24 @@ AS 'MODULE_PATHNAME', 'migr_archives'
 LANGUAGE C VOLATILE;
 COMMENT ON FUNCTION @extschema@.migr_archives() IS
     'tables archived by migr_archive_table(), and whether each archive still exists';
+
+-- Default privileges of the role running CREATE EXTENSION may have granted
+-- rights on migr's tables to other roles: take them all back, so that only
+-- the owner writes and PUBLIC reads what is granted above.
+DO $$
+DECLARE
+    r record;
+BEGIN
+    FOR r IN
+        SELECT c.oid::pg_catalog.regclass AS rel, a.grantee::pg_catalog.regrole AS role
+          FROM pg_catalog.pg_class c,
+               LATERAL pg_catalog.aclexplode(c.relacl) a
+         WHERE c.relnamespace OPERATOR(pg_catalog.=) 'migr'::pg_catalog.regnamespace
+           AND a.grantee OPERATOR(pg_catalog.<>) 0
+           AND a.grantee OPERATOR(pg_catalog.<>) c.relowner
+         GROUP BY 1, 2
+    LOOP
+        EXECUTE pg_catalog.format('REVOKE ALL ON %s FROM %s', r.rel, r.role);
+    END LOOP;
+END
+$$;
