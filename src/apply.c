@@ -7,10 +7,15 @@
  * A migration that queues behind a long-running reader for an ACCESS
  * EXCLUSIVE lock makes every other session queue behind it in turn.  So
  * each statement runs with lock_timeout set to migr.lock_timeout; if it
- * cannot get its locks in time, its subtransaction is rolled back (which
- * releases whatever it did get), migr waits migr.retry_delay (doubled each
- * time) and tries the statement again, up to migr.lock_retries times.
- * migr.statement_timeout bounds each statement the same way.
+ * cannot get its locks in time, the revision's subtransaction is rolled
+ * back (which releases whatever it did get), migr waits migr.retry_delay
+ * (doubled each time) and runs the revision again, up to migr.lock_retries
+ * times (move.c).  One subtransaction per revision, not per statement: each
+ * subtransaction end walks the relation cache once the transaction has
+ * created more than a few relations, so a subtransaction per statement made
+ * long histories quadratic.  The background worker, which runs few
+ * statements, retries statement by statement.  migr.statement_timeout
+ * bounds each statement the same way.
  *
  * Statements run through SPI as the calling role, inside the caller's
  * transaction; any error that is not a lock timeout propagates, and the
@@ -249,8 +254,39 @@ apply_sleep(int ms)
 }
 
 /*
+ * apply_retry_or_throw
+ *		After a failed attempt: if it failed for lack of a lock and attempts
+ *		remain, say so, wait migr.retry_delay (doubled each time) and return
+ *		true; otherwise raise the error.  edata is freed.
+ */
+bool
+apply_retry_or_throw(const char *id, int attempt, int *delay,
+					 ErrorData *edata)
+{
+	if (edata->sqlerrcode != ERRCODE_LOCK_NOT_AVAILABLE)
+		ReThrowError(edata);
+	if (attempt > migr_lock_retries)
+		ereport(ERROR,
+				(errcode(ERRCODE_LOCK_NOT_AVAILABLE),
+				 errmsg("could not obtain the locks for revision \"%s\" after %d attempts",
+						id, attempt),
+				 errdetail("The last attempt failed with: %s", edata->message),
+				 errhint("Another session holds a conflicting lock (see pg_locks and pg_stat_activity). Retry when it is done, or raise migr.lock_timeout or migr.lock_retries."),
+				 edata->context ? errcontext("%s", edata->context) : 0));
+	ereport(NOTICE,
+			(errmsg("could not obtain the locks for revision \"%s\", retrying in %d ms (attempt %d of %d)",
+					id, *delay, attempt + 1, migr_lock_retries + 1),
+			 errdetail("%s", edata->message)));
+	FreeErrorData(edata);
+	apply_sleep(*delay);
+	*delay = (*delay > INT_MAX / 2) ? INT_MAX : *delay * 2;
+	return true;
+}
+
+/*
  * apply_statement
- *		Run one statement, retrying it while it fails for lack of a lock.
+ *		Run one statement in its own subtransaction, retrying it while it
+ *		fails for lack of a lock (the background worker's way).
  */
 static void
 apply_statement(ApplyContext *ac)
@@ -261,34 +297,10 @@ apply_statement(ApplyContext *ac)
 	for (attempt = 1;; attempt++)
 	{
 		ErrorData  *edata = NULL;
-		ErrorContextCallback errcb;
 
 		if (apply_try(ac, &edata))
 			return;
-
-		if (edata->sqlerrcode != ERRCODE_LOCK_NOT_AVAILABLE)
-			ReThrowError(edata);
-
-		errcb.callback = apply_error_callback;
-		errcb.arg = ac;
-		errcb.previous = error_context_stack;
-		error_context_stack = &errcb;
-		if (attempt > migr_lock_retries)
-			ereport(ERROR,
-					(errcode(ERRCODE_LOCK_NOT_AVAILABLE),
-					 errmsg("could not obtain the locks for revision \"%s\" after %d attempts",
-							ac->id, attempt),
-					 errdetail("The last attempt failed with: %s", edata->message),
-					 errhint("Another session holds a conflicting lock (see pg_locks and pg_stat_activity). Retry when it is done, or raise migr.lock_timeout or migr.lock_retries.")));
-		ereport(NOTICE,
-				(errmsg("could not obtain the locks for revision \"%s\", retrying in %d ms (attempt %d of %d)",
-						ac->id, delay, attempt + 1, migr_lock_retries + 1),
-				 errdetail("%s", edata->message)));
-		error_context_stack = errcb.previous;
-		FreeErrorData(edata);
-
-		apply_sleep(delay);
-		delay = (delay > INT_MAX / 2) ? INT_MAX : delay * 2;
+		(void) apply_retry_or_throw(ac->id, attempt, &delay, edata);
 	}
 }
 
@@ -488,7 +500,7 @@ apply_script(const char *id, const char *section, const char *script,
 			*deferred_at = ac.stmt->index;
 			break;
 		}
-		apply_statement(&ac);
+		apply_run(&ac);
 	}
 	INSTR_TIME_SET_CURRENT(duration);
 	INSTR_TIME_SUBTRACT(duration, start);

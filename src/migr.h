@@ -227,6 +227,8 @@ extern const char *apply_current_revision;
 extern double apply_script(const char *id, const char *section,
 						   const char *script, int first, int *deferred_at);
 extern void apply_one(const char *id, const char *section, MigrStmt *ms);
+extern bool apply_retry_or_throw(const char *id, int attempt, int *delay,
+								 ErrorData *edata);
 extern bool apply_would_defer(MigrStmt *ms);
 extern Oid	apply_statement_relid(MigrStmt *ms);
 

@@ -9,8 +9,9 @@
  * migr_upgrade('head') from one index scan of the heads).  Otherwise it
  * takes the migr lock, reads the graph again (another session may have
  * done the work while we waited) and goes on.  Each revision runs in its
- * own subtransaction, its statements in theirs (apply.c); any error rolls
- * the caller's transaction back, schema and migr's tables alike.
+ * own subtransaction, which a lock timeout rolls back and retries
+ * (apply.c); any other error rolls the caller's transaction back, schema
+ * and migr's tables alike.
  *
  * Copyright (c) 2026, migr developers
  *
@@ -53,6 +54,8 @@ static MovePlan *move_prepare(const char *target, MoveKind kind);
 static void move_check_reversible(MovePlan *p, const char *target);
 static int	move_one(MigrRev *rev, MoveKind kind, const char *target,
 					 ReturnSetInfo *rsinfo);
+static double move_run(MigrRev *rev, MoveKind kind, const char *target,
+					   int *deferred_at);
 static void move_queue(MovePlan *p, int from, int first, const char *target,
 					   ReturnSetInfo *rsinfo);
 static void move_queued_rows(List *revisions, List *messages,
@@ -194,52 +197,41 @@ move_one(MigrRev *rev, MoveKind kind, const char *target,
 	MemoryContext oldcxt = CurrentMemoryContext;
 	ResourceOwner oldowner = CurrentResourceOwner;
 	MemoryContext revcxt;
-	MigrRevDef	def;
 	volatile double ms = 0;
-	int			deferred_at = 0;
+	volatile int deferred_at = 0;
+	int			delay = migr_retry_delay;
+	int			attempt;
 	Datum		values[3];
 	bool		nulls[3] = {false, false, false};
 
 	revcxt = AllocSetContextCreate(oldcxt, "migr revision",
 								   ALLOCSET_DEFAULT_SIZES);
-	BeginInternalSubTransaction(NULL);
-	MemoryContextSwitchTo(revcxt);
-	PG_TRY();
+	for (attempt = 1;; attempt++)
 	{
-		/* what a script SETs lasts until the end of its revision */
-		int			nest = NewGUCNestLevel();
+		ErrorData  *edata = NULL;
 
-		move_get_def(rev->id, &def);
-		if (kind == MOVE_UPGRADE)
+		BeginInternalSubTransaction(NULL);
+		MemoryContextSwitchTo(revcxt);
+		PG_TRY();
 		{
-			ms = apply_script(rev->id, "upgrade", def.upgrade, 1,
-							  &deferred_at);
-			if (deferred_at == 0)
-			{
-				catalog_mark_applied(rev->id, def.checksum, ms);
-				catalog_log("upgrade", rev->id, target, ms, "applied");
-			}
+			ms = move_run(rev, kind, target, (int *) &deferred_at);
+			ReleaseCurrentSubTransaction();
 		}
-		else
+		PG_CATCH();
 		{
-			ms = apply_script(rev->id, "downgrade", def.downgrade, 1, NULL);
-			catalog_mark_unapplied(rev->id);
-			catalog_log("downgrade", rev->id, target, ms, "reverted");
+			MemoryContextSwitchTo(oldcxt);
+			edata = CopyErrorData();
+			FlushErrorState();
+			RollbackAndReleaseCurrentSubTransaction();
 		}
-		AtEOXact_GUC(false, nest);
-		ReleaseCurrentSubTransaction();
-	}
-	PG_CATCH();
-	{
+		PG_END_TRY();
 		MemoryContextSwitchTo(oldcxt);
-		RollbackAndReleaseCurrentSubTransaction();
 		CurrentResourceOwner = oldowner;
-		PG_RE_THROW();
+		MemoryContextReset(revcxt);
+		if (edata == NULL)
+			break;
+		(void) apply_retry_or_throw(rev->id, attempt, &delay, edata);
 	}
-	PG_END_TRY();
-	MemoryContextSwitchTo(oldcxt);
-	CurrentResourceOwner = oldowner;
-
 	MemoryContextDelete(revcxt);
 	if (deferred_at > 0)
 		return deferred_at;		/* its row comes with the queued ones */
@@ -249,6 +241,39 @@ move_one(MigrRev *rev, MoveKind kind, const char *target,
 	values[2] = Float8GetDatum(ms);
 	tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	return 0;
+}
+
+/*
+ * move_run
+ *		One attempt at a revision, inside its subtransaction: run the script
+ *		and record it.  What a script SETs lasts until the end of its
+ *		revision.
+ */
+static double
+move_run(MigrRev *rev, MoveKind kind, const char *target, int *deferred_at)
+{
+	int			nest = NewGUCNestLevel();
+	MigrRevDef	def;
+	double		ms;
+
+	move_get_def(rev->id, &def);
+	if (kind == MOVE_UPGRADE)
+	{
+		ms = apply_script(rev->id, "upgrade", def.upgrade, 1, deferred_at);
+		if (*deferred_at == 0)
+		{
+			catalog_mark_applied(rev->id, def.checksum, ms);
+			catalog_log("upgrade", rev->id, target, ms, "applied");
+		}
+	}
+	else
+	{
+		ms = apply_script(rev->id, "downgrade", def.downgrade, 1, NULL);
+		catalog_mark_unapplied(rev->id);
+		catalog_log("downgrade", rev->id, target, ms, "reverted");
+	}
+	AtEOXact_GUC(false, nest);
+	return ms;
 }
 
 /*
