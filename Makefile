@@ -49,6 +49,22 @@ PROVE_FLAGS += -I ./test/t
 
 # PGXS tracks no header dependencies: every object depends on our headers
 $(OBJS) $(OBJS:.o=.bc): src/migr.h src/revlex.h
+
+# The command-line client (src/bin/Makefile): built, installed, uninstalled
+# and cleaned with the extension.
+all: client
+install: install-client
+uninstall: uninstall-client
+clean: clean-client
+client:
+	$(MAKE) -C src/bin PG_CONFIG=$(PG_CONFIG)
+install-client: client
+	$(MAKE) -C src/bin install PG_CONFIG=$(PG_CONFIG)
+uninstall-client:
+	$(MAKE) -C src/bin uninstall PG_CONFIG=$(PG_CONFIG)
+clean-client:
+	$(MAKE) -C src/bin clean PG_CONFIG=$(PG_CONFIG)
+.PHONY: client install-client uninstall-client clean-client
 else
 all install installcheck:
 	@echo "PostgreSQL 15 and its server headers are not installed: run 'make demo' or 'make test', which install them" >&2

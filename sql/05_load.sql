@@ -114,11 +114,11 @@ SELECT revision FROM migr_downgrade('f4');
 SELECT count(*) FROM pg_class WHERE relname LIKE 'load_q1%';
 
 -- CRLF line endings: directives are read without the CR, scripts are kept
--- byte for byte
+-- byte for byte but for the white space that ends a section
 SELECT migr_load(E'-- migr:revision crlf\r\n-- migr:down_revision f4\r\n-- migr:message with CRLF\r\n-- migr:upgrade\r\nCREATE TABLE load_crlf (a int);\r\n-- migr:downgrade\r\nDROP TABLE load_crlf;\r\n');
 SELECT revision, down_revision, message, message LIKE E'%\r%' AS message_has_cr,
-       upgrade = E'CREATE TABLE load_crlf (a int);\r\n' AS upgrade_kept,
-       downgrade = E'DROP TABLE load_crlf;\r\n' AS downgrade_kept
+       upgrade = E'CREATE TABLE load_crlf (a int);' AS upgrade_kept,
+       downgrade = E'DROP TABLE load_crlf;' AS downgrade_kept
   FROM migr_show('crlf');
 SELECT revision FROM migr_upgrade('crlf');
 SELECT to_regclass('load_crlf') IS NOT NULL AS created;

@@ -300,6 +300,8 @@ revfile_parse(const char *text)
 				 errmsg("invalid revision file: no \"-- migr:upgrade\" section"),
 				 errhint("Put the upgrade script after a line \"-- migr:upgrade\".")));
 
+	p.upgrade.data[revlex_script_length(p.upgrade.data, p.upgrade.len)] = '\0';
+	p.downgrade.data[revlex_script_length(p.downgrade.data, p.downgrade.len)] = '\0';
 	p.def->upgrade = p.upgrade.data;
 	p.def->downgrade = p.had_downgrade ? p.downgrade.data : NULL;
 	return p.def;

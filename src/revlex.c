@@ -246,3 +246,20 @@ revlex_is_near_directive(const RevLexer *lx, const char *line, int len)
 		i++;
 	return i < len && line[i] == ':';
 }
+
+/*
+ * revlex_script_length
+ *		The length of a script section without its trailing white space.
+ *		A section runs to the next section line or the end of the file; the
+ *		blank lines and final newline before that belong to no statement,
+ *		and tools disagree about them (psql's backquote strips the final
+ *		newline, editors add one).  Both readers of the format drop them, so
+ *		a revision's checksum does not depend on how its file was read.
+ */
+int
+revlex_script_length(const char *script, int len)
+{
+	while (len > 0 && isspace((unsigned char) script[len - 1]))
+		len--;
+	return len;
+}

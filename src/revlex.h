@@ -44,6 +44,7 @@ extern bool revlex_is_directive(const RevLexer *lx, const char *line,
 								int len);
 extern bool revlex_is_near_directive(const RevLexer *lx, const char *line,
 									 int len);
+extern int	revlex_script_length(const char *script, int len);
 extern bool revlex_is_script_directive(const RevLexer *lx, const char *line,
 									   int len);
 

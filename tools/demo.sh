@@ -156,11 +156,45 @@ fi
 migr_as_pg "$PG_BINDIR/psql" -X -h "$DEMO_DIR" -p "$DEMO_PORT" -d "$DEMO_DB" -f "$script"
 
 # ---------------------------------------------------------------------------
+# The same project through the migr command: check the files without a
+# database, write a new revision on the folder's head, push and upgrade.
+
+MIGR=$PG_BINDIR/migr
+PROJECT=$DEMO_DIR/project
+migr_as_pg cp -r "$DEMO_DIR/examples" "$PROJECT"
+demo_cli()
+{
+	echo "\$ migr $*"
+	migr_as_pg env PGHOST="$DEMO_DIR" PGPORT="$DEMO_PORT" PGDATABASE="$DEMO_DB" \
+		"$MIGR" "$@"
+}
+
+echo
+echo "==== the migr command: check the revision files, no database needed ===="
+demo_cli check --dir "$PROJECT"
+echo
+echo "==== write a new revision on the folder's head, like alembic revision -m ===="
+demo_cli new -m "add nickname to users" --dir "$PROJECT"
+newfile=$(ls -t "$PROJECT"/*.sql | head -1)
+migr_as_pg sed -i 's/^-- migr:upgrade$/-- migr:upgrade\nALTER TABLE users ADD COLUMN nickname text;/' "$newfile"
+migr_as_pg sed -i 's/^-- migr:downgrade$/-- migr:downgrade\nALTER TABLE users DROP COLUMN nickname;/' "$newfile"
+echo "--- $newfile"
+cat "$newfile"
+echo
+echo "==== push the folder (only what is new or changed) and upgrade ===="
+demo_cli upgrade --push --dir "$PROJECT"
+echo
+demo_cli history
+echo
+demo_cli current
+
+# ---------------------------------------------------------------------------
 
 echo
 echo "==== the demo cluster is still running ===="
 if [[ $EUID -eq 0 ]]; then
 	echo "connect:  psql -h $DEMO_DIR -p $DEMO_PORT $DEMO_DB    (as postgres; as root add -U postgres)"
+	echo "          $PG_BINDIR/migr -h $DEMO_DIR -p $DEMO_PORT -d $DEMO_DB history"
 	echo "stop:     runuser -u postgres -- $PG_BINDIR/pg_ctl -D $DEMO_DATA stop"
 else
 	echo "connect:  psql -h $DEMO_DIR -p $DEMO_PORT $DEMO_DB"

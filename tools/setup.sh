@@ -32,6 +32,8 @@ MIGR_PACKAGES=(
 	make
 	gcc
 	libc6-dev
+	libpq-dev
+	libssl-dev
 )
 
 # Run a command as root: directly when we are root, else through sudo.

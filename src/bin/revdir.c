@@ -594,6 +594,8 @@ revdir_parse_text(RevDir *rd, RevFile *f, bool std_strings)
 		f->message = pg_strdup("");
 	if (f->kind == NULL)
 		f->kind = pg_strdup("schema");
+	p.upgrade.data[revlex_script_length(p.upgrade.data, p.upgrade.len)] = '\0';
+	p.downgrade.data[revlex_script_length(p.downgrade.data, p.downgrade.len)] = '\0';
 	f->upgrade = p.upgrade.data;
 	if (p.had_downgrade)
 		f->downgrade = p.downgrade.data;

@@ -180,7 +180,7 @@ write_file("$d/010_syntax.sql", revision_text('r010', parents => 'r009',
 ($rc, $out, $err) = run_migr($node, [ 'push', '--dir', $d ]);
 exit_is($rc, 1, 'push of a script the server cannot parse');
 like($err, qr/^ERROR:  42601: syntax error at or near ";"$/m, 'server error with its SQLSTATE');
-like($err, qr/^CONTEXT:  parsing the upgrade script of revision "r010"$/m, 'server error with its context');
+like($err, qr/^CONTEXT:  .*revision "r010"/m, 'server error with its context');
 like($err, qr/push failed on \Q$d\E\/010_syntax\.sql; nothing was pushed/, 'the file is named');
 is(sql("SELECT count(*) FROM migr.revision WHERE id IN ('r009', 'r010')"), '0',
 	'one transaction: the good file was not defined either');

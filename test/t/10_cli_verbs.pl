@@ -219,18 +219,45 @@ like($err, qr/^ERROR:  MG004: cannot downgrade to "base": revision "z1" is irrev
 # wait: the server's migr may not have background jobs yet
 
 my $has_wait = sql("SELECT count(*) FROM pg_proc WHERE proname = 'migr_wait'");
-($rc, $out, $err) = migr('wait', '--timeout', '1s');
-if ($has_wait eq '0')
+if ($has_wait ne '0')
 {
-	exit_is($rc, 1, 'wait without migr_wait()');
-	like($err, qr/error: the server's migr has no migr_wait\(\)/, 'wait: says migr_wait() is missing');
-	like($err, qr/The server said: function .*migr_wait\(interval\) does not exist/, 'wait: the server\'s words');
-}
-else
-{
+	($rc, $out, $err) = migr('wait', '--timeout', '1s');
 	exit_is($rc, 0, 'wait');
 	like($out, qr/no background job is queued or running/, 'wait: nothing queued');
+
+	# CREATE INDEX CONCURRENTLY on an existing table goes to the worker
+	$node->safe_psql('postgres', 'CREATE DATABASE bg');
+	$node->safe_psql('bg', 'CREATE EXTENSION migr');
+	my $bg = "$tmp/bg";
+	write_file("$bg/c1.sql", revision_text('c1', upgrade => "CREATE TABLE big (id int);\n"));
+	write_file("$bg/c2.sql", revision_text('c2', parents => 'c1',
+		upgrade => "CREATE INDEX CONCURRENTLY big_id ON big (id);\n",
+		downgrade => "DROP INDEX big_id;\n"));
+	($rc, $out, $err) = run_migr($node, [ 'upgrade', '--push', '--dir', $bg, 'c1' ],
+		env => { PGDATABASE => 'bg' });
+	exit_is($rc, 0, 'upgrade to c1');
+	($rc, $out, $err) = run_migr($node, [ 'upgrade', '--progress' ], env => { PGDATABASE => 'bg' });
+	exit_is($rc, 0, 'upgrade handing a revision to the background worker');
+	like($out, qr/^ c2 +\| +\| queued$/m, 'the queued revision is shown as such');
+	like($out, qr/0 revisions applied, 1 queued for the background worker.*\n"migr wait" waits/,
+		'the summary says how to wait');
+	($rc, $out, $err) = run_migr($node, [ 'wait', '--timeout', '60s' ], env => { PGDATABASE => 'bg' });
+	exit_is($rc, 0, 'wait for the worker');
+	is($node->safe_psql('bg', "SELECT count(*) FROM pg_index WHERE indexrelid = 'big_id'::regclass AND indisvalid"),
+		'1', 'the index was built');
+
+	# a server whose migr predates background jobs: take the function away
+	$node->safe_psql('postgres', 'CREATE DATABASE oldmigr');
+	$node->safe_psql('oldmigr',
+		'CREATE EXTENSION migr; '
+		  . 'ALTER EXTENSION migr DROP FUNCTION migr_wait(interval); '
+		  . 'DROP FUNCTION migr_wait(interval);');
 }
+($rc, $out, $err) = run_migr($node, ['wait'],
+	env => { PGDATABASE => $has_wait ne '0' ? 'oldmigr' : 'postgres' });
+exit_is($rc, 1, 'wait without migr_wait()');
+like($err, qr/error: the server's migr has no migr_wait\(\)/, 'wait: says migr_wait() is missing');
+like($err, qr/The server said: function .*migr_wait\(interval\) does not exist/, 'wait: the server\'s words');
 
 # ---------------------------------------------------------------------
 # connecting
