@@ -55,6 +55,7 @@ rm -f "$LOGDIR"/*.log
 STAMP=$(date +%Y%m%d-%H%M%S)
 REPORT=$OUT/history-$STAMP.txt
 exec > >(tee "$REPORT") 2>&1
+TEE_PID=$!
 
 ERRORS=0
 MISSES=0
@@ -133,6 +134,8 @@ cleanup() {
     fi
     [[ -f $TMP/postgres.log ]] && cp "$TMP/postgres.log" "$LOGDIR/postgres.log"
     if [[ $KEEP == 1 ]]; then say "kept $TMP"; else rm -rf "$TMP"; fi
+    exec >&- 2>&-
+    wait "$TEE_PID" 2>/dev/null
     exit "$rc"
 }
 trap cleanup EXIT
@@ -197,8 +200,27 @@ timed() {
 median() {
     (( $# )) || { echo ""; return; }
     printf '%s\n' "$@" | sort -g | awk '{ a[NR] = $1 }
-        END { if (NR % 2) printf "%.1f", a[(NR + 1) / 2]; else printf "%.1f", (a[NR / 2] + a[NR / 2 + 1]) / 2 }'
+        END { if (NR % 2) printf "%.4f", a[(NR + 1) / 2]; else printf "%.4f", (a[NR / 2] + a[NR / 2 + 1]) / 2 }'
 }
+rounds() {  # rounds NUM_ARRAY DEN_ARRAY -> each round's NUM[r] / DEN[r], for the record
+    local -n _n=$1 _d=$2
+    local r out=""
+    for r in "${!_n[@]}"; do
+        [[ -n ${_d[r]:-} ]] && out+=" $(awk -v a="${_n[r]}" -v b="${_d[r]}" 'BEGIN { if (b > 0) printf "%.2f", a / b }')"
+    done
+    echo "${out# }"
+}
+paired() {  # paired NUM_ARRAY DEN_ARRAY -> median over rounds r of NUM[r] / DEN[r]
+    local -n _num=$1 _den=$2
+    local r
+    local -a q=()
+    for r in "${!_num[@]}"; do
+        [[ -n ${_den[r]:-} ]] && q+=("$(awk -v a="${_num[r]}" -v b="${_den[r]}" 'BEGIN { if (b > 0) printf "%.4f", a / b; else print 0 }')")
+    done
+    (( ${#q[@]} )) || { echo "-"; return; }
+    printf '%.2f' "$(median "${q[@]}")"
+}
+fmtnum() { awk -v v="$1" 'BEGIN { if (v >= 100) printf "%.0f", v; else if (v >= 10) printf "%.1f", v; else printf "%.3f", v }'; }
 spread() {  # spread V... -> "[min-max]" of the runs
     (( $# )) || return 0
     printf '%s\n' "$@" | sort -g | awk 'NR == 1 { lo = $1 } { hi = $1 } END { printf "[%.0f-%.0f]", lo, hi }'
@@ -229,7 +251,7 @@ hdr() {
 }
 row() {    # row WHAT VALUE UNIT RATIO TARGET RESULT
     local v=$2
-    [[ -n $v ]] && v="$v $3"
+    [[ -n $v ]] && v="$(fmtnum "$v") $3"
     printf '  %-58s %12s %8s %10s  %s\n' "$1" "${v:--}" "${4:--}" "${5:--}" "${6:-}"
 }
 verdict() { # verdict OK? -> sets VERDICT to PASS / MISS (and counts misses)
@@ -274,59 +296,66 @@ if want load || want apply; then
         [[ $t == "$N" && $i == "$N" ]] || wrong "$2" "expected $N tables and $N note indexes, found ${t:-?} and ${i:-?}"
     }
 
-    floor=(); sel1=(); mload=(); mdef=(); mapply=(); mnoop=(); alem=(); alemnoop=()
-    for r in $(seq 1 "$RUNS"); do
-        say "  round $r/$RUNS"
-        # -- floor: the same DDL through psql, one transaction
-        db=floor_$r; mkdb "$db"; checkpoint
+    # Arrays indexed by round, so that a round's contenders can be paired.
+    declare -a floor=() sel1=() mload=() mdef=() mapply=() mnoop=() alem=() alemnoop=()
+    run_floor() {   # the same DDL through psql, one transaction
+        local r=$1 db=floor_$1
+        mkdb "$db"; checkpoint
         if timed "$TMP/o" "$LOGDIR/floor.log" "${PSQL[@]}" -d "$db" -1 -q -f "$GEN/floor.sql"; then
-            floor+=("$T_MS"); check_schema "$db" "psql floor round $r"
+            floor[r]=$T_MS; check_schema "$db" "psql floor round $r"
         else fail "psql -1 -f floor.sql" "$LOGDIR/floor.log"; fi
         # a connection that does nothing, the floor of a no-op
-        timed "$TMP/o" "$LOGDIR/select1.log" "${PSQL[@]}" -d "$db" -Atc 'SELECT 1' && sel1+=("$T_MS")
+        timed "$TMP/o" "$LOGDIR/select1.log" "${PSQL[@]}" -d "$db" -Atc 'SELECT 1' && sel1[r]=$T_MS
+        rmdb "$db"
+    }
+    run_migr() {
+        local r=$1 db=migr_$1
+        [[ $MIGR_OK == 1 ]] || return 0
+        mkdb "$db"
+        sql "$db" -qc 'CREATE EXTENSION migr' > /dev/null 2>> "$LOGDIR/migr-load.log"
+        checkpoint
+        if timed "$TMP/o" "$LOGDIR/migr-load.log" "${PSQL[@]}" -d "$db" -1 -q -f "$GEN/load_migr_load.sql"; then
+            mload[r]=$T_MS
+            checkpoint
+            if timed "$TMP/o" "$LOGDIR/migr-apply.log" "${PSQL[@]}" -d "$db" -Atc "SELECT count(*) FROM migr_upgrade('head')"; then
+                mapply[r]=$T_MS
+                [[ $(cat "$TMP/o") == "$N" ]] || wrong "migr_upgrade('head') round $r" "returned $(head -c 80 "$TMP/o") rows, expected $N"
+                check_schema "$db" "migr_upgrade round $r"
+                if timed "$TMP/o" "$LOGDIR/migr-noop.log" "${PSQL[@]}" -d "$db" -Atc "SELECT count(*) FROM migr_upgrade('head')"; then
+                    mnoop[r]=$T_MS
+                    [[ $(cat "$TMP/o") == 0 ]] || wrong "second migr_upgrade('head') round $r" "returned $(head -c 80 "$TMP/o") rows, expected 0"
+                else fail "migr_upgrade('head') again (no-op)" "$LOGDIR/migr-noop.log"; fi
+            else fail "migr_upgrade('head')" "$LOGDIR/migr-apply.log"; fi
+        else fail "load: migr_load of $N files" "$LOGDIR/migr-load.log"; fi
         rmdb "$db"
 
-        # -- migr
-        if [[ $MIGR_OK == 1 ]]; then
-            db=migr_$r; mkdb "$db"
-            sql "$db" -qc 'CREATE EXTENSION migr' > /dev/null 2>> "$LOGDIR/migr-load.log"
-            checkpoint
-            if timed "$TMP/o" "$LOGDIR/migr-load.log" "${PSQL[@]}" -d "$db" -1 -q -f "$GEN/load_migr_load.sql"; then
-                mload+=("$T_MS")
-                checkpoint
-                if timed "$TMP/o" "$LOGDIR/migr-apply.log" "${PSQL[@]}" -d "$db" -Atc "SELECT count(*) FROM migr_upgrade('head')"; then
-                    mapply+=("$T_MS")
-                    [[ $(cat "$TMP/o") == "$N" ]] || wrong "migr_upgrade('head') round $r" "returned $(head -c 80 "$TMP/o") rows, expected $N"
-                    check_schema "$db" "migr_upgrade round $r"
-                    if timed "$TMP/o" "$LOGDIR/migr-noop.log" "${PSQL[@]}" -d "$db" -Atc "SELECT count(*) FROM migr_upgrade('head')"; then
-                        mnoop+=("$T_MS")
-                        [[ $(cat "$TMP/o") == 0 ]] || wrong "second migr_upgrade('head') round $r" "returned $(head -c 80 "$TMP/o") rows, expected 0"
-                    else fail "migr_upgrade('head') again (no-op)" "$LOGDIR/migr-noop.log"; fi
-                else fail "migr_upgrade('head')" "$LOGDIR/migr-apply.log"; fi
-            else fail "load: migr_load of $N files" "$LOGDIR/migr-load.log"; fi
-            rmdb "$db"
-
-            db=migrdef_$r; mkdb "$db"
-            sql "$db" -qc 'CREATE EXTENSION migr' > /dev/null 2>> "$LOGDIR/migr-define.log"
-            checkpoint
-            if timed "$TMP/o" "$LOGDIR/migr-define.log" "${PSQL[@]}" -d "$db" -1 -q -f "$GEN/load_migr_define.sql"; then
-                mdef+=("$T_MS")
-            else fail "load: migr_define x $N" "$LOGDIR/migr-define.log"; fi
-            rmdb "$db"
-        fi
-
-        # -- Alembic
-        db=alembic_$r; mkdb "$db"; checkpoint
+        db=migrdef_$r; mkdb "$db"
+        sql "$db" -qc 'CREATE EXTENSION migr' > /dev/null 2>> "$LOGDIR/migr-define.log"
+        checkpoint
+        if timed "$TMP/o" "$LOGDIR/migr-define.log" "${PSQL[@]}" -d "$db" -1 -q -f "$GEN/load_migr_define.sql"; then
+            mdef[r]=$T_MS
+        else fail "load: migr_define x $N" "$LOGDIR/migr-define.log"; fi
+        rmdb "$db"
+    }
+    run_alembic() {
+        local r=$1 db=alembic_$1
+        mkdb "$db"; checkpoint
         export MIGR_BENCH_URL; MIGR_BENCH_URL=$(alembic_url "$db")
         if timed "$TMP/o" "$LOGDIR/alembic.log" $PY -m alembic -c "$GEN/alembic/alembic.ini" upgrade head; then
-            alem+=("$T_MS"); check_schema "$db" "alembic upgrade head round $r"
+            alem[r]=$T_MS; check_schema "$db" "alembic upgrade head round $r"
             if timed "$TMP/o" "$LOGDIR/alembic-noop.log" $PY -m alembic -c "$GEN/alembic/alembic.ini" upgrade head; then
-                alemnoop+=("$T_MS")
+                alemnoop[r]=$T_MS
             else fail "alembic upgrade head (no-op)" "$LOGDIR/alembic-noop.log"; fi
         else fail "alembic upgrade head" "$LOGDIR/alembic.log"; fi
         rmdb "$db"
+    }
+    # The order of the contenders rotates from round to round, so that none of
+    # them always runs first (or always right after another one's checkpoint).
+    contenders=(run_floor run_migr run_alembic)
+    for r in $(seq 1 "$RUNS"); do
+        say "  round $r/$RUNS"
+        for k in 0 1 2; do "${contenders[(r + k) % 3]}" "$r"; done
     done
-
     F=$(median "${floor[@]}")
     S1=$(median "${sel1[@]}")
     warn_load=$(grep -c 'WARNING' "$LOGDIR/migr-load.log" 2>/dev/null)
@@ -341,7 +370,7 @@ if want load || want apply; then
                 if [[ $what == mload ]]; then label="migr_load(file text) x $N"; else label="migr_define(id, parents, up, down) x $N"; fi
                 m=$(median "${arr[@]}")
                 if [[ -n $m ]]; then
-                    row "$label" "$m" ms "$(ratio "$m" "$F")" "" "info: $(awk -v a="$m" -v n="$N" 'BEGIN { printf "%.3f ms/rev", a / n }')"
+                    row "$label" "$m" ms "$(paired "$what" floor)" "" "info: $(awk -v a="$m" -v n="$N" 'BEGIN { printf "%.3f ms/rev", a / n }')"
                 else row "$label" "" "" "" "" "ERROR"; fi
                 unset -n arr
             done
@@ -358,24 +387,26 @@ if want load || want apply; then
         if [[ $MIGR_OK == 1 ]]; then
             m=$(median "${mapply[@]}")
             if [[ -n $m && -n $F ]]; then
-                rt=$(ratio "$m" "$F")
+                rt=$(paired mapply floor)
                 ok=0; le "$rt" 1.10 && ok=1; verdict $ok
                 row "migr: psql -c \"SELECT count(*) FROM migr_upgrade('head')\"" "$m" ms "$rt" "<= 1.10" "$VERDICT $(spread "${mapply[@]}")"
             else row "migr_upgrade('head')" "" "" "" "<= 1.10" "ERROR"; fi
         else migr_skip_row "migr_upgrade('head')" "<= 1.10"; fi
         a=$(median "${alem[@]}")
-        if [[ -n $a ]]; then row "alembic upgrade head" "$a" ms "$(ratio "$a" "$F")" "" "info $(spread "${alem[@]}")"
+        if [[ -n $a ]]; then row "alembic upgrade head" "$a" ms "$(paired alem floor)" "" "info $(spread "${alem[@]}")"
         else row "alembic upgrade head" "" "" "" "" "ERROR"; fi
+        [[ $MIGR_OK == 1 ]] && note "migr / floor in each round: $(rounds mapply floor)"
+        note "alembic / floor in each round: $(rounds alem floor)"
         [[ ${notice_apply:-0} -gt 0 ]] && note "migr_upgrade printed $notice_apply WARNING/NOTICE lines over $RUNS applies (bench/out/last/migr-apply.log)"
 
         hdr "No-op upgrade from a shell, everything already applied (one process each)"
         row "baseline: psql -c 'SELECT 1'" "$S1" ms "1.00" "" ""
         if [[ $MIGR_OK == 1 ]]; then
             m=$(median "${mnoop[@]}")
-            row "migr: psql -c \"SELECT count(*) FROM migr_upgrade('head')\"" "$m" ms "$(ratio "$m" "$S1")" "" "${m:+info}"
+            row "migr: psql -c \"SELECT count(*) FROM migr_upgrade('head')\"" "$m" ms "$(paired mnoop sel1)" "" "${m:+info}"
         else migr_skip_row "migr_upgrade('head'), nothing to do"; fi
         a=$(median "${alemnoop[@]}")
-        row "alembic upgrade head, nothing to do" "$a" ms "$(ratio "$a" "$S1")" "" "${a:+info}"
+        row "alembic upgrade head, nothing to do" "$a" ms "$(paired alemnoop sel1)" "" "${a:+info}"
     fi
 fi
 
@@ -422,64 +453,90 @@ if want noop; then
     mkdb "$db"
     echo 'SELECT 1;' > "$TMP/select1.sql"
     echo "SELECT count(*) FROM migr_upgrade('head');" > "$TMP/migr_noop.sql"
-    setup_ok=0
+    NOOPQ="SELECT count(*) FROM migr_upgrade('head')"
+    setup_ok=0; lcold=""; tfloor=""; app_ms=""; def_ms=""
+    # the floor of the setup: the same tiny DDL through psql, one transaction
+    seq 1 "$NOOP_REVS" | awk '{ print "CREATE TABLE n_" $1 " ();" }' > "$TMP/tiny_floor.sql"
+    mkdb noop_floor; checkpoint
+    if timed "$TMP/o" "$LOGDIR/noop-setup.log" "${PSQL[@]}" -d noop_floor -1 -q -f "$TMP/tiny_floor.sql"; then
+        tfloor=$T_MS
+    else fail "psql -1 -f of $NOOP_REVS CREATE TABLE" "$LOGDIR/noop-setup.log"; fi
+    rmdb noop_floor
     if [[ $MIGR_OK == 1 ]]; then
         say ""
         say "no-op setup: defining and applying $NOOP_REVS tiny revisions"
         sql "$db" -qc 'CREATE EXTENSION migr' > /dev/null 2>> "$LOGDIR/noop-setup.log"
         if timed "$TMP/o" "$LOGDIR/noop-setup.log" "${PSQL[@]}" -d "$db" -Atc "$(tiny_define_sql n 1 "$NOOP_REVS")"; then
             def_ms=$T_MS
-            if timed "$TMP/o" "$LOGDIR/noop-setup.log" "${PSQL[@]}" -d "$db" -Atc "SELECT count(*) FROM migr_upgrade('head')"; then
+            checkpoint
+            if timed "$TMP/o" "$LOGDIR/noop-setup.log" "${PSQL[@]}" -d "$db" -Atc "$NOOPQ"; then
                 app_ms=$T_MS
                 if [[ $(cat "$TMP/o") == "$NOOP_REVS" ]]; then setup_ok=1
                 else wrong "no-op setup: migr_upgrade('head')" "applied $(head -c 80 "$TMP/o") revisions, expected $NOOP_REVS"; fi
-                note "defined $NOOP_REVS in ${def_ms} ms, applied them in ${app_ms} ms (one migr_upgrade call)"
             else fail "no-op setup: migr_upgrade('head') of $NOOP_REVS revisions" "$LOGDIR/noop-setup.log"; fi
         else fail "no-op setup: migr_define x $NOOP_REVS" "$LOGDIR/noop-setup.log"; fi
     fi
-    s=(); m=(); sc=(); mc=()
+    if [[ $setup_ok == 1 ]]; then
+        # Right after a big migration nothing has analyzed migr's tables yet: what
+        # does a no-op cost then? Then ANALYZE them, as autovacuum soon would, and
+        # measure the steady state.
+        read -r _ lcold < <(look_times "$db" "$NOOPQ" 20)
+        mtabs=$(sql "$db" -c "SELECT string_agg(c.oid::regclass::text, ', ') FROM pg_class c
+                              WHERE c.relnamespace = 'migr'::regnamespace AND c.relkind = 'r'")
+        [[ -n $mtabs ]] && sql "$db" -qc "ANALYZE $mtabs" >> "$LOGDIR/noop-setup.log" 2>&1
+    fi
+    declare -a s=() m=() sc=() mc=()
     for r in $(seq 1 "$PGBENCH_RUNS"); do
         say "  pgbench round $r/$PGBENCH_RUNS"
-        t=$(pgb_tps "$db" "$TMP/select1.sql") && [[ -n $t ]] && s+=("$t")
+        t=$(pgb_tps "$db" "$TMP/select1.sql") && [[ -n $t ]] && s[r]=$t || fail "pgbench SELECT 1" "$LOGDIR/pgbench.log"
         if [[ $setup_ok == 1 ]]; then
-            t=$(pgb_tps "$db" "$TMP/migr_noop.sql") && [[ -n $t ]] && m+=("$t") || fail "pgbench migr_upgrade('head')" "$LOGDIR/pgbench.log"
+            t=$(pgb_tps "$db" "$TMP/migr_noop.sql") && [[ -n $t ]] && m[r]=$t || fail "pgbench migr_upgrade('head')" "$LOGDIR/pgbench.log"
         fi
-        t=$(pgb_tps "$db" "$TMP/select1.sql" -C) && [[ -n $t ]] && sc+=("$t")
+        t=$(pgb_tps "$db" "$TMP/select1.sql" -C) && [[ -n $t ]] && sc[r]=$t || fail "pgbench -C SELECT 1" "$LOGDIR/pgbench.log"
         if [[ $setup_ok == 1 ]]; then
-            t=$(pgb_tps "$db" "$TMP/migr_noop.sql" -C) && [[ -n $t ]] && mc+=("$t") || fail "pgbench -C migr_upgrade('head')" "$LOGDIR/pgbench.log"
+            t=$(pgb_tps "$db" "$TMP/migr_noop.sql" -C) && [[ -n $t ]] && mc[r]=$t || fail "pgbench -C migr_upgrade('head')" "$LOGDIR/pgbench.log"
         fi
     done
     if [[ $setup_ok == 1 ]]; then
-        left=$(sql "$db" -c "SELECT count(*) FROM migr_upgrade('head')" 2>> "$LOGDIR/noop-setup.log")
+        left=$(sql "$db" -c "$NOOPQ" 2>> "$LOGDIR/noop-setup.log")
         [[ $left == 0 ]] || wrong "no-op throughput" "a final migr_upgrade('head') returned ${left:-an error}, expected 0"
     fi
+    hdr "Setup of part 4: $NOOP_REVS tiny revisions (CREATE TABLE n_<i> ()), one run"
+    row "baseline: psql -1 -q -f of the $NOOP_REVS statements" "$tfloor" ms "1.00" "" ""
+    if [[ $MIGR_OK == 1 ]]; then
+        row "migr_define x $NOOP_REVS (one SELECT ... generate_series)" "${def_ms:-}" ms "$(ratio "${def_ms:-}" "$tfloor")" "" "${def_ms:+info}"
+        row "migr_upgrade('head') applying them (one call)" "$app_ms" ms "$(ratio "$app_ms" "$tfloor")" "" "${app_ms:+info}"
+    else migr_skip_row "migr_upgrade('head') applying them"; fi
+
     hdr "No-op upgrade throughput, $NOOP_REVS revisions applied (pgbench -c $PGBENCH_CLIENTS -j $PGBENCH_JOBS -T $PGBENCH_T)"
     S=$(median "${s[@]}"); SC=$(median "${sc[@]}")
     row "baseline: SELECT 1;" "$S" tps "1.00" "" "$(spread "${s[@]}")"
     if [[ $setup_ok == 1 ]]; then
         M=$(median "${m[@]}")
         if [[ -n $M && -n $S ]]; then
-            rt=$(ratio "$M" "$S"); ok=0; ge "$rt" 0.50 && ok=1; verdict $ok
+            rt=$(paired m s); ok=0; ge "$rt" 0.50 && ok=1; verdict $ok
             row "SELECT count(*) FROM migr_upgrade('head');" "$M" tps "$rt" ">= 0.50" "$VERDICT $(spread "${m[@]}")"
+            note "migr / SELECT 1 in each round: $(rounds m s)"
         else row "SELECT count(*) FROM migr_upgrade('head');" "" "" "" ">= 0.50" "ERROR"; fi
     else
         [[ $MIGR_OK == 1 ]] && row "SELECT count(*) FROM migr_upgrade('head');" "" "" "" ">= 0.50" "ERROR (setup)" \
             || migr_skip_row "SELECT count(*) FROM migr_upgrade('head');" ">= 0.50"
     fi
-    row "baseline: SELECT 1; with -C (connection per transaction)" "$SC" tps "1.00" "" ""
+    row "baseline: SELECT 1; with -C (connection per transaction)" "$SC" tps "1.00" "" "$(spread "${sc[@]}")"
     if [[ $setup_ok == 1 ]]; then
         MC=$(median "${mc[@]}")
-        row "migr_upgrade('head') with -C" "$MC" tps "$(ratio "$MC" "$SC")" "" "${MC:+info}"
+        row "migr_upgrade('head') with -C" "$MC" tps "$(paired mc sc)" "" "${MC:+info $(spread "${mc[@]}")}"
     else
         [[ $MIGR_OK == 1 ]] && row "migr_upgrade('head') with -C" "" "" "" "" "ERROR (setup)" \
             || migr_skip_row "migr_upgrade('head') with -C"
     fi
     if [[ $setup_ok == 1 ]]; then
         read -r _ l1 < <(look_times "$db" "SELECT 1" 50)
-        if read -r _ lm < <(look_times "$db" "SELECT count(*) FROM migr_upgrade('head')" 50) && [[ -n ${lm:-} ]]; then
-            row "one session, per call: SELECT 1 (median of 50)" "$l1" ms "1.00" "" ""
+        row "one session, per call: SELECT 1 (median of 50)" "$l1" ms "1.00" "" ""
+        if read -r _ lm < <(look_times "$db" "$NOOPQ" 50) && [[ -n ${lm:-} ]]; then
             row "one session, per call: migr_upgrade('head'), nothing to do" "$lm" ms "$(ratio "$lm" "$l1")" "" "info"
         fi
+        [[ -n $lcold ]] && row "  the same right after the apply, before ANALYZE (of 20)" "$lcold" ms "$(ratio "$lcold" "$l1")" "" "info"
     fi
     rmdb "$db"
 fi
@@ -545,7 +602,7 @@ if want scale; then
             done
             for q in "migr_current()" "migr_branches()" "migr_check()" "migr_plan('head')"; do
                 if read -r c mt < <(look_times "$db" "SELECT count(*) FROM $q" 1) && [[ -n ${mt:-} ]]; then
-                    row "SELECT count(*) FROM $q  (1 run after a warm-up)" "$mt" ms "$(ratio "$mt" "$bm")" "" "info: $c rows"
+                    row "SELECT count(*) FROM $q  (1 run)" "$mt" ms "$(ratio "$mt" "$bm")" "" "info: $c rows"
                 else
                     row "SELECT count(*) FROM $q" "" "" "" "" "ERROR"
                     fail "$q at $defined revisions" "$LOGDIR/look.log"
