@@ -23,8 +23,10 @@
 #include "postgres.h"
 
 #include "access/genam.h"
+#include "access/relation.h"
 #include "access/htup_details.h"
 #include "access/table.h"
+#include "catalog/namespace.h"
 #include "catalog/pg_extension.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
@@ -36,8 +38,12 @@
 #include "storage/proc.h"
 #include "tcop/utility.h"
 #include "utils/builtins.h"
+#include "utils/lsyscache.h"
+#include "utils/snapmgr.h"
 #include "utils/fmgroids.h"
 #include "utils/guc.h"
+#include "utils/inval.h"
+#include "utils/syscache.h"
 #include "utils/rel.h"
 #include "utils/timestamp.h"
 
@@ -47,10 +53,6 @@
 #define MIGR_LOCK_KEY		0x6d696772	/* "migr" */
 #define MIGR_LOCK_FIELD4	3			/* pg_advisory_* use 1 and 2 */
 
-static MigrQuery plan_heads = {
-	"SELECT revision FROM migr.head",
-	0, {0}, NULL
-};
 
 static MigrQuery plan_heads_msg = {
 	"SELECT h.revision, r.message, EXISTS (SELECT 1 FROM migr.label)"
@@ -60,10 +62,6 @@ static MigrQuery plan_heads_msg = {
 	0, {0}, NULL
 };
 
-static MigrQuery plan_is_applied = {
-	"SELECT 1 FROM migr.applied WHERE revision OPERATOR(pg_catalog.=) $1",
-	1, {TEXTOID}, NULL
-};
 
 static MigrQuery plan_graph = {
 	"SELECT id, seq, down_revision, depends_on, branch_labels, message,"
@@ -205,23 +203,50 @@ catalog_finish(void)
 }
 
 /*
+ * The extension owner, cached across transactions: looking it up in
+ * pg_extension at every call was a fifth of a no-op migr_upgrade().  The
+ * owner changes only with REASSIGN OWNED (which also changes the owner of
+ * migr's tables, so a relcache invalidation follows), DROP / CREATE
+ * EXTENSION (likewise) or role changes: any relcache or pg_authid
+ * invalidation forgets it.
+ */
+static Oid	owner_cache = InvalidOid;
+static bool owner_callbacks = false;
+
+static void
+catalog_owner_reset(Datum arg, Oid relid)
+{
+	owner_cache = InvalidOid;
+}
+
+static void
+catalog_owner_reset_role(Datum arg, int cacheid, uint32 hashvalue)
+{
+	owner_cache = InvalidOid;
+}
+
+/*
  * catalog_owner
  *		The role that owns the migr extension in this database.
  */
 static Oid
 catalog_owner(void)
 {
-	static LocalTransactionId cached_lxid = InvalidLocalTransactionId;
-	static Oid	cached_owner = InvalidOid;
 	Relation	rel;
 	ScanKeyData key;
 	SysScanDesc scan;
 	HeapTuple	tup;
 	Oid			owner = InvalidOid;
 
-	/* one lookup per transaction is enough */
-	if (cached_lxid == MyProc->lxid && OidIsValid(cached_owner))
-		return cached_owner;
+	if (!owner_callbacks)
+	{
+		CacheRegisterRelcacheCallback(catalog_owner_reset, (Datum) 0);
+		CacheRegisterSyscacheCallback(AUTHOID, catalog_owner_reset_role,
+									  (Datum) 0);
+		owner_callbacks = true;
+	}
+	if (OidIsValid(owner_cache))
+		return owner_cache;
 
 	ScanKeyInit(&key, Anum_pg_extension_extname, BTEqualStrategyNumber,
 				F_NAMEEQ, CStringGetDatum("migr"));
@@ -234,10 +259,7 @@ catalog_owner(void)
 	table_close(rel, AccessShareLock);
 
 	if (OidIsValid(owner))
-	{
-		cached_lxid = MyProc->lxid;
-		cached_owner = owner;
-	}
+		owner_cache = owner;
 	else
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
@@ -287,7 +309,20 @@ catalog_run(MigrQuery *cp, Datum *values, const char *nulls, bool read_only)
 			elog(ERROR, "SPI_keepplan failed");
 		cp->plan = plan;
 	}
-	if (!cp->scan)
+	if (cp->tiny)
+	{
+		nest = NewGUCNestLevel();
+		(void) set_config_option("enable_indexscan", "off", PGC_USERSET,
+								 PGC_S_SESSION, GUC_ACTION_SAVE, true, 0,
+								 false);
+		(void) set_config_option("enable_indexonlyscan", "off", PGC_USERSET,
+								 PGC_S_SESSION, GUC_ACTION_SAVE, true, 0,
+								 false);
+		(void) set_config_option("enable_bitmapscan", "off", PGC_USERSET,
+								 PGC_S_SESSION, GUC_ACTION_SAVE, true, 0,
+								 false);
+	}
+	else if (!cp->scan)
 	{
 		nest = NewGUCNestLevel();
 		(void) set_config_option("enable_seqscan", "off", PGC_USERSET,
@@ -313,7 +348,7 @@ catalog_run(MigrQuery *cp, Datum *values, const char *nulls, bool read_only)
 	if (rc < 0)
 		elog(ERROR, "SPI_execute_plan failed for \"%s\": %s",
 			 cp->sql, SPI_result_code_string(rc));
-	if (!cp->scan)
+	if (nest > 0)
 		AtEOXact_GUC(true, nest);
 	return rc;
 }
@@ -387,37 +422,64 @@ catalog_unlock_session(void)
 
 /*
  * catalog_head_is_applied
- *		The fast path of migr_upgrade('head'): a scan of the tiny heads table
- *		and one primary-key lookup.  Returns true when there is exactly one
- *		head and it is applied (the applied set is closed under ancestors,
- *		so nothing is pending).  The ids of all heads are returned in *heads.
+ *		The fast path of migr_upgrade('head'), at every application start:
+ *		is there exactly one head, and is it applied?  (The applied set is
+ *		closed under ancestors, so then nothing is pending.)  The ids of all
+ *		heads are returned in *heads.
+ *
+ *		It reads migr.head and migr.applied's primary key directly, with the
+ *		server's catalog-scan machinery and the statement's snapshot, not
+ *		through SPI: setting up an executor for two one-row queries cost
+ *		more than everything else in a no-op call.  Both tables are readable
+ *		by PUBLIC, so skipping permission checks here shows nobody anything
+ *		new.
  */
 bool
 catalog_head_is_applied(List **heads)
 {
-	MigrCatalogUser save;
-	Datum		values[1];
+	Oid			nsp = get_namespace_oid("migr", false);
+	Oid			headid = get_relname_relid("head", nsp);
+	Oid			appliedid = get_relname_relid("applied", nsp);
+	Oid			pkeyid = get_relname_relid("applied_pkey", nsp);
+	Snapshot	snapshot = GetActiveSnapshot() ? GetActiveSnapshot() :
+		GetTransactionSnapshot();
+	Relation	rel;
+	SysScanDesc scan;
+	HeapTuple	tup;
+	ScanKeyData key;
 	bool		applied = false;
-	uint64		i;
+	bool		isnull;
 
-	catalog_become_owner(&save);
-	if (catalog_run(&plan_heads, NULL, NULL, true) != SPI_OK_SELECT)
-		elog(ERROR, "unexpected result from the heads query");
+	if (!OidIsValid(headid) || !OidIsValid(appliedid) || !OidIsValid(pkeyid))
+		elog(ERROR, "migr's tables are missing; reinstall the extension");
+
 	*heads = NIL;
-	for (i = 0; i < SPI_processed; i++)
-		*heads = lappend(*heads, SPI_getvalue(SPI_tuptable->vals[i],
-											  SPI_tuptable->tupdesc, 1));
-	SPI_freetuptable(SPI_tuptable);
+	rel = table_open(headid, AccessShareLock);
+	scan = systable_beginscan(rel, InvalidOid, false, snapshot, 0, NULL);
+	while (HeapTupleIsValid(tup = systable_getnext(scan)))
+		*heads = lappend(*heads,
+						 TextDatumGetCString(heap_getattr(tup, 1,
+														  RelationGetDescr(rel),
+														  &isnull)));
+	systable_endscan(scan);
+	table_close(rel, AccessShareLock);
 
-	if (list_length(*heads) == 1)
+	if (list_length(*heads) != 1)
+		return false;
+
+	rel = table_open(appliedid, AccessShareLock);
 	{
-		values[0] = CStringGetTextDatum(linitial(*heads));
-		if (catalog_run(&plan_is_applied, values, NULL, true) != SPI_OK_SELECT)
-			elog(ERROR, "unexpected result from the applied query");
-		applied = (SPI_processed == 1);
-		SPI_freetuptable(SPI_tuptable);
+		Relation	idx = index_open(pkeyid, AccessShareLock);
+
+		ScanKeyEntryInitialize(&key, 0, 1, BTEqualStrategyNumber, InvalidOid,
+							   idx->rd_indcollation[0], F_TEXTEQ,
+							   CStringGetTextDatum(linitial(*heads)));
+		index_close(idx, AccessShareLock);
 	}
-	catalog_restore_user(&save);
+	scan = systable_beginscan(rel, pkeyid, true, snapshot, 1, &key);
+	applied = HeapTupleIsValid(systable_getnext(scan));
+	systable_endscan(scan);
+	table_close(rel, AccessShareLock);
 	return applied;
 }
 

@@ -157,6 +157,7 @@ typedef struct MigrQuery
 	Oid			argtypes[12];
 	void	   *plan;			/* SPIPlanPtr */
 	bool		scan;			/* reads a whole table: plan normally */
+	bool		tiny;			/* reads a whole tiny table: never by index */
 } MigrQuery;
 
 extern int	catalog_run(MigrQuery *cp, Datum *values, const char *nulls,

@@ -349,20 +349,28 @@ migr_upgrade(PG_FUNCTION_ARGS)
 	List	   *messages;
 	int			i;
 
-	InitMaterializedSRF(fcinfo, 0);
-	catalog_connect();
-
-	/* the common case, at every application start: nothing to do */
-	if (strcmp(target, "head") == 0)
+	/*
+	 * The common case, at every application start: nothing to do.  An empty
+	 * result needs no tuplestore (the executor treats a NULL setResult as
+	 * the empty set) and no SPI connection.
+	 */
+	if (strcmp(target, "head") == 0 && rsinfo != NULL &&
+		IsA(rsinfo, ReturnSetInfo) &&
+		(rsinfo->allowedModes & SFRM_Materialize))
 	{
 		List	   *heads;
 
 		if (catalog_head_is_applied(&heads) || heads == NIL)
 		{
-			catalog_finish();
+			rsinfo->returnMode = SFRM_Materialize;
+			rsinfo->setResult = NULL;
+			rsinfo->setDesc = NULL;
 			return (Datum) 0;
 		}
 	}
+
+	InitMaterializedSRF(fcinfo, 0);
+	catalog_connect();
 
 	/*
 	 * A background worker is applying queued revisions: return them, and
