@@ -86,7 +86,6 @@ static Node *apply_strip_concurrently(MigrStmt *ms);
 static Oid	apply_target_relid(Node *stmt);
 static bool apply_created_here(MigrStmt *ms);
 static void apply_run_inline(ApplyContext *ac);
-static void apply_sleep(int ms);
 static void apply_timer_start(ApplyTimer *timer);
 static void apply_timer_stop(ApplyTimer *timer);
 
@@ -234,7 +233,7 @@ apply_try(ApplyContext *ac, ErrorData **edata)
  * apply_sleep
  *		Wait between attempts, interruptibly.
  */
-static void
+void
 apply_sleep(int ms)
 {
 	TimestampTz until = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), ms);

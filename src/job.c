@@ -59,10 +59,11 @@ static const char *const job_settings[] = {
 
 static MigrQuery q_insert = {
 	"INSERT INTO migr.job (revision, first_statement, next_statement,"
-	"  statement, target, role, settings, queued_xid, state, queued_at)"
-	" VALUES ($1, $2, $2, $3, $4, $5, $6, pg_catalog.pg_current_xact_id(),"
+	"  statement, target, role, login_role, settings, queued_xid, state,"
+	"  queued_at)"
+	" VALUES ($1, $2, $2, $3, $4, $5, $7, $6, pg_catalog.pg_current_xact_id(),"
 	"  'queued', pg_catalog.now())",
-	6, {TEXTOID, INT4OID, TEXTOID, TEXTOID, NAMEOID, TEXTARRAYOID}, NULL
+	7, {TEXTOID, INT4OID, TEXTOID, TEXTOID, NAMEOID, TEXTARRAYOID, NAMEOID}, NULL
 };
 
 static MigrQuery q_set_pid = {
@@ -73,7 +74,7 @@ static MigrQuery q_set_pid = {
 
 static MigrQuery q_pending = {
 	"SELECT j.id, j.revision, r.message, j.state, j.statement, j.worker_pid,"
-	"       j.role, j.error, j.sqlstate"
+	"       j.role, j.error, j.sqlstate, j.login_role"
 	"  FROM migr.job j"
 	"  JOIN migr.revision r ON r.id OPERATOR(pg_catalog.=) j.revision"
 	" WHERE j.state OPERATOR(pg_catalog.=) ANY (ARRAY['queued', 'running', 'failed'])"
@@ -88,6 +89,14 @@ static MigrQuery q_own = {
 	0, {0}, NULL
 };
 
+/* somebody (an index build) waits for this transaction to end */
+static MigrQuery q_waited_on = {
+	"SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_locks"
+	"  WHERE locktype OPERATOR(pg_catalog.=) 'virtualxid'"
+	"    AND virtualxid OPERATOR(pg_catalog.=) $1 AND NOT granted)",
+	1, {TEXTOID}, NULL, true
+};
+
 static MigrQuery q_list = {
 	"SELECT id, revision, statement, state, attempts, error, queued_at,"
 	"       finished_at"
@@ -100,7 +109,7 @@ static MigrQuery q_retry = {
 	"  sqlstate = NULL, finished_at = NULL"
 	" WHERE id OPERATOR(pg_catalog.=) $1"
 	"   AND state OPERATOR(pg_catalog.=) 'failed'"
-	" RETURNING role",
+	" RETURNING role, login_role",
 	1, {INT8OID}, NULL
 };
 
@@ -127,6 +136,7 @@ static void job_check_own(const char *fname);
 static void job_raise_failed(HeapTuple tup, TupleDesc desc);
 static void job_clear_xmin(void);
 static bool job_pending(List **revisions, List **messages, bool notice);
+static bool job_waited_on(void);
 
 /*
  * job_capture_settings
@@ -156,7 +166,7 @@ job_capture_settings(void)
  *		stall.  Returns the worker's pid.
  */
 int
-job_launch(Oid roleid, FullTransactionId wait_xid)
+job_launch(Oid roleid, Oid loginid, FullTransactionId wait_xid)
 {
 	BackgroundWorker worker;
 	BackgroundWorkerHandle *handle = NULL;
@@ -180,6 +190,7 @@ job_launch(Oid roleid, FullTransactionId wait_xid)
 	args.mode = MIGR_WORKER_JOBS;
 	args.dboid = MyDatabaseId;
 	args.roleid = roleid;
+	args.loginid = loginid;
 	args.wait_xid = U64FromFullTransactionId(wait_xid);
 	memcpy(worker.bgw_extra, &args, sizeof(args));
 
@@ -228,11 +239,13 @@ job_queue(List *revisions, int first, const char *statement,
 {
 	MigrCatalogUser save;
 	ListCell   *lc;
-	Datum		values[6];
-	char		nulls[6];
+	Datum		values[7];
+	char		nulls[7];
 	ArrayType  *settings = job_capture_settings();
 	Datum		role = DirectFunctionCall1(namein,
 										   CStringGetDatum(GetUserNameFromId(GetUserId(), false)));
+	Datum		login = DirectFunctionCall1(namein,
+											CStringGetDatum(GetUserNameFromId(GetSessionUserId(), false)));
 	FullTransactionId xid = GetTopFullTransactionId();
 	int			pid;
 
@@ -251,12 +264,13 @@ job_queue(List *revisions, int first, const char *statement,
 		values[3] = CStringGetTextDatum(target);
 		values[4] = role;
 		values[5] = PointerGetDatum(settings);
+		values[6] = login;
 		if (catalog_run(&q_insert, values, nulls, false) != SPI_OK_INSERT)
 			elog(ERROR, "could not queue revision \"%s\"", (char *) lfirst(lc));
 	}
 	catalog_restore_user(&save);
 
-	pid = job_launch(GetUserId(), xid);
+	pid = job_launch(GetUserId(), GetSessionUserId(), xid);
 
 	values[0] = Int32GetDatum(pid);
 	catalog_become_owner(&save);
@@ -291,6 +305,7 @@ job_reconcile(void)
 {
 	MigrCatalogUser save;
 	char	   *role = NULL;
+	char	   *login = NULL;
 	bool		orphaned = false;
 	uint64		i;
 
@@ -310,6 +325,7 @@ job_reconcile(void)
 			break;				/* the queue is stopped: nothing to resume */
 		pid = DatumGetInt32(SPI_getbinval(tup, desc, 6, &isnull));
 		role = SPI_getvalue(tup, desc, 7);
+		login = SPI_getvalue(tup, desc, 10);
 		orphaned = isnull || !job_worker_alive(pid);
 	}
 	if (!orphaned)
@@ -317,7 +333,8 @@ job_reconcile(void)
 
 	ereport(LOG,
 			(errmsg("migr: resuming background jobs whose worker is gone")));
-	(void) job_launch(get_role_oid(role, false), InvalidFullTransactionId);
+	(void) job_launch(get_role_oid(role, false), get_role_oid(login, false),
+					  InvalidFullTransactionId);
 }
 
 /*
@@ -451,6 +468,30 @@ job_clear_xmin(void)
 }
 
 /*
+ * job_waited_on
+ *		Whether another session waits for this transaction to end.
+ */
+static bool
+job_waited_on(void)
+{
+	MigrCatalogUser save;
+	Datum		values[1];
+	bool		isnull;
+	bool		waited;
+
+	values[0] = CStringGetTextDatum(psprintf("%d/%u", MyBackendId,
+											 MyProc->lxid));
+	catalog_become_owner(&save);
+	if (catalog_run(&q_waited_on, values, NULL, true) != SPI_OK_SELECT)
+		elog(ERROR, "could not read pg_locks");
+	waited = DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0],
+										SPI_tuptable->tupdesc, 1, &isnull));
+	SPI_freetuptable(SPI_tuptable);
+	catalog_restore_user(&save);
+	return waited;
+}
+
+/*
  * migr_wait(timeout interval) returns boolean
  */
 Datum
@@ -458,6 +499,7 @@ migr_wait(PG_FUNCTION_ARGS)
 {
 	TimestampTz deadline = 0;
 	TimestampTz next_reconcile = 0;
+	TimestampTz next_check = 0;
 	bool		done = false;
 
 	if (!PG_ARGISNULL(0))
@@ -505,6 +547,20 @@ migr_wait(PG_FUNCTION_ARGS)
 		}
 		if (deadline != 0 && now >= deadline)
 			break;
+		if (now >= next_check && job_waited_on())
+		{
+			/*
+			 * The build waits for this very transaction (it saw its snapshot
+			 * before we could hide it): waiting on would wait forever.
+			 */
+			ereport(NOTICE,
+					(errmsg("an index build is waiting for this transaction to end"),
+					 errdetail("migr_wait() returns false so that the build can go on."),
+					 errhint("Call migr_wait() again, in a new transaction.")));
+			break;
+		}
+		if (now >= next_check)
+			next_check = TimestampTzPlusMilliseconds(now, 1000);
 		job_clear_xmin();
 		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
 						 100L, PG_WAIT_EXTENSION);
@@ -572,6 +628,7 @@ migr_retry(PG_FUNCTION_ARGS)
 	MigrCatalogUser save;
 	Datum		values[1];
 	char	   *role;
+	char	   *login;
 
 	if (PG_ARGISNULL(0))
 		ereport(ERROR,
@@ -591,8 +648,10 @@ migr_retry(PG_FUNCTION_ARGS)
 						PG_GETARG_INT64(0)),
 				 errhint("migr_jobs() shows the jobs and their states.")));
 	role = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+	login = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2);
 	SPI_freetuptable(SPI_tuptable);
 	values[0] = Int32GetDatum(job_launch(get_role_oid(role, false),
+										 get_role_oid(login, false),
 										 GetTopFullTransactionId()));
 	catalog_become_owner(&save);
 	if (catalog_run(&q_set_pid, values, NULL, false) != SPI_OK_UPDATE)

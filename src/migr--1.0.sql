@@ -98,6 +98,7 @@ CREATE TABLE migr.job (
     statement       text,                   -- the statement that needed a worker, if any
     target          text        NOT NULL,   -- of the migr_upgrade() call that queued it
     role            name        NOT NULL,   -- the caller: the worker runs as this role
+    login_role      name        NOT NULL,   -- the caller's session user: it logs in as this one
     settings        text[]      NOT NULL,   -- migr.* and search_path of the caller
     queued_xid      xid8        NOT NULL,   -- the transaction that queued it
     worker_pid      integer,

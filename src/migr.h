@@ -228,6 +228,7 @@ extern const char *apply_current_revision;
 extern double apply_script(const char *id, const char *section,
 						   const char *script, int first, int *deferred_at);
 extern void apply_one(const char *id, const char *section, MigrStmt *ms);
+extern void apply_sleep(int ms);
 extern bool apply_retry_or_throw(const char *id, int attempt, int *delay,
 								 ErrorData *edata);
 extern bool apply_would_defer(MigrStmt *ms);
@@ -248,11 +249,12 @@ typedef struct MigrWorkerArgs
 {
 	MigrWorkerMode mode;
 	Oid			dboid;
-	Oid			roleid;
+	Oid			roleid;			/* runs as this role */
+	Oid			loginid;		/* connects as this one (roleid may be NOLOGIN) */
 	uint64		wait_xid;		/* FullTransactionId to wait for, or 0 */
 } MigrWorkerArgs;
 
-extern int	job_launch(Oid roleid, FullTransactionId wait_xid);
+extern int	job_launch(Oid roleid, Oid loginid, FullTransactionId wait_xid);
 extern void job_queue(List *revisions, int first, const char *statement,
 					  const char *target);
 extern bool job_blocking(List **revisions, List **messages);

@@ -21,9 +21,10 @@
  * to migr.max_job_attempts times with a growing pause, then stops the
  * queue with the error in migr.job.
  *
- * With migr in shared_preload_libraries, a launcher started once at server
- * start visits every database and resumes jobs left "running" by a crash
- * or an immediate shutdown; without it, the next migr call in the database
+ * With migr in shared_preload_libraries, a launcher started with the
+ * server (and again after every crash restart) visits every database and
+ * resumes jobs left "running" by a crash or an immediate shutdown, then
+ * sleeps until shutdown; without it, the next migr call in the database
  * does (job.c).
  *
  * Copyright (c) 2026, migr developers
@@ -86,6 +87,7 @@ typedef struct WorkerJob
 	char	   *target;
 	char	   *role;
 	Oid			roleid;
+	Oid			loginid;
 	int			next;			/* next statement to run */
 	List	   *settings;		/* "name=value" */
 	char	   *checksum;
@@ -96,7 +98,7 @@ typedef struct WorkerJob
 static MemoryContext worker_cxt = NULL;
 
 static MigrQuery q_next = {
-	"SELECT id, revision, next_statement, settings, role, target"
+	"SELECT id, revision, next_statement, settings, role, target, login_role"
 	"  FROM migr.job"
 	" WHERE state OPERATOR(pg_catalog.=) ANY (ARRAY['queued', 'running'])"
 	" ORDER BY id LIMIT 1",
@@ -184,6 +186,8 @@ worker_register_launcher(void)
 	snprintf(worker.bgw_function_name, BGW_MAXLEN, "migr_launcher_main");
 	snprintf(worker.bgw_name, BGW_MAXLEN, "migr launcher");
 	snprintf(worker.bgw_type, BGW_MAXLEN, "migr launcher");
+	/* restarted after a crash: that is when interrupted jobs need it */
+	worker.bgw_restart_time = 10;
 	RegisterBackgroundWorker(&worker);
 }
 
@@ -270,6 +274,7 @@ worker_next_job(WorkerJob *job)
 										"settings");
 		job->role = SPI_getvalue(tup, desc, 5);
 		job->roleid = get_role_oid(job->role, true);
+		job->loginid = get_role_oid(SPI_getvalue(tup, desc, 7), true);
 		job->target = SPI_getvalue(tup, desc, 6);
 		MemoryContextSwitchTo(old);
 		SPI_freetuptable(SPI_tuptable);
@@ -752,10 +757,7 @@ worker_try_job(WorkerJob *job)
 		ereport(LOG,
 				(errmsg("migr: job " INT64_FORMAT " for revision \"%s\" failed, retrying in %d ms",
 						job->id, job->revision, pause)));
-		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
-						 pause, PG_WAIT_EXTENSION);
-		ResetLatch(MyLatch);
-		CHECK_FOR_INTERRUPTS();
+		apply_sleep(pause);		/* the whole pause, whatever sets the latch */
 		pause = Min(pause * 2, 60000);
 		job->next = 0;			/* reloaded below */
 		worker_begin();
@@ -812,7 +814,21 @@ migr_worker_main(Datum main_arg)
 	pqsignal(SIGTERM, die);
 	BackgroundWorkerUnblockSignals();
 
-	BackgroundWorkerInitializeConnectionByOid(args.dboid, args.roleid, 0);
+	/*
+	 * Log in as the caller's session user and become the role it had set:
+	 * a role that cannot log in (SET ROLE to a group role) still runs its
+	 * own statements, as it would have in the caller's session.
+	 */
+	BackgroundWorkerInitializeConnectionByOid(args.dboid,
+											  OidIsValid(args.loginid) ?
+											  args.loginid : args.roleid, 0);
+	if (OidIsValid(args.loginid) && OidIsValid(args.roleid) &&
+		args.roleid != args.loginid)
+	{
+		StartTransactionCommand();
+		SetCurrentRoleId(args.roleid, superuser_arg(args.roleid));
+		CommitTransactionCommand();
+	}
 	worker_cxt = AllocSetContextCreate(TopMemoryContext, "migr worker",
 									   ALLOCSET_DEFAULT_SIZES);
 	MemoryContextSwitchTo(worker_cxt);
@@ -840,7 +856,7 @@ migr_worker_main(Datum main_arg)
 			/* the next job belongs to another role: hand over to its worker */
 			catalog_unlock_session();
 			StartTransactionCommand();
-			(void) job_launch(get_role_oid(job.role, false),
+			(void) job_launch(job.roleid, job.loginid,
 							  InvalidFullTransactionId);
 			CommitTransactionCommand();
 			break;
@@ -921,5 +937,17 @@ migr_launcher_main(Datum main_arg)
 		if (WaitForBackgroundWorkerStartup(handle, &pid) == BGWH_STARTED)
 			(void) WaitForBackgroundWorkerShutdown(handle);
 	}
-	proc_exit(0);
+
+	/*
+	 * Stay, doing nothing: a worker that has exited is forgotten when the
+	 * postmaster reinitialises after a crash, and a crash is exactly when
+	 * jobs need resuming.
+	 */
+	for (;;)
+	{
+		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_EXIT_ON_PM_DEATH, -1L,
+						 PG_WAIT_EXTENSION);
+		ResetLatch(MyLatch);
+		CHECK_FOR_INTERRUPTS();
+	}
 }
