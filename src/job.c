@@ -159,6 +159,28 @@ job_capture_settings(void)
 }
 
 /*
+ * job_worker_entry
+ *		A dynamic worker running migr_worker_main with these arguments,
+ *		reporting its start and end to this process.
+ */
+void
+job_worker_entry(BackgroundWorker *worker, const char *type,
+				 MigrWorkerArgs *args)
+{
+	memset(worker, 0, sizeof(BackgroundWorker));
+	worker->bgw_flags = BGWORKER_SHMEM_ACCESS |
+		BGWORKER_BACKEND_DATABASE_CONNECTION;
+	worker->bgw_start_time = BgWorkerStart_RecoveryFinished;
+	worker->bgw_restart_time = BGW_NEVER_RESTART;
+	snprintf(worker->bgw_library_name, BGW_MAXLEN, "migr");
+	snprintf(worker->bgw_function_name, BGW_MAXLEN, "migr_worker_main");
+	snprintf(worker->bgw_name, BGW_MAXLEN, "%s", type);
+	snprintf(worker->bgw_type, BGW_MAXLEN, "%s", type);
+	worker->bgw_notify_pid = MyProcPid;
+	memcpy(worker->bgw_extra, args, sizeof(MigrWorkerArgs));
+}
+
+/*
  * job_launch
  *		Start a worker as the given role in this database.  With a valid
  *		wait_xid, the worker first waits for that transaction to end.  No
@@ -175,24 +197,13 @@ job_launch(Oid roleid, Oid loginid, FullTransactionId wait_xid)
 	pid_t		pid;
 	int			tries;
 
-	memset(&worker, 0, sizeof(worker));
-	worker.bgw_flags = BGWORKER_SHMEM_ACCESS |
-		BGWORKER_BACKEND_DATABASE_CONNECTION;
-	worker.bgw_start_time = BgWorkerStart_RecoveryFinished;
-	worker.bgw_restart_time = BGW_NEVER_RESTART;
-	snprintf(worker.bgw_library_name, BGW_MAXLEN, "migr");
-	snprintf(worker.bgw_function_name, BGW_MAXLEN, "migr_worker_main");
-	snprintf(worker.bgw_name, BGW_MAXLEN, "migr worker");
-	snprintf(worker.bgw_type, BGW_MAXLEN, "migr worker");
-	worker.bgw_notify_pid = MyProcPid;
-
 	memset(&args, 0, sizeof(args));
 	args.mode = MIGR_WORKER_JOBS;
 	args.dboid = MyDatabaseId;
 	args.roleid = roleid;
 	args.loginid = loginid;
 	args.wait_xid = U64FromFullTransactionId(wait_xid);
-	memcpy(worker.bgw_extra, &args, sizeof(args));
+	job_worker_entry(&worker, "migr worker", &args);
 
 	for (tries = 0; tries < 50; tries++)
 	{

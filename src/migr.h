@@ -254,6 +254,9 @@ typedef struct MigrWorkerArgs
 	uint64		wait_xid;		/* FullTransactionId to wait for, or 0 */
 } MigrWorkerArgs;
 
+struct BackgroundWorker;
+extern void job_worker_entry(struct BackgroundWorker *worker, const char *type,
+							 MigrWorkerArgs *args);
 extern int	job_launch(Oid roleid, Oid loginid, FullTransactionId wait_xid);
 extern void job_queue(List *revisions, int first, const char *statement,
 					  const char *target);

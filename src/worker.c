@@ -911,21 +911,11 @@ migr_launcher_main(Datum main_arg)
 		MigrWorkerArgs args;
 		pid_t		pid;
 
-		memset(&worker, 0, sizeof(worker));
-		worker.bgw_flags = BGWORKER_SHMEM_ACCESS |
-			BGWORKER_BACKEND_DATABASE_CONNECTION;
-		worker.bgw_start_time = BgWorkerStart_RecoveryFinished;
-		worker.bgw_restart_time = BGW_NEVER_RESTART;
-		snprintf(worker.bgw_library_name, BGW_MAXLEN, "migr");
-		snprintf(worker.bgw_function_name, BGW_MAXLEN, "migr_worker_main");
-		snprintf(worker.bgw_name, BGW_MAXLEN, "migr launcher helper");
-		snprintf(worker.bgw_type, BGW_MAXLEN, "migr launcher helper");
-		worker.bgw_notify_pid = MyProcPid;
 		memset(&args, 0, sizeof(args));
 		args.mode = MIGR_WORKER_RECONCILE;
 		args.dboid = lfirst_oid(lc);
 		args.roleid = InvalidOid;	/* the bootstrap superuser: it only reads */
-		memcpy(worker.bgw_extra, &args, sizeof(args));
+		job_worker_entry(&worker, "migr launcher helper", &args);
 
 		if (!RegisterDynamicBackgroundWorker(&worker, &handle))
 		{
