@@ -23,7 +23,7 @@ OBJS = \
 OBJS += src/lint.o src/archive.o
 
 EXTENSION = migr
-DATA = src/migr--1.0.sql
+DATA = src/migr--1.0.sql src/migr--1.0--1.1.sql
 PGFILEDESC = "migr - schema migrations inside PostgreSQL"
 
 REGRESS = $(patsubst sql/%.sql,%,$(sort $(wildcard sql/*.sql)))

@@ -20,7 +20,8 @@
 set -euo pipefail
 
 MIGR_PG_MAJOR=15
-PG_BINDIR=/usr/lib/postgresql/$MIGR_PG_MAJOR/bin
+# MIGR_PG_BINDIR may point at another (relocated) copy of the same major.
+PG_BINDIR=${MIGR_PG_BINDIR:-/usr/lib/postgresql/$MIGR_PG_MAJOR/bin}
 PG_CONFIG=$PG_BINDIR/pg_config
 export PG_CONFIG
 
@@ -34,6 +35,8 @@ MIGR_PACKAGES=(
 	libc6-dev
 	libpq-dev
 	libssl-dev
+	python3-alembic
+	python3-psycopg2
 )
 
 # Run a command as root: directly when we are root, else through sudo.

@@ -18,7 +18,8 @@
 #
 # Environment: MIGR_TEST_PORT (default 54390; B uses the next port),
 # MIGR_TEST_TIMEOUT (seconds per layer, default 1800), MIGR_TEST_KEEP=1 (keep
-# the temporary directory even after a clean run).
+# the temporary directory even after a clean run), MIGR_TEST_ONLY (see below),
+# MIGR_PG_BINDIR (another copy of PostgreSQL 15, see tools/setup.sh).
 
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -207,6 +208,15 @@ placeholder_expected()
 		fi
 	done
 }
+# MIGR_TEST_ONLY="06_targets lock_timeout_retry 020_worker_role" runs only the
+# named pg_regress files, isolation specs and TAP files (by base name): the
+# others are removed from the copy before anything looks for them.
+if [[ -n ${MIGR_TEST_ONLY:-} ]]; then
+	for f in "$TREE"/sql/*.sql "$TREE"/test/specs/*.spec "$TREE"/test/t/*.pl; do
+		base=$(basename "$f"); base=${base%.*}
+		[[ " $MIGR_TEST_ONLY " == *" $base "* ]] || rm -f "$f"
+	done
+fi
 placeholder_expected "$TREE/sql" sql "$TREE/expected"
 placeholder_expected "$TREE/test/specs" spec "$TREE/test/expected"
 

@@ -1,0 +1,9 @@
+/* src/migr--1.0--1.1.sql */
+
+-- complain if script is sourced in psql, rather than via ALTER EXTENSION
+\echo Use "ALTER EXTENSION migr UPDATE TO '1.1'" to load this file. \quit
+
+-- migr 1.1.  The 1.0 install script never changes: everything 1.1 adds or
+-- alters is here, and test/t/005_upgrade_chain.pl checks that 1.0 followed
+-- by this script gives exactly what a fresh install of 1.1 gives, with the
+-- history kept.  Each change is grouped under the issue that made it.
