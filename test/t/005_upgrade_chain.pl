@@ -48,7 +48,7 @@ SELECT line FROM (
         ON m.classid = 'pg_proc'::regclass AND m.objid = p.oid
     UNION ALL
     SELECT 'relation ' || r.relnamespace::regnamespace || '.' || r.relname
-           || ' kind ' || r.relkind || ' persistence ' || r.relpersistence
+           || ' kind ' || r.relkind::text || ' persistence ' || r.relpersistence::text
            || ' options ' || coalesce(r.reloptions::text, '-')
            || ' acl ' || coalesce(r.relacl::text, 'default')
            || ' comment ' || coalesce(obj_description(r.oid, 'pg_class'), '-')
@@ -58,7 +58,7 @@ SELECT line FROM (
            || format_type(a.atttypid, a.atttypmod)
            || CASE WHEN a.attnotnull THEN ' not null' ELSE '' END
            || coalesce(' default ' || pg_get_expr(ad.adbin, ad.adrelid), '')
-           || ' identity ' || a.attidentity || ' generated ' || a.attgenerated
+           || ' identity ' || a.attidentity::text || ' generated ' || a.attgenerated::text
            || ' position ' || (SELECT count(*) FROM pg_attribute b
                                 WHERE b.attrelid = a.attrelid AND b.attnum > 0
                                   AND NOT b.attisdropped AND b.attnum <= a.attnum)
@@ -84,7 +84,7 @@ SELECT line FROM (
     SELECT 'trigger ' || pg_get_triggerdef(t.oid)
       FROM rels r JOIN pg_trigger t ON t.tgrelid = r.oid AND NOT t.tgisinternal
     UNION ALL
-    SELECT 'type ' || t.oid::regtype::text || ' ' || t.typtype
+    SELECT 'type ' || t.oid::regtype::text || ' ' || t.typtype::text
       FROM pg_type t JOIN members m
         ON m.classid = 'pg_type'::regclass AND m.objid = t.oid
     UNION ALL
