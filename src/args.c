@@ -14,6 +14,7 @@
 #include "postgres.h"
 
 #include "catalog/pg_type.h"
+#include "miscadmin.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 
@@ -31,6 +32,21 @@ migr_arg_text(FunctionCallInfo fcinfo, int argno, const char *argname)
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 				 errmsg("%s must not be null", argname)));
 	return text_to_cstring(PG_GETARG_TEXT_PP(argno));
+}
+
+/*
+ * migr_arg_list
+ *		A text[] argument that must not be NULL, as a List of C strings.
+ */
+List *
+migr_arg_list(FunctionCallInfo fcinfo, int argno, const char *argname)
+{
+	if (PG_ARGISNULL(argno))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("%s must not be null", argname),
+				 errhint("Give an empty array, '{}', for none.")));
+	return migr_array_list(PG_GETARG_ARRAYTYPE_P(argno), argname);
 }
 
 /*
@@ -55,6 +71,7 @@ migr_array_list(ArrayType *arr, const char *argname)
 					  &elems, &nulls, &n);
 	for (i = 0; i < n; i++)
 	{
+		CHECK_FOR_INTERRUPTS();
 		if (nulls[i])
 			ereport(ERROR,
 					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),

@@ -18,6 +18,12 @@
  * contains it or follows it: they are kept, with severity "allowed", but
  * never raised.
  *
+ * Anyone may call migr_lint(), so its cost is bounded by the script's size
+ * whatever the script holds: allow lines are handed out to statements in
+ * one pass, what the script did to its tables (created, archived, columns
+ * added, constraints added NOT VALID) is kept in a hash table, and every
+ * loop over the input checks for interrupts.
+ *
  * When a revision is defined, findings of severity "warning" and above are
  * raised as WARNINGs, or the first as an ERROR, following migr.lint; data
  * operations in a schema revision follow migr.data_operations instead.
@@ -41,22 +47,28 @@
 #include "catalog/pg_proc.h"
 #include "catalog/pg_type.h"
 #include "commands/defrem.h"
+#include "miscadmin.h"
 #include "executor/spi.h"
 #include "funcapi.h"
 #include "lib/stringinfo.h"
 #include "nodes/makefuncs.h"
 #include "nodes/nodeFuncs.h"
 #include "nodes/parsenodes.h"
+#include "optimizer/optimizer.h"
 #include "parser/parse_coerce.h"
 #include "parser/parse_type.h"
 #include "parser/parser.h"
 #include "storage/bufmgr.h"
 #include "storage/lmgr.h"
 #include "utils/builtins.h"
+#include "utils/fmgroids.h"
 #include "utils/fmgrprotos.h"
+#include "utils/hsearch.h"
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
 #include "utils/syscache.h"
+#include "utils/timestamp.h"
+#include "utils/typcache.h"
 #include "utils/varlena.h"
 
 #include "migr.h"
@@ -79,23 +91,50 @@ static const char *const lint_codes[] = {
 	"table_rewrite", "opaque_statement", NULL
 };
 
+#define LINT_NCODES		(lengthof(lint_codes) - 1)
+
 /* One "-- migr:allow" line. */
 typedef struct LintAllow
 {
 	int			offset;			/* of the line, in the script */
 	int			line;
 	char	   *code;
+	int			codeno;			/* index in lint_codes, -1 if none */
 	char	   *reason;			/* may be empty */
 	int			statement;		/* the statement it applies to, 0 if none */
 	bool		used;
 } LintAllow;
 
-/* A constraint the script added NOT VALID. */
-typedef struct LintNotValid
+/*
+ * What the script did before the current statement, by kind: a table it
+ * created (by name as written, and by bare name, since an unqualified name
+ * matches a qualified one), a table it archived, a constraint it added NOT
+ * VALID, a column it added or changed the type of (with the type).
+ */
+typedef enum LintSeenKind
 {
+	LINT_SEEN_CREATED,			/* schema (or "") and name */
+	LINT_SEEN_CREATED_ANY,		/* name, in any schema */
+	LINT_SEEN_ARCHIVED,			/* relid */
+	LINT_SEEN_NOT_VALID,		/* relid and constraint name */
+	LINT_SEEN_COLUMN			/* relid and column name */
+} LintSeenKind;
+
+typedef struct LintSeenKey
+{
+	LintSeenKind kind;
 	Oid			relid;
-	char	   *conname;
-} LintNotValid;
+	NameData	a;
+	NameData	b;
+} LintSeenKey;
+
+typedef struct LintSeen
+{
+	LintSeenKey key;
+	Oid			typid;			/* LINT_SEEN_COLUMN: its type now, or */
+	int32		typmod;			/* InvalidOid when unknown */
+	Oid			collid;
+} LintSeen;
 
 /* What the catalog says about a table a statement names. */
 typedef struct LintTable
@@ -114,26 +153,32 @@ typedef struct LintState
 	const char *script;
 	bool		data_kind;		/* a "data" revision */
 	List	   *allows;			/* LintAllow, in script order */
-	List	   *created;		/* RangeVar: tables the script created */
-	List	   *archived;		/* Oid: tables the script archived */
-	List	   *not_valid;		/* LintNotValid */
+	int			next_allow;		/* the first not handed to a statement */
+	int			stmt_allow;		/* the current statement's first */
+	LintAllow  *code_allow[LINT_NCODES];	/* its last of each code */
+	bool		code_used[LINT_NCODES]; /* which of them acknowledged */
+	HTAB	   *seen;			/* LintSeen */
 	List	   *findings;		/* MigrFinding, by statement */
 	List	   *line_findings;	/* MigrFinding about allow lines */
-	int			prev_end;		/* end of the previous statement */
 	MigrStmt   *ms;				/* the statement looked at */
 } LintState;
 
 static void lint_find_allows(LintState *ls);
 static void lint_allow_line(LintState *ls, const char *line, int len,
 							int offset, int lineno);
-static bool lint_known_code(const char *code);
+static int	lint_code_index(const char *code);
 static void lint_assign_allows(LintState *ls);
+static void lint_close_allows(LintState *ls);
+static LintSeen *lint_seen(LintState *ls, LintSeenKind kind, Oid relid,
+						   const char *a, const char *b, bool enter);
 static void lint_add(LintState *ls, const char *code, MigrSeverity sev,
 					 char *message, const char *hint);
 static void lint_walker(MigrStmt *ms, Node *tree, void *arg);
 static void lint_statement(LintState *ls, Node *tree);
 static void lint_remember(LintState *ls, Node *tree);
 static bool lint_created_here(LintState *ls, RangeVar *rv);
+static void lint_remember_created(LintState *ls, const char *schemaname,
+								  const char *relname);
 static bool lint_table(LintState *ls, RangeVar *rv, LintTable *t);
 static void lint_size(LintTable *t);
 static void lint_leaf_size(Oid relid, BlockNumber *pages, double *rows);
@@ -152,9 +197,15 @@ static bool lint_volatile_walker(Node *node, char **found);
 static void lint_add_constraint(LintState *ls, LintTable *t, Constraint *con);
 static void lint_validate(LintState *ls, LintTable *t, const char *conname);
 static void lint_type_change(LintState *ls, LintTable *t, AlterTableCmd *cmd);
-static bool lint_type_rewrites(Oid relid, const char *colname, ColumnDef *def,
-							   char **type);
-static bool lint_typmod_widens(Oid type, int32 oldmod, int32 newmod);
+static bool lint_type_rewrites(LintState *ls, Oid relid, const char *colname,
+							   ColumnDef *def, char **type);
+static bool lint_column_type(LintState *ls, Oid relid, const char *colname,
+							 Oid *typid, int32 *typmod, Oid *collid);
+static void lint_remember_column(LintState *ls, Oid relid,
+								 const char *colname, TypeName *tn,
+								 CollateClause *coll);
+static bool lint_using_is_column(Node *expr, const char *colname);
+static bool lint_change_requires_rewrite(Node *expr);
 static void lint_set_not_null(LintState *ls, LintTable *t, const char *col);
 static bool lint_has_not_null_check(Oid relid, const char *col);
 static void lint_drop_column(LintState *ls, LintTable *t, AlterTableCmd *cmd);
@@ -170,6 +221,7 @@ static void lint_reindex(LintState *ls, ReindexStmt *stmt);
 static void lint_domain(LintState *ls, AlterDomainStmt *stmt);
 static void lint_data(LintState *ls, Node *tree);
 static void lint_unused_allows(LintState *ls);
+static MigrFinding *lint_empty_finding(void);
 static List *lint_merge(List *a, List *b);
 static MigrFinding *lint_data_finding(MigrStmt *ms, Node *tree);
 static void lint_data_walker(MigrStmt *ms, Node *tree, void *arg);
@@ -182,18 +234,19 @@ static void lint_raise(MigrFinding *f, const char *section, const char *id,
  */
 
 /*
- * lint_known_code
- *		Whether code names a rule that migr:allow can acknowledge.
+ * lint_code_index
+ *		The index in lint_codes of a rule that migr:allow can acknowledge,
+ *		or -1.
  */
-static bool
-lint_known_code(const char *code)
+static int
+lint_code_index(const char *code)
 {
 	int			i;
 
 	for (i = 0; lint_codes[i]; i++)
 		if (strcmp(lint_codes[i], code) == 0)
-			return true;
-	return false;
+			return i;
+	return -1;
 }
 
 /*
@@ -218,6 +271,7 @@ lint_allow_line(LintState *ls, const char *line, int len, int offset,
 	a->offset = offset;
 	a->line = lineno;
 	a->code = pnstrdup(code, p - code);
+	a->codeno = lint_code_index(a->code);
 	while (p < end && isspace((unsigned char) *p))
 		p++;
 	while (end > p && isspace((unsigned char) end[-1]))
@@ -246,6 +300,7 @@ lint_find_allows(LintState *ls)
 		int			full = nl ? (int) (nl - line + 1) : (int) strlen(line);
 		int			len = nl ? (int) (nl - line) : full;
 
+		CHECK_FOR_INTERRUPTS();
 		lineno++;
 		if (len > 0 && line[len - 1] == '\r')
 			len--;
@@ -271,22 +326,28 @@ lint_find_allows(LintState *ls)
 /*
  * lint_assign_allows
  *		Give the allow lines before or inside the current statement (and
- *		after the previous one) to it; report those naming no rule.
+ *		after the previous one) to it; report those naming no rule.  The
+ *		lines are in script order and so are the statements, so one cursor
+ *		hands each line out once.
  */
 static void
 lint_assign_allows(LintState *ls)
 {
 	int			end = ls->ms->location + strlen(ls->ms->sql);
-	ListCell   *lc;
 
-	foreach(lc, ls->allows)
+	lint_close_allows(ls);
+	ls->stmt_allow = ls->next_allow;
+	for (; ls->next_allow < list_length(ls->allows); ls->next_allow++)
 	{
-		LintAllow  *a = (LintAllow *) lfirst(lc);
+		LintAllow  *a = (LintAllow *) list_nth(ls->allows, ls->next_allow);
 
-		if (a->statement != 0 || a->offset < ls->prev_end || a->offset >= end)
-			continue;
+		CHECK_FOR_INTERRUPTS();
+		if (a->offset >= end)
+			break;
 		a->statement = ls->ms->index;
-		if (!lint_known_code(a->code))
+		if (a->codeno >= 0)
+			ls->code_allow[a->codeno] = a;
+		else
 		{
 			MigrFinding *f = palloc0(sizeof(MigrFinding));
 
@@ -303,7 +364,29 @@ lint_assign_allows(LintState *ls)
 			ls->findings = lappend(ls->findings, f);
 		}
 	}
-	ls->prev_end = end;
+}
+
+/*
+ * lint_close_allows
+ *		When the statement's rules are done: its allow lines of a code that
+ *		acknowledged a finding are used, all of them.
+ */
+static void
+lint_close_allows(LintState *ls)
+{
+	int			i;
+
+	for (i = ls->stmt_allow; i < ls->next_allow; i++)
+	{
+		LintAllow  *a = (LintAllow *) list_nth(ls->allows, i);
+
+		CHECK_FOR_INTERRUPTS();
+		if (a->codeno >= 0 && ls->code_used[a->codeno])
+			a->used = true;
+	}
+	memset(ls->code_allow, 0, sizeof(ls->code_allow));
+	memset(ls->code_used, 0, sizeof(ls->code_used));
+	ls->stmt_allow = ls->next_allow;
 }
 
 /*
@@ -317,11 +400,13 @@ lint_unused_allows(LintState *ls)
 	ListCell   *lc;
 	List	   *unused = NIL;
 
+	lint_close_allows(ls);
 	foreach(lc, ls->allows)
 	{
 		LintAllow  *a = (LintAllow *) lfirst(lc);
 		MigrFinding *f;
 
+		CHECK_FOR_INTERRUPTS();
 		if (a->used)
 			continue;
 		f = palloc0(sizeof(MigrFinding));
@@ -377,7 +462,8 @@ lint_add(LintState *ls, const char *code, MigrSeverity sev, char *message,
 		 const char *hint)
 {
 	MigrFinding *f = palloc0(sizeof(MigrFinding));
-	ListCell   *lc;
+	int			codeno = lint_code_index(code);
+	LintAllow  *a = codeno >= 0 ? ls->code_allow[codeno] : NULL;
 
 	f->statement = ls->ms->index;
 	f->line = ls->ms->line;
@@ -385,13 +471,9 @@ lint_add(LintState *ls, const char *code, MigrSeverity sev, char *message,
 	f->code = code;
 	f->message = message;
 	f->hint = pstrdup(hint);
-	foreach(lc, ls->allows)
+	if (a != NULL)
 	{
-		LintAllow  *a = (LintAllow *) lfirst(lc);
-
-		if (a->statement != ls->ms->index || strcmp(a->code, code) != 0)
-			continue;
-		a->used = true;
+		ls->code_used[codeno] = true;
 		f->severity = MIGR_SEV_ALLOWED;
 		f->message = psprintf("%s (acknowledged at line %d%s%s)", message,
 							  a->line, a->reason[0] ? ": " : "", a->reason);
@@ -405,6 +487,45 @@ lint_add(LintState *ls, const char *code, MigrSeverity sev, char *message,
  */
 
 /*
+ * lint_seen
+ *		Find (or with enter, add) what the script did, in the hash table.
+ *		Names are kept as the parser truncated them, to NAMEDATALEN - 1.
+ */
+static LintSeen *
+lint_seen(LintState *ls, LintSeenKind kind, Oid relid, const char *a,
+		  const char *b, bool enter)
+{
+	LintSeenKey key;
+	LintSeen   *entry;
+	bool		found;
+
+	if (ls->seen == NULL)
+	{
+		HASHCTL		ctl;
+
+		if (!enter)
+			return NULL;
+		ctl.keysize = sizeof(LintSeenKey);
+		ctl.entrysize = sizeof(LintSeen);
+		ctl.hcxt = CurrentMemoryContext;
+		ls->seen = hash_create("migr lint", 64, &ctl,
+							   HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+	}
+	memset(&key, 0, sizeof(key));
+	key.kind = kind;
+	key.relid = relid;
+	if (a)
+		strlcpy(NameStr(key.a), a, NAMEDATALEN);
+	if (b)
+		strlcpy(NameStr(key.b), b, NAMEDATALEN);
+	entry = hash_search(ls->seen, &key, enter ? HASH_ENTER : HASH_FIND,
+						&found);
+	if (enter && !found)
+		entry->typid = InvalidOid;
+	return entry;
+}
+
+/*
  * lint_created_here
  *		Whether the script created a table of that name before the current
  *		statement.  Names are compared as written; an unqualified name
@@ -413,18 +534,27 @@ lint_add(LintState *ls, const char *code, MigrSeverity sev, char *message,
 static bool
 lint_created_here(LintState *ls, RangeVar *rv)
 {
-	ListCell   *lc;
+	if (rv->schemaname == NULL)
+		return lint_seen(ls, LINT_SEEN_CREATED_ANY, InvalidOid, NULL,
+						 rv->relname, false) != NULL;
+	return lint_seen(ls, LINT_SEEN_CREATED, InvalidOid, rv->schemaname,
+					 rv->relname, false) != NULL ||
+		lint_seen(ls, LINT_SEEN_CREATED, InvalidOid, "", rv->relname,
+				  false) != NULL;
+}
 
-	foreach(lc, ls->created)
-	{
-		RangeVar   *c = (RangeVar *) lfirst(lc);
-
-		if (strcmp(c->relname, rv->relname) == 0 &&
-			(c->schemaname == NULL || rv->schemaname == NULL ||
-			 strcmp(c->schemaname, rv->schemaname) == 0))
-			return true;
-	}
-	return false;
+/*
+ * lint_remember_created
+ *		A table the script created (or renamed to), by name.
+ */
+static void
+lint_remember_created(LintState *ls, const char *schemaname,
+					  const char *relname)
+{
+	(void) lint_seen(ls, LINT_SEEN_CREATED, InvalidOid,
+					 schemaname ? schemaname : "", relname, true);
+	(void) lint_seen(ls, LINT_SEEN_CREATED_ANY, InvalidOid, NULL, relname,
+					 true);
 }
 
 /*
@@ -799,6 +929,8 @@ lint_add_column(LintState *ls, LintTable *t, ColumnDef *col)
 				 psprintf("ADD COLUMN \"%s\" NOT NULL without a default fails on existing table \"%s\" as soon as it has a row (%s)",
 						  col->colname, t->name, lint_size_text(t)),
 				 "Give the column a constant DEFAULT (which does not rewrite the table), or add it nullable, fill it in a data revision, and make it NOT NULL later (see rule set_not_null).");
+	lint_remember_column(ls, t->relid, col->colname, col->typeName,
+						 col->collClause);
 }
 
 /*
@@ -834,11 +966,9 @@ lint_add_constraint(LintState *ls, LintTable *t, Constraint *con)
 		case CONSTR_CHECK:
 			if (con->skip_validation)
 			{
-				LintNotValid *nv = palloc(sizeof(LintNotValid));
-
-				nv->relid = t->relid;
-				nv->conname = con->conname;
-				ls->not_valid = lappend(ls->not_valid, nv);
+				if (con->conname != NULL)
+					(void) lint_seen(ls, LINT_SEEN_NOT_VALID, t->relid,
+									 con->conname, NULL, true);
 				break;
 			}
 			lint_add(ls, "constraint_not_valid", lint_by_size(t),
@@ -860,73 +990,141 @@ lint_add_constraint(LintState *ls, LintTable *t, Constraint *con)
 static void
 lint_validate(LintState *ls, LintTable *t, const char *conname)
 {
-	ListCell   *lc;
-
-	foreach(lc, ls->not_valid)
-	{
-		LintNotValid *nv = (LintNotValid *) lfirst(lc);
-
-		if (nv->relid != t->relid || nv->conname == NULL ||
-			strcmp(nv->conname, conname) != 0)
-			continue;
-		lint_add(ls, "constraint_not_valid", lint_by_size(t),
-				 psprintf("constraint \"%s\" on existing table \"%s\" (%s) is validated in the revision that adds it, under the lock ADD CONSTRAINT took, which is held until commit",
-						  conname, t->name, lint_size_text(t)),
-				 "Move VALIDATE CONSTRAINT to a later revision: a revision runs in one transaction.");
+	if (!lint_seen(ls, LINT_SEEN_NOT_VALID, t->relid, conname, NULL, false))
 		return;
-	}
+	lint_add(ls, "constraint_not_valid", lint_by_size(t),
+			 psprintf("constraint \"%s\" on existing table \"%s\" (%s) is validated in the revision that adds it, under the lock ADD CONSTRAINT took, which is held until commit",
+					  conname, t->name, lint_size_text(t)),
+			 "Move VALIDATE CONSTRAINT to a later revision: a revision runs in one transaction.");
 }
 
 /*
- * lint_typmod_widens
- *		A typmod change of the same type that the server makes without a
- *		rewrite (the length-coercion functions' planner support: varchar,
- *		varbit, numeric with the same scale, time and timestamp precision).
+ * lint_remember_column
+ *		The type a column has from here on in the script: one it added, or
+ *		one whose type it changed.  A type that does not resolve (serial,
+ *		say, or a type the script creates) is remembered as unknown.
+ */
+static void
+lint_remember_column(LintState *ls, Oid relid, const char *colname,
+					 TypeName *tn, CollateClause *coll)
+{
+	LintSeen   *col = lint_seen(ls, LINT_SEEN_COLUMN, relid, colname, NULL,
+								true);
+	Type		typ = tn ? LookupTypeName(NULL, tn, &col->typmod, true) : NULL;
+
+	col->typid = InvalidOid;
+	if (typ == NULL)
+		return;
+	col->typid = typeTypeId(typ);
+	col->collid = typeTypeCollation(typ);
+	ReleaseSysCache(typ);
+	if (coll != NULL)
+		col->collid = get_collation_oid(coll->collname, true);
+}
+
+/*
+ * lint_column_type
+ *		A column's type as the statement finds it: as an earlier statement
+ *		of the script left it, else from the catalog.  False if unknown.
  */
 static bool
-lint_typmod_widens(Oid type, int32 oldmod, int32 newmod)
+lint_column_type(LintState *ls, Oid relid, const char *colname, Oid *typid,
+				 int32 *typmod, Oid *collid)
 {
-	switch (type)
+	LintSeen   *col = lint_seen(ls, LINT_SEEN_COLUMN, relid, colname, NULL,
+								false);
+	AttrNumber	attnum;
+
+	if (col != NULL)
 	{
-		case VARCHAROID:
-		case VARBITOID:
-		case TIMEOID:
-		case TIMETZOID:
-		case TIMESTAMPOID:
-		case TIMESTAMPTZOID:
-		case INTERVALOID:
-			return newmod < 0 || (oldmod >= 0 && newmod >= oldmod);
-		case NUMERICOID:
-			if (newmod < 0)
-				return true;
-			if (oldmod < 0)
-				return false;
-			/* typmod is ((precision << 16) | scale) + VARHDRSZ */
-			return ((newmod - VARHDRSZ) & 0xffff) == ((oldmod - VARHDRSZ) & 0xffff) &&
-				((newmod - VARHDRSZ) >> 16) >= ((oldmod - VARHDRSZ) >> 16);
-		default:
+		*typid = col->typid;
+		*typmod = col->typmod;
+		*collid = col->collid;
+		return OidIsValid(col->typid);
+	}
+	attnum = get_attnum(relid, colname);
+	if (attnum == InvalidAttrNumber)
+		return false;
+	get_atttypetypmodcoll(relid, attnum, typid, typmod, collid);
+	return true;
+}
+
+/*
+ * lint_using_is_column
+ *		Whether a USING expression is the column itself, which is what the
+ *		server uses when there is no USING.
+ */
+static bool
+lint_using_is_column(Node *expr, const char *colname)
+{
+	ColumnRef  *cref = (ColumnRef *) expr;
+
+	return IsA(expr, ColumnRef) && list_length(cref->fields) == 1 &&
+		IsA(linitial(cref->fields), String) &&
+		strcmp(strVal(linitial(cref->fields)), colname) == 0;
+}
+
+/*
+ * lint_change_requires_rewrite
+ *		The server's ATColumnChangeRequiresRewrite() (tablecmds.c, static
+ *		there), on the planned expression that turns the old value into the
+ *		new: only the column itself, binary relabelling, coercion to a
+ *		domain without constraints, and timestamp <-> timestamptz when the
+ *		session's time zone is UTC, keep the stored values.
+ */
+static bool
+lint_change_requires_rewrite(Node *expr)
+{
+	for (;;)
+	{
+		if (IsA(expr, Var))
 			return false;
+		else if (IsA(expr, RelabelType))
+			expr = (Node *) ((RelabelType *) expr)->arg;
+		else if (IsA(expr, CoerceToDomain))
+		{
+			CoerceToDomain *d = (CoerceToDomain *) expr;
+
+			if (DomainHasConstraints(d->resulttype))
+				return true;
+			expr = (Node *) d->arg;
+		}
+		else if (IsA(expr, FuncExpr) &&
+				 (((FuncExpr *) expr)->funcid == F_TIMESTAMPTZ_TIMESTAMP ||
+				  ((FuncExpr *) expr)->funcid == F_TIMESTAMP_TIMESTAMPTZ))
+		{
+			if (TimestampTimestampTzRequiresRewrite())
+				return true;
+			expr = linitial(((FuncExpr *) expr)->args);
+		}
+		else
+			return true;
 	}
 }
 
 /*
  * lint_type_rewrites
- *		Whether ALTER COLUMN TYPE rewrites the table: false only when the
- *		column and the new type resolve, there is no USING expression, and
- *		the change is binary coercible without a narrowing typmod.
- *		Anything unknown counts as a rewrite.
+ *		Whether ALTER COLUMN TYPE rewrites the table, decided as the server
+ *		decides it (ATPrepAlterColumnType): the old column as a Var, coerced
+ *		to the new type by assignment, planned (which lets the length
+ *		coercions' support functions drop a typmod change that only widens:
+ *		varchar(n) to a longer or no limit, numeric precision with the same
+ *		scale, time and timestamp precision), then
+ *		lint_change_requires_rewrite().  A column the script added or
+ *		changed earlier has the type it gave it.  Anything unknown counts as
+ *		a rewrite.
  */
 static bool
-lint_type_rewrites(Oid relid, const char *colname, ColumnDef *def,
-				   char **type)
+lint_type_rewrites(LintState *ls, Oid relid, const char *colname,
+				   ColumnDef *def, char **type)
 {
-	AttrNumber	attnum = get_attnum(relid, colname);
 	Oid			oldtype;
 	int32		oldmod;
-	Oid			collid;
+	Oid			oldcoll;
 	Type		typ;
 	Oid			newtype;
 	int32		newmod;
+	Node	   *expr;
 
 	*type = TypeNameToString(def->typeName);
 	typ = LookupTypeName(NULL, def->typeName, &newmod, true);
@@ -935,13 +1133,21 @@ lint_type_rewrites(Oid relid, const char *colname, ColumnDef *def,
 	newtype = typeTypeId(typ);
 	ReleaseSysCache(typ);
 	*type = format_type_with_typemod(newtype, newmod);
-	if (attnum == InvalidAttrNumber || def->raw_default != NULL)
+	if (!lint_column_type(ls, relid, colname, &oldtype, &oldmod, &oldcoll) ||
+		(def->raw_default != NULL &&
+		 !lint_using_is_column(def->raw_default, colname)))
 		return true;
-	get_atttypetypmodcoll(relid, attnum, &oldtype, &oldmod, &collid);
 
-	if (newtype == oldtype)
-		return !(newmod == oldmod || lint_typmod_widens(newtype, oldmod, newmod));
-	return !(IsBinaryCoercible(oldtype, newtype) && newmod < 0);
+	expr = coerce_to_target_type(NULL,
+								 (Node *) makeVar(1, 1, oldtype, oldmod,
+												  oldcoll, 0),
+								 oldtype, newtype, newmod,
+								 COERCION_ASSIGNMENT, COERCE_IMPLICIT_CAST,
+								 -1);
+	if (expr == NULL)
+		return true;			/* no cast: the server refuses it */
+	expr = (Node *) expression_planner((Expr *) expr);
+	return lint_change_requires_rewrite(expr);
 }
 
 /*
@@ -954,7 +1160,7 @@ lint_type_change(LintState *ls, LintTable *t, AlterTableCmd *cmd)
 	ColumnDef  *def = (ColumnDef *) cmd->def;
 	char	   *type;
 
-	if (!lint_type_rewrites(t->relid, cmd->name, def, &type))
+	if (!lint_type_rewrites(ls, t->relid, cmd->name, def, &type))
 		lint_add(ls, "column_type_change", MIGR_SEV_INFO,
 				 psprintf("ALTER COLUMN \"%s\" TYPE %s on existing table \"%s\" is binary compatible: no rewrite, a brief ACCESS EXCLUSIVE lock",
 						  cmd->name, type, t->name),
@@ -964,6 +1170,8 @@ lint_type_change(LintState *ls, LintTable *t, AlterTableCmd *cmd)
 				 psprintf("ALTER COLUMN \"%s\" TYPE %s rewrites existing table \"%s\" (%s) and its indexes under an ACCESS EXCLUSIVE lock",
 						  cmd->name, type, t->name, lint_size_text(t)),
 				 "Add a column of the new type, fill it in batches in data revisions while a trigger keeps it in step, move readers over, then drop the old column; widening varchar(n), numeric(p,s) precision or dropping a length limit does not rewrite.");
+	lint_remember_column(ls, t->relid, cmd->name, def->typeName,
+						 def->collClause);
 }
 
 /*
@@ -1024,7 +1232,7 @@ lint_archived(LintState *ls, LintTable *t, const char *what)
 	char	   *archive;
 	int			days;
 
-	if (list_member_oid(ls->archived, t->relid))
+	if (lint_seen(ls, LINT_SEEN_ARCHIVED, t->relid, NULL, NULL, false))
 		return true;
 	if (!archive_find(t->relid, &archive, &days))
 		return false;
@@ -1172,9 +1380,8 @@ lint_rename(LintState *ls, RenameStmt *stmt)
 							  t.name, stmt->newname),
 					 "Deploy application code that no longer uses the old name first; or create the new name beside the old (for a table, a view of the old one), move readers and writers over, and drop the old name in a later revision.");
 		else
-			ls->created = lappend(ls->created,
-								  makeRangeVar(stmt->relation->schemaname,
-											   stmt->newname, -1));
+			lint_remember_created(ls, stmt->relation->schemaname,
+								  stmt->newname);
 	}
 	else if (stmt->renameType == OBJECT_COLUMN &&
 			 stmt->relationType == OBJECT_TABLE && stmt->relation &&
@@ -1372,7 +1579,8 @@ lint_remember(LintState *ls, Node *tree)
 															 NULL, NULL);
 
 				if (OidIsValid(relid))
-					ls->archived = lappend_oid(ls->archived, relid);
+					(void) lint_seen(ls, LINT_SEEN_ARCHIVED, relid, NULL,
+									 NULL, true);
 				rv = NULL;
 			}
 			break;
@@ -1380,7 +1588,7 @@ lint_remember(LintState *ls, Node *tree)
 			break;
 	}
 	if (rv)
-		ls->created = lappend(ls->created, copyObject(rv));
+		lint_remember_created(ls, rv->schemaname, rv->relname);
 }
 
 /*
@@ -1472,6 +1680,25 @@ lint_severity_name(MigrSeverity sev)
 }
 
 /*
+ * lint_empty_finding
+ *		An upgrade with no statement: allowed, since real histories have
+ *		marker revisions (a branch's root, a release point), but worth a
+ *		look, since it may be a file whose SQL was never written.
+ */
+static MigrFinding *
+lint_empty_finding(void)
+{
+	MigrFinding *f = palloc0(sizeof(MigrFinding));
+
+	f->line = 1;
+	f->severity = MIGR_SEV_INFO;
+	f->code = "empty_upgrade";
+	f->message = pstrdup("the upgrade script is empty: it holds nothing but white space and comments");
+	f->hint = pstrdup("Nothing to do if the revision only marks a point in the history (a branch's root, a release); otherwise write the SQL it applies.");
+	return f;
+}
+
+/*
  * lint_script
  *		Every finding of a script (an upgrade script, or one given to
  *		migr_lint()), statement by statement.  Must run inside SPI.
@@ -1485,8 +1712,11 @@ lint_script(const char *script, const char *kind, const char *id)
 	ls.script = script;
 	ls.data_kind = (strcmp(kind, "data") == 0);
 	lint_find_allows(&ls);
-	(void) script_walk(script, id, "upgrade", lint_walker, &ls);
+	if (script_walk(script, id, "upgrade", lint_walker, &ls) == NIL)
+		ls.findings = lappend(ls.findings, lint_empty_finding());
 	lint_unused_allows(&ls);
+	if (ls.seen != NULL)
+		hash_destroy(ls.seen);
 	return lint_merge(ls.findings, ls.line_findings);
 }
 
@@ -1506,7 +1736,7 @@ lint_raise(MigrFinding *f, const char *section, const char *id, int elevel,
 		appendStringInfo(&detail, "statement %d at ", f->statement);
 	appendStringInfo(&detail, "line %d of the %s script of revision \"%s\".",
 					 f->line, section, id);
-	if (f->statement > 0 && lint_known_code(f->code))
+	if (f->statement > 0 && lint_code_index(f->code) >= 0)
 		appendStringInfo(&detail, " A line \"-- migr:allow %s <reason>\" before the statement acknowledges it.",
 						 f->code);
 	ereport(elevel,

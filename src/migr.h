@@ -117,6 +117,7 @@ typedef struct MigrStmt
 	bool		client_copy;	/* COPY FROM STDIN / TO STDOUT */
 	MigrStmtClass stmt_class;
 	const char *what;			/* command name, for messages */
+	const char *hint;			/* the way out when it is refused, or NULL */
 } MigrStmt;
 
 /* Called by script_walk() for each statement, with its parse tree. */
@@ -324,6 +325,8 @@ extern List *archive_check_findings(void);
 /* utilities shared by the SQL-callable files */
 extern ArrayType *migr_text_array(List *strings);
 extern List *migr_array_list(ArrayType *arr, const char *argname);
+extern List *migr_arg_list(FunctionCallInfo fcinfo, int argno,
+						   const char *argname);
 extern ArrayType *migr_id_array(MigrGraph *g, int n, int *idx);
 extern char *migr_arg_text(FunctionCallInfo fcinfo, int argno,
 						   const char *argname);

@@ -25,6 +25,7 @@
 #include <ctype.h>
 
 #include "lib/stringinfo.h"
+#include "miscadmin.h"
 #include "parser/parser.h"
 
 #include "migr.h"
@@ -256,6 +257,7 @@ revfile_parse(const char *text)
 		int			full = nl ? (int) (nl - line + 1) : (int) strlen(line);
 		int			len = nl ? (int) (nl - line) : full;
 
+		CHECK_FOR_INTERRUPTS();
 		p.lineno++;
 		if (len > 0 && line[len - 1] == '\r')
 			len--;

@@ -46,7 +46,9 @@ revlex_ident_char(char c)
  * revlex_dollar_tag
  *		If a dollar quote opens at line[i], remember its delimiter and return
  *		its length; else 0.  $$ or $tag$ where tag is an identifier without
- *		"$"; "$1" (a parameter) is not a quote.
+ *		"$", of any length (scan.l's dolqdelim); "$1" (a parameter) is not a
+ *		quote.  The delimiter is kept as a pointer into the line, which the
+ *		caller keeps while it reads on.
  */
 static int
 revlex_dollar_tag(RevLexer *lx, const char *line, int i, int len)
@@ -57,11 +59,11 @@ revlex_dollar_tag(RevLexer *lx, const char *line, int i, int len)
 					((unsigned char) line[j] & 0x80)))
 		while (j < len && line[j] != '$' && revlex_ident_char(line[j]))
 			j++;
-	if (j >= len || line[j] != '$' || j - i + 1 > REVLEX_MAX_TAG)
+	if (j >= len || line[j] != '$')
 		return 0;
-	memcpy(lx->tag, line + i, j - i + 1);
-	lx->tag[j - i + 1] = '\0';
-	return j - i + 1;
+	lx->tag = line + i;
+	lx->taglen = j - i + 1;
+	return lx->taglen;
 }
 
 void
@@ -185,18 +187,20 @@ revlex_line(RevLexer *lx, const char *line, int len)
 				i++;
 				break;
 			case REVLEX_DOLLAR:
-				{
-					int			tl = (int) strlen(lx->tag);
 
-					if (c == '$' && i + tl <= len &&
-						strncmp(line + i, lx->tag, tl) == 0)
-					{
-						lx->state = REVLEX_NONE;
-						i += tl;
-					}
-					else
-						i++;
+				/*
+				 * Comparing at each "$" stays linear: the delimiter holds no
+				 * "$" inside, so a comparison stops at the body's next "$".
+				 */
+				if (c == '$' && i + lx->taglen <= len &&
+					memcmp(line + i, lx->tag, lx->taglen) == 0)
+				{
+					lx->state = REVLEX_NONE;
+					lx->tag = NULL;
+					i += lx->taglen;
 				}
+				else
+					i++;
 				break;
 			case REVLEX_COMMENT:
 				if (c == '/' && next == '*')

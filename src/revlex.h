@@ -18,7 +18,6 @@
 #include <stdbool.h>
 
 #define REVLEX_DIRECTIVE	"-- migr:"
-#define REVLEX_MAX_TAG		130		/* "$" + identifier (<= 128 bytes) + "$" */
 
 typedef enum RevLexState
 {
@@ -35,7 +34,14 @@ typedef struct RevLexer
 	RevLexState state;
 	int			depth;			/* block comment nesting */
 	bool		std_strings;	/* standard_conforming_strings */
-	char		tag[REVLEX_MAX_TAG + 1];	/* dollar-quote delimiter */
+
+	/*
+	 * The open dollar quote's delimiter ("$tag$"), pointing into the text
+	 * being read: the caller keeps the whole text while it reads it.  The
+	 * server's lexer puts no limit on a tag's length, so neither does this.
+	 */
+	const char *tag;
+	int			taglen;
 } RevLexer;
 
 extern void revlex_init(RevLexer *lx, bool std_strings);

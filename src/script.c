@@ -21,13 +21,26 @@
 
 #include <ctype.h>
 
+#include "catalog/namespace.h"
+#include "catalog/pg_class.h"
+#include "catalog/pg_subscription.h"
 #include "commands/defrem.h"
+#include "miscadmin.h"
 #include "nodes/parsenodes.h"
 #include "parser/parser.h"
 #include "tcop/utility.h"
+#include "utils/builtins.h"
+#include "utils/hsearch.h"
+#include "utils/lsyscache.h"
 #include "utils/memutils.h"
 
 #include "migr.h"
+
+/* State of script_check_walker() across the statements of a script. */
+typedef struct ScriptCheck
+{
+	HTAB	   *slotless;		/* subscriptions set slot_name = NONE */
+} ScriptCheck;
 
 typedef struct ScriptContext
 {
@@ -40,9 +53,17 @@ static void script_parse_callback(void *arg);
 static void script_classify(Node *stmt, MigrStmt *ms);
 static MigrStmtClass script_class(Node *stmt);
 static bool script_modifies_data(WithClause *with);
-static bool script_reindex_concurrently(ReindexStmt *stmt);
+static bool script_option_bool(List *options, const char *name, bool dflt);
+static bool script_option_given(List *options, const char *name);
+static void script_reindex(ReindexStmt *stmt, MigrStmt *ms);
+static void script_subscription(Node *stmt, MigrStmt *ms);
 static bool script_detach_concurrently(AlterTableStmt *stmt);
 static int	script_skip_space(const char *s, int pos, int end);
+static bool script_partitioned(RangeVar *rv);
+static bool script_slot_none(List *options);
+static void script_remember_slotless(ScriptCheck *sc, const char *subname);
+static bool script_drop_needs_slot(ScriptCheck *sc, const char *subname);
+static void script_check_walker(MigrStmt *ms, Node *tree, void *arg);
 
 /*
  * script_parse_callback
@@ -115,26 +136,117 @@ script_skip_space(const char *s, int pos, int end)
 }
 
 /*
- * script_reindex_concurrently
- *		REINDEX (CONCURRENTLY) ..., and REINDEX SYSTEM/DATABASE, which can
- *		never run inside a transaction block.
+ * script_option_bool
+ *		The value of a boolean option of a statement's WITH list, or dflt
+ *		when it is not given.
  */
 static bool
-script_reindex_concurrently(ReindexStmt *stmt)
+script_option_bool(List *options, const char *name, bool dflt)
 {
 	ListCell   *lc;
 
-	if (stmt->kind == REINDEX_OBJECT_SYSTEM ||
-		stmt->kind == REINDEX_OBJECT_DATABASE)
-		return true;
-	foreach(lc, stmt->params)
+	foreach(lc, options)
 	{
 		DefElem    *opt = (DefElem *) lfirst(lc);
 
-		if (strcmp(opt->defname, "concurrently") == 0 && defGetBoolean(opt))
-			return true;
+		if (strcmp(opt->defname, name) == 0)
+			return defGetBoolean(opt);
 	}
+	return dflt;
+}
+
+/*
+ * script_option_given
+ *		Whether a statement's WITH list names the option.
+ */
+static bool
+script_option_given(List *options, const char *name)
+{
+	ListCell   *lc;
+
+	foreach(lc, options)
+		if (strcmp(((DefElem *) lfirst(lc))->defname, name) == 0)
+			return true;
 	return false;
+}
+
+/*
+ * script_reindex
+ *		REINDEX (CONCURRENTLY) of a table or an index is handed to a
+ *		background worker; REINDEX SCHEMA, SYSTEM and DATABASE each process
+ *		many tables, one transaction each, so the server never runs them in
+ *		a transaction block (ExecReindex).  REINDEX SCHEMA CONCURRENTLY can
+ *		go to the worker too, but never in line (it names no table that the
+ *		revision might have created).
+ */
+static void
+script_reindex(ReindexStmt *stmt, MigrStmt *ms)
+{
+	bool		concurrently = script_option_bool(stmt->params, "concurrently",
+												  false);
+
+	switch (stmt->kind)
+	{
+		case REINDEX_OBJECT_INDEX:
+		case REINDEX_OBJECT_TABLE:
+			if (!concurrently)
+				return;
+			ms->what = "REINDEX CONCURRENTLY";
+			ms->deferrable = ms->inlinable = true;
+			break;
+		case REINDEX_OBJECT_SCHEMA:
+			ms->what = concurrently ? "REINDEX SCHEMA CONCURRENTLY" :
+				"REINDEX SCHEMA";
+			ms->deferrable = concurrently;
+			ms->hint = "Use REINDEX SCHEMA ... CONCURRENTLY, which migr hands to a background worker, or REINDEX each table; or run the statement outside migr.";
+			break;
+		case REINDEX_OBJECT_SYSTEM:
+		case REINDEX_OBJECT_DATABASE:
+			ms->what = stmt->kind == REINDEX_OBJECT_SYSTEM ?
+				"REINDEX SYSTEM" : "REINDEX DATABASE";
+			break;
+	}
+	ms->non_transactional = true;
+}
+
+/*
+ * script_subscription
+ *		CREATE SUBSCRIPTION that creates its replication slot (the default
+ *		unless connect = false or create_slot = false), and ALTER
+ *		SUBSCRIPTION that refreshes the publications (REFRESH PUBLICATION,
+ *		and SET, ADD or DROP PUBLICATION unless refresh = false): the server
+ *		refuses both in a transaction block, since the publisher's side
+ *		cannot be rolled back (subscriptioncmds.c).
+ */
+static void
+script_subscription(Node *stmt, MigrStmt *ms)
+{
+	if (IsA(stmt, CreateSubscriptionStmt))
+	{
+		List	   *options = ((CreateSubscriptionStmt *) stmt)->options;
+		bool		connect = script_option_bool(options, "connect", true);
+
+		if (!script_option_bool(options, "create_slot", connect))
+			return;
+		ms->what = "CREATE SUBSCRIPTION ... WITH (create_slot = true)";
+		ms->hint = "Create the subscription WITH (connect = false) in the revision, then create its slot, enable it and refresh it outside migr; or run the statement outside migr.";
+	}
+	else
+	{
+		AlterSubscriptionStmt *as = (AlterSubscriptionStmt *) stmt;
+
+		if (as->kind == ALTER_SUBSCRIPTION_REFRESH)
+			ms->what = "ALTER SUBSCRIPTION ... REFRESH PUBLICATION";
+		else if ((as->kind == ALTER_SUBSCRIPTION_SET_PUBLICATION ||
+				  as->kind == ALTER_SUBSCRIPTION_ADD_PUBLICATION ||
+				  as->kind == ALTER_SUBSCRIPTION_DROP_PUBLICATION) &&
+				 script_option_bool(as->options, "refresh", true))
+			ms->what = "ALTER SUBSCRIPTION ... PUBLICATION with refresh";
+		else
+			return;
+		ms->hint = "Change the publications WITH (refresh = false) in the revision, and run ALTER SUBSCRIPTION ... REFRESH PUBLICATION outside migr.";
+	}
+	ms->non_transactional = true;
 }
 
 /*
@@ -238,7 +350,10 @@ script_class(Node *stmt)
  * script_classify
  *		Fill in what kind of statement this is.  "Non-transactional" covers
  *		every statement the server refuses to run inside a transaction block
- *		(PreventInTransactionBlock) or from a function.
+ *		(the callers of PreventInTransactionBlock in PostgreSQL 15) that the
+ *		parse tree alone can tell; script_check_walker() adds those that
+ *		depend on the catalog.  COMMIT PREPARED and ROLLBACK PREPARED are
+ *		transaction control, refused as such.
  */
 static void
 script_classify(Node *stmt, MigrStmt *ms)
@@ -269,16 +384,7 @@ script_classify(Node *stmt, MigrStmt *ms)
 			}
 			break;
 		case T_ReindexStmt:
-			if (script_reindex_concurrently((ReindexStmt *) stmt))
-			{
-				ms->non_transactional = true;
-				if (((ReindexStmt *) stmt)->kind != REINDEX_OBJECT_SYSTEM &&
-					((ReindexStmt *) stmt)->kind != REINDEX_OBJECT_DATABASE)
-				{
-					ms->what = "REINDEX CONCURRENTLY";
-					ms->deferrable = ms->inlinable = true;
-				}
-			}
+			script_reindex((ReindexStmt *) stmt, ms);
 			break;
 		case T_AlterTableStmt:
 			if (script_detach_concurrently((AlterTableStmt *) stmt))
@@ -293,7 +399,31 @@ script_classify(Node *stmt, MigrStmt *ms)
 			ms->deferrable = ms->non_transactional;
 			break;
 		case T_ClusterStmt:
-			ms->non_transactional = (((ClusterStmt *) stmt)->relation == NULL);
+			if (((ClusterStmt *) stmt)->relation == NULL)
+			{
+				ms->non_transactional = true;
+				ms->hint = "CLUSTER each table by name (CLUSTER table USING index), or run the statement outside migr.";
+			}
+			break;
+		case T_AlterDatabaseStmt:
+			if (script_option_given(((AlterDatabaseStmt *) stmt)->options,
+									"tablespace"))
+			{
+				ms->non_transactional = true;
+				ms->what = "ALTER DATABASE ... SET TABLESPACE";
+			}
+			break;
+		case T_DiscardStmt:
+			if (((DiscardStmt *) stmt)->target == DISCARD_ALL)
+			{
+				ms->non_transactional = true;
+				ms->what = "DISCARD ALL";
+				ms->hint = "Remove the statement: DISCARD ALL resets the session, not the schema.";
+			}
+			break;
+		case T_CreateSubscriptionStmt:
+		case T_AlterSubscriptionStmt:
+			script_subscription(stmt, ms);
 			break;
 		case T_CreatedbStmt:
 		case T_DropdbStmt:
@@ -372,6 +502,7 @@ script_walk(const char *script, const char *id, const char *section,
 		int			end = rs->stmt_len > 0 ? start + rs->stmt_len : len;
 		MigrStmt   *ms;
 
+		CHECK_FOR_INTERRUPTS();
 		start = script_skip_space(script, start, end);
 		while (end > start && isspace((unsigned char) script[end - 1]))
 			end--;
@@ -399,6 +530,146 @@ script_walk(const char *script, const char *id, const char *section,
 }
 
 /*
+ * script_partitioned
+ *		Whether a table or index a statement names is partitioned, as the
+ *		catalog says now.  A name that does not resolve is not.
+ */
+static bool
+script_partitioned(RangeVar *rv)
+{
+	Oid			relid;
+	char		relkind;
+
+	if (rv == NULL)
+		return false;
+	relid = RangeVarGetRelidExtended(rv, NoLock, RVR_MISSING_OK, NULL, NULL);
+	if (!OidIsValid(relid))
+		return false;
+	relkind = get_rel_relkind(relid);
+	return relkind == RELKIND_PARTITIONED_TABLE ||
+		relkind == RELKIND_PARTITIONED_INDEX;
+}
+
+/*
+ * script_slot_none
+ *		Whether a subscription statement's options say slot_name = NONE.
+ */
+static bool
+script_slot_none(List *options)
+{
+	ListCell   *lc;
+
+	foreach(lc, options)
+	{
+		DefElem    *opt = (DefElem *) lfirst(lc);
+
+		if (strcmp(opt->defname, "slot_name") == 0)
+			return strcmp(defGetString(opt), "none") == 0;
+	}
+	return false;
+}
+
+/*
+ * script_remember_slotless
+ *		Note a subscription that an earlier statement of the script left
+ *		without a replication slot.
+ */
+static void
+script_remember_slotless(ScriptCheck *sc, const char *subname)
+{
+	NameData	key;
+
+	if (sc->slotless == NULL)
+	{
+		HASHCTL		ctl;
+
+		ctl.keysize = NAMEDATALEN;
+		ctl.entrysize = NAMEDATALEN;
+		ctl.hcxt = CurrentMemoryContext;
+		sc->slotless = hash_create("migr slotless subscriptions", 16, &ctl,
+								   HASH_ELEM | HASH_STRINGS | HASH_CONTEXT);
+	}
+	namestrcpy(&key, subname);
+	(void) hash_search(sc->slotless, NameStr(key), HASH_ENTER, NULL);
+}
+
+/*
+ * script_drop_needs_slot
+ *		Whether DROP SUBSCRIPTION would drop a replication slot on the
+ *		publisher, which the server refuses in a transaction block.  Unless
+ *		the script or the catalog shows the subscription has no slot, it
+ *		might.
+ */
+static bool
+script_drop_needs_slot(ScriptCheck *sc, const char *subname)
+{
+	NameData	key;
+	Oid			subid;
+
+	namestrcpy(&key, subname);
+	if (sc->slotless != NULL &&
+		hash_search(sc->slotless, NameStr(key), HASH_FIND, NULL) != NULL)
+		return false;
+	subid = get_subscription_oid(subname, true);
+	return !OidIsValid(subid) || GetSubscription(subid, false)->slotname != NULL;
+}
+
+/*
+ * script_check_walker
+ *		script_walk() callback for script_check(): the statements that the
+ *		server refuses in a transaction block depending on the catalog:
+ *		REINDEX and CLUSTER of a partitioned table (one transaction per
+ *		partition), DROP SUBSCRIPTION of a subscription with a slot.
+ */
+static void
+script_check_walker(MigrStmt *ms, Node *tree, void *arg)
+{
+	ScriptCheck *sc = (ScriptCheck *) arg;
+
+	switch (nodeTag(tree))
+	{
+		case T_ReindexStmt:
+			if (!ms->non_transactional &&
+				script_partitioned(((ReindexStmt *) tree)->relation))
+			{
+				ms->non_transactional = true;
+				ms->what = ((ReindexStmt *) tree)->kind == REINDEX_OBJECT_INDEX ?
+					"REINDEX INDEX of a partitioned index" :
+					"REINDEX TABLE of a partitioned table";
+				ms->hint = "REINDEX each partition by name, or run the statement outside migr.";
+			}
+			break;
+		case T_ClusterStmt:
+			if (script_partitioned(((ClusterStmt *) tree)->relation))
+			{
+				ms->non_transactional = true;
+				ms->what = "CLUSTER of a partitioned table";
+				ms->hint = "CLUSTER each partition by name, or run the statement outside migr.";
+			}
+			break;
+		case T_CreateSubscriptionStmt:
+			if (script_slot_none(((CreateSubscriptionStmt *) tree)->options))
+				script_remember_slotless(sc, ((CreateSubscriptionStmt *) tree)->subname);
+			break;
+		case T_AlterSubscriptionStmt:
+			if (((AlterSubscriptionStmt *) tree)->kind == ALTER_SUBSCRIPTION_OPTIONS &&
+				script_slot_none(((AlterSubscriptionStmt *) tree)->options))
+				script_remember_slotless(sc, ((AlterSubscriptionStmt *) tree)->subname);
+			break;
+		case T_DropSubscriptionStmt:
+			if (script_drop_needs_slot(sc, ((DropSubscriptionStmt *) tree)->subname))
+			{
+				ms->non_transactional = true;
+				ms->what = "DROP SUBSCRIPTION of a subscription with a replication slot";
+				ms->hint = "Detach the slot earlier in the revision (ALTER SUBSCRIPTION ... DISABLE, then ALTER SUBSCRIPTION ... SET (slot_name = NONE)) and drop the slot on the publisher outside migr; or run the statement outside migr.";
+			}
+			break;
+		default:
+			break;
+	}
+}
+
+/*
  * script_check
  *		Parse a script and refuse what can never run inside a migration.
  *		Returns its statements.
@@ -406,12 +677,19 @@ script_walk(const char *script, const char *id, const char *section,
 List *
 script_check(const char *script, const char *id, const char *section)
 {
-	List	   *stmts = script_split(script, id, section);
+	ScriptCheck sc;
+	List	   *stmts;
 	ListCell   *lc;
+
+	memset(&sc, 0, sizeof(sc));
+	stmts = script_walk(script, id, section, script_check_walker, &sc);
+	if (sc.slotless != NULL)
+		hash_destroy(sc.slotless);
 
 	foreach(lc, stmts)
 	{
 		MigrStmt   *ms = (MigrStmt *) lfirst(lc);
+		const char *hint = ms->hint ? ms->hint : "Run the statement outside migr.";
 
 		if (ms->transaction_control)
 			ereport(ERROR,
@@ -429,7 +707,7 @@ script_check(const char *script, const char *id, const char *section)
 							section, id, ms->what),
 					 errdetail("Statement %d, at line %d, can run neither inside a transaction block nor from a background worker on behalf of a migration.",
 							   ms->index, ms->line),
-					 errhint("Run the statement outside migr.")));
+					 errhint("%s", hint)));
 		if (ms->non_transactional && strcmp(section, "upgrade") != 0 &&
 			!ms->inlinable)
 			ereport(ERROR,
@@ -438,7 +716,7 @@ script_check(const char *script, const char *id, const char *section)
 							section, id, ms->what),
 					 errdetail("Statement %d, at line %d. Only an upgrade hands such statements to a background worker; a downgrade runs every statement in the caller's transaction.",
 							   ms->index, ms->line),
-					 errhint("Run the statement outside migr.")));
+					 errhint("%s", hint)));
 		if (ms->client_copy)
 			ereport(ERROR,
 					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),

@@ -78,7 +78,7 @@ cmd_check_files(int argc, char **argv)
 	for (i = 0; i < rd->nfiles; i++)
 		usable += rd->files[i].ok;
 
-	if (rd->nfindings == 0)
+	if (rd->nerrors == 0 && rd->nwarnings == 0)
 	{
 		if (rd->nheads == 1)
 			output_say("all clear: %d revision%s in %s, head %s\n", usable,

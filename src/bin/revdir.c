@@ -135,7 +135,7 @@ revdir_add_finding(RevDir *rd, const char *file, int line,
 	fd->hint = hint ? pg_strdup(hint) : NULL;
 	if (strcmp(severity, "error") == 0)
 		rd->nerrors++;
-	else
+	else if (strcmp(severity, "warning") == 0)
 		rd->nwarnings++;
 }
 
@@ -615,13 +615,14 @@ revdir_parse_text(RevDir *rd, RevFile *f, bool std_strings)
 /*
  * revdir_check_names
  *		Syntax of parents, dependencies or labels; no duplicates; not the
- *		revision itself (define_check_names() in the server).
+ *		revision itself (define_check_names() in the server).  Duplicates
+ *		are found by sorting a copy: n log n for a list of any length.
  */
 static void
 revdir_check_names(RevParse *p, char **names, int n, const char *what)
 {
-	int			i,
-				j;
+	char	  **sorted;
+	int			i;
 	const char *why;
 
 	for (i = 0; i < n; i++)
@@ -633,14 +634,6 @@ revdir_check_names(RevParse *p, char **names, int n, const char *what)
 							   what, names[i], why);
 			p->failed = true;
 		}
-		for (j = 0; j < i; j++)
-			if (strcmp(names[i], names[j]) == 0)
-			{
-				revdir_add_finding(p->rd, p->f->path, 0, p->f->id, "error",
-								   "invalid_name", NULL,
-								   "%s \"%s\" is given twice", what, names[i]);
-				p->failed = true;
-			}
 		if (strcmp(names[i], p->f->id) == 0 && strcmp(what, "branch label") != 0)
 		{
 			revdir_add_finding(p->rd, p->f->path, 0, p->f->id, "error", "cycle",
@@ -650,6 +643,21 @@ revdir_check_names(RevParse *p, char **names, int n, const char *what)
 			p->failed = true;
 		}
 	}
+	if (n < 2)
+		return;
+	sorted = pg_malloc(sizeof(char *) * n);
+	memcpy(sorted, names, sizeof(char *) * n);
+	qsort(sorted, n, sizeof(char *), revdir_name_cmp);
+	for (i = 1; i < n; i++)
+		if (strcmp(sorted[i - 1], sorted[i]) == 0 &&
+			(i < 2 || strcmp(sorted[i - 2], sorted[i]) != 0))
+		{
+			revdir_add_finding(p->rd, p->f->path, 0, p->f->id, "error",
+							   "invalid_name", NULL,
+							   "%s \"%s\" is given twice", what, sorted[i]);
+			p->failed = true;
+		}
+	pg_free(sorted);
 }
 
 /*
@@ -679,11 +687,14 @@ revdir_check_def(RevParse *p)
 						   "invalid kind \"%s\"", f->kind);
 		p->failed = true;
 	}
+	/*
+	 * A marker revision (a branch's root, a release point) may have an empty
+	 * upgrade, as the server accepts; it is worth a look, not an error: a
+	 * file just written by "migr new" is one too.  A merge is empty by
+	 * nature.
+	 */
 	if (!p->upgrade_has_sql && f->nparents < 2)
-	{
-		revdir_add_finding(p->rd, f->path, 0, f->id, "error", "empty_upgrade",
-						   "Write the SQL the revision applies; only a merge revision (with two or more parents) may be empty.",
+		revdir_add_finding(p->rd, f->path, 0, f->id, "info", "empty_upgrade",
+						   "Nothing to do if the revision only marks a point in the history; otherwise write the SQL it applies.",
 						   "upgrade script of revision \"%s\" is empty", f->id);
-		/* still part of the graph: a file just written by "migr new" */
-	}
 }
