@@ -23,8 +23,21 @@ ROLLBACK;
 SELECT migr_define('d2', '{d1}', 'ALTER TABLE def_t1 ADD COLUMN b int');
 SELECT down_revision, depends_on, branch_labels, message, kind, downgrade IS NULL AS irreversible
   FROM migr.revision WHERE id = 'd2';
--- NULL for the optional arguments means the same as the defaults
+-- NULL is refused (22004), naming the argument, where no default says what
+-- it means: message, branch_labels, depends_on, kind, upgrade
 SELECT migr_define('d3', NULL, 'CREATE TABLE def_t3 (a int)', NULL, NULL, NULL, NULL, 'schema');
+\echo :SQLSTATE
+SELECT migr_define('d3', NULL, 'CREATE TABLE def_t3 (a int)', branch_labels => NULL);
+\echo :SQLSTATE
+SELECT migr_define('d3', NULL, 'CREATE TABLE def_t3 (a int)', depends_on => NULL);
+\echo :SQLSTATE
+SELECT migr_define('d3', NULL, 'CREATE TABLE def_t3 (a int)', kind => NULL);
+\echo :SQLSTATE
+SELECT migr_define('d3', NULL, NULL);
+\echo :SQLSTATE
+SELECT count(*) FROM migr.revision WHERE id = 'd3';
+-- NULL down_revision and downgrade mean a root that cannot be reverted
+SELECT migr_define('d3', NULL, 'CREATE TABLE def_t3 (a int)', NULL, '', '{}', '{}', 'schema');
 SELECT down_revision, depends_on, branch_labels, message, kind, downgrade IS NULL AS irreversible
   FROM migr.revision WHERE id = 'd3';
 -- named arguments

@@ -1,21 +1,27 @@
 --
 -- The scripts given to migr_define(): parsed by the server's parser when the
--- revision is defined; empty scripts, syntax errors and statements that can
--- never run inside a migration are refused then, not when applied.
+-- revision is defined; syntax errors and statements that can never run
+-- inside a migration are refused then, not when applied.
 --
 
--- an empty upgrade (nothing but white space and comments) is an error
+-- an empty upgrade (nothing but white space and comments) is allowed: real
+-- histories have marker revisions (a branch's root, a release point); lint
+-- reports it as info (empty_upgrade), never as a warning
 SELECT migr_define('e1', NULL, '');
-\echo :SQLSTATE
 SELECT migr_define('e1', NULL, E'  \n\t\n  ');
 SELECT migr_define('e1', NULL, '-- nothing to do');
 SELECT migr_define('e1', NULL, E'/* a block\n   comment */\n-- and a line comment\n');
 SELECT migr_define('e1', NULL, '/* nested /* comments */ still a comment */');
 SELECT migr_define('e1', NULL, ';;');
--- with a single parent too
+SELECT severity, code FROM migr_lint(';;');
+-- with a single parent too; applying and reverting it runs nothing
 SELECT migr_define('e0', NULL, 'CREATE TABLE scr_e0 (a int)', 'DROP TABLE scr_e0');
-SELECT migr_define('e1', '{e0}', '-- nothing');
-SELECT count(*) FROM migr.revision WHERE id = 'e1';
+SELECT migr_define('e1', '{e0}', '-- release 1.0', '-- nothing to undo');
+SELECT id, upgrade, downgrade FROM migr.revision WHERE id = 'e1';
+SELECT revision FROM migr_upgrade('e1');
+SELECT step, revision, statement FROM migr_plan('e0', 'downgrade');
+SELECT revision FROM migr_downgrade('e0');
+SELECT revision, code FROM migr_check() WHERE revision = 'e1';
 -- but a merge revision (two or more parents) may be empty
 SELECT migr_define('e2', NULL, 'CREATE TABLE scr_e2 (a int)', 'DROP TABLE scr_e2');
 SELECT migr_define('e3', '{e0,e2}', '', '', 'merge');

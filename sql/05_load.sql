@@ -166,7 +166,6 @@ SELECT migr_load(E'-- migr:revision x1\n-- migr:upgrade\nSELECT 1;\n-- migr:mess
 SELECT migr_load(E'-- migr:revision x1\n-- migr:upgrade\nSELECT 1;\n-- migr:downgrade\nSELECT 2;\n-- migr:down_revision f4\n');
 -- what migr_define() refuses is refused here too, naming the revision
 SELECT migr_load(E'-- migr:revision x1\n-- migr:kind ddl\n-- migr:upgrade\nSELECT 1;\n');
-SELECT migr_load(E'-- migr:revision x1\n-- migr:upgrade\n-- only a comment\n');
 SELECT migr_load(E'-- migr:revision x1\n-- migr:upgrade\nBEGIN;\nSELECT 1;\nCOMMIT;\n');
 SELECT migr_load(E'-- migr:revision x1\n-- migr:down_revision base f4\n-- migr:upgrade\nSELECT 1;\n');
 SELECT migr_load(E'-- migr:revision x1\n-- migr:branch_labels users\n-- migr:upgrade\nSELECT 1;\n');
@@ -197,6 +196,20 @@ SELECT count(*) FROM migr.revision WHERE id LIKE 'x%';
 -- a file larger than two scripts can be is refused before it is read
 SELECT migr_load('-- migr:revision big' || repeat(' ', 33554432));
 \echo :SQLSTATE
+
+-- a dollar-quote tag of any length (the server's lexer sets no limit): a
+-- directive line inside its body is script text, never a section line
+SELECT migr_load(format(E'-- migr:revision dq1\n-- migr:upgrade\nCREATE FUNCTION load_dq1() RETURNS text LANGUAGE sql AS $%1$s$\n-- migr:downgrade\nSELECT %2$L\n$%1$s$;\n-- migr:downgrade\nDROP FUNCTION load_dq1();\n',
+                        't' || repeat('x', 200), 'DROP TABLE would run here'));
+SELECT length(upgrade) AS upgrade_length, upgrade LIKE '%-- migr:downgrade%' AS directive_in_body,
+       downgrade FROM migr.revision WHERE id = 'dq1';
+-- the same with a tag as long as a script allows
+SELECT migr_load(format(E'-- migr:revision dq2\n-- migr:upgrade\nSELECT $%1$s$\n-- migr:downgrade\n$%1$s$;\n', repeat('y', 100000)));
+SELECT length(upgrade), downgrade IS NULL AS irreversible FROM migr.revision WHERE id = 'dq2';
+
+-- a marker revision: an upgrade of nothing but comments is accepted
+SELECT migr_load(E'-- migr:revision mk1\n-- migr:down_revision f4\n-- migr:upgrade\n-- release 2.0\n-- migr:downgrade\n');
+SELECT upgrade, downgrade FROM migr.revision WHERE id = 'mk1';
 
 -- clean up
 SELECT revision FROM migr_downgrade('f4');

@@ -44,6 +44,10 @@ SELECT migr_merge(ARRAY['alpha1', 'gamma'], 'm', 'mx');
 SELECT migr_merge(ARRAY['alpha1', 'heads'], 'm', 'mx');
 SELECT migr_merge(ARRAY['alpha1', NULL], 'm', 'mx');
 \echo :SQLSTATE
+-- a NULL message is refused (22004); NULL revisions and id mean every head
+-- and a generated id
+SELECT migr_merge(NULL, NULL, 'mx');
+\echo :SQLSTATE
 -- the id follows the id rules
 SELECT migr_merge(ARRAY['alpha1', 'beta1'], 'm', 'bad id');
 SELECT migr_merge(ARRAY['alpha1', 'beta1'], 'm', 'head');

@@ -114,6 +114,96 @@ SELECT statement, severity, code FROM migr_lint($$
 CREATE TABLE lint_new (n int);
 ALTER TABLE lint_new ALTER COLUMN n TYPE bigint;
 $$);
+-- a column the script added has the type it was given there: changing it
+-- to the same type, or widening it, rewrites nothing (and the change is
+-- remembered for the statements after it)
+SELECT statement, severity, code, message FROM migr_lint($$
+ALTER TABLE lint_big ADD COLUMN c varchar(18);
+ALTER TABLE lint_big ALTER COLUMN c TYPE varchar(18);
+ALTER TABLE lint_big ALTER COLUMN c TYPE varchar(40);
+ALTER TABLE lint_big ALTER COLUMN c TYPE varchar(30);
+ALTER TABLE lint_big ALTER COLUMN c TYPE text;
+ALTER TABLE lint_big ADD COLUMN s serial, ALTER COLUMN n TYPE int;
+ALTER TABLE lint_big ALTER COLUMN s TYPE int;
+$$);
+-- the server decides, and lint agrees, case by case: each change is run
+-- (after its setup) on a table and rolled back, and the table's file
+-- changing says it was rewritten
+CREATE TABLE lint_rw (v text, t varchar(10), num numeric(8,2), n int,
+                      ts timestamp(0), b bit varying(4), i interval);
+INSERT INTO lint_rw VALUES ('1', 'x', 1, 1, '2020-01-01', '1', '1 day');
+CREATE DOMAIN lint_rw_plain AS int;
+CREATE DOMAIN lint_rw_checked AS int CHECK (VALUE > 0);
+CREATE FUNCTION pg_temp.server_rewrites(setup text, stmt text)
+RETURNS boolean LANGUAGE plpgsql AS $f$
+DECLARE
+    before oid;
+BEGIN
+    IF setup <> '' THEN
+        EXECUTE setup;
+    END IF;
+    before := (SELECT relfilenode FROM pg_class WHERE oid = 'lint_rw'::regclass);
+    EXECUTE stmt;
+    RAISE EXCEPTION '%', before <> (SELECT relfilenode FROM pg_class WHERE oid = 'lint_rw'::regclass);
+EXCEPTION WHEN raise_exception THEN
+    RETURN SQLERRM::boolean;
+END
+$f$;
+CREATE FUNCTION pg_temp.lint_rewrites(setup text, stmt text)
+RETURNS boolean LANGUAGE sql AS $f$
+    SELECT bool_or(message LIKE '% rewrites %')
+      FROM migr_lint(concat_ws(E';\n', nullif(setup, ''), stmt))
+     WHERE code = 'column_type_change'
+       AND statement = CASE WHEN setup = '' THEN 1 ELSE 2 END
+$f$;
+CREATE TEMP TABLE lint_rw_cases (setup text, stmt text);
+INSERT INTO lint_rw_cases VALUES
+  ('', 'ALTER TABLE lint_rw ALTER COLUMN t TYPE varchar(10)'),
+  ('', 'ALTER TABLE lint_rw ALTER COLUMN t TYPE varchar(20)'),
+  ('', 'ALTER TABLE lint_rw ALTER COLUMN t TYPE varchar(5)'),
+  ('', 'ALTER TABLE lint_rw ALTER COLUMN t TYPE varchar'),
+  ('', 'ALTER TABLE lint_rw ALTER COLUMN t TYPE text'),
+  ('', 'ALTER TABLE lint_rw ALTER COLUMN t TYPE char(10)'),
+  ('', 'ALTER TABLE lint_rw ALTER COLUMN v TYPE varchar'),
+  ('', 'ALTER TABLE lint_rw ALTER COLUMN v TYPE varchar(100)'),
+  ('', 'ALTER TABLE lint_rw ALTER COLUMN v TYPE text USING v'),
+  ('', 'ALTER TABLE lint_rw ALTER COLUMN v TYPE text USING v || '''''),
+  ('', 'ALTER TABLE lint_rw ALTER COLUMN v TYPE text COLLATE "C"'),
+  ('', 'ALTER TABLE lint_rw ALTER COLUMN num TYPE numeric(12,2)'),
+  ('', 'ALTER TABLE lint_rw ALTER COLUMN num TYPE numeric(12,3)'),
+  ('', 'ALTER TABLE lint_rw ALTER COLUMN num TYPE numeric(6,2)'),
+  ('', 'ALTER TABLE lint_rw ALTER COLUMN num TYPE numeric'),
+  ('', 'ALTER TABLE lint_rw ALTER COLUMN n TYPE int4'),
+  ('', 'ALTER TABLE lint_rw ALTER COLUMN n TYPE bigint'),
+  ('', 'ALTER TABLE lint_rw ALTER COLUMN n TYPE oid'),
+  ('', 'ALTER TABLE lint_rw ALTER COLUMN n TYPE lint_rw_plain'),
+  ('', 'ALTER TABLE lint_rw ALTER COLUMN n TYPE lint_rw_checked'),
+  ('', 'ALTER TABLE lint_rw ALTER COLUMN ts TYPE timestamp(3)'),
+  ('', 'ALTER TABLE lint_rw ALTER COLUMN ts TYPE timestamp'),
+  ('', 'ALTER TABLE lint_rw ALTER COLUMN ts TYPE timestamptz'),
+  ('', 'ALTER TABLE lint_rw ALTER COLUMN b TYPE bit varying(8)'),
+  ('', 'ALTER TABLE lint_rw ALTER COLUMN b TYPE bit varying(2)'),
+  ('', 'ALTER TABLE lint_rw ALTER COLUMN i TYPE interval day'),
+  ('ALTER TABLE lint_rw ADD COLUMN c varchar(18)', 'ALTER TABLE lint_rw ALTER COLUMN c TYPE varchar(18)'),
+  ('ALTER TABLE lint_rw ADD COLUMN c varchar(18)', 'ALTER TABLE lint_rw ALTER COLUMN c TYPE varchar(40)'),
+  ('ALTER TABLE lint_rw ADD COLUMN c varchar(18)', 'ALTER TABLE lint_rw ALTER COLUMN c TYPE varchar(10)'),
+  ('ALTER TABLE lint_rw ADD COLUMN c varchar(18)', 'ALTER TABLE lint_rw ALTER COLUMN c TYPE int USING c::int'),
+  ('ALTER TABLE lint_rw ADD COLUMN c numeric(5,1)', 'ALTER TABLE lint_rw ALTER COLUMN c TYPE numeric(9,1)'),
+  ('ALTER TABLE lint_rw ALTER COLUMN t TYPE varchar(40)', 'ALTER TABLE lint_rw ALTER COLUMN t TYPE varchar(30)'),
+  ('ALTER TABLE lint_rw ALTER COLUMN t TYPE varchar(40)', 'ALTER TABLE lint_rw ALTER COLUMN t TYPE varchar(50)'),
+  ('ALTER TABLE lint_rw ALTER COLUMN n TYPE bigint', 'ALTER TABLE lint_rw ALTER COLUMN n TYPE int');
+SELECT stmt, setup <> '' AS after_setup,
+       pg_temp.server_rewrites(setup, stmt) AS server,
+       pg_temp.lint_rewrites(setup, stmt) AS lint
+  FROM lint_rw_cases;
+-- timestamp to timestamptz keeps the values only when the session is in UTC
+SET TimeZone = 'UTC';
+SELECT stmt, pg_temp.server_rewrites(setup, stmt) AS server,
+       pg_temp.lint_rewrites(setup, stmt) AS lint
+  FROM lint_rw_cases WHERE stmt LIKE '%timestamptz';
+RESET TimeZone;
+DROP TABLE lint_rw;
+DROP DOMAIN lint_rw_plain, lint_rw_checked;
 
 --
 -- set_not_null

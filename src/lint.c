@@ -1010,7 +1010,19 @@ lint_remember_column(LintState *ls, Oid relid, const char *colname,
 {
 	LintSeen   *col = lint_seen(ls, LINT_SEEN_COLUMN, relid, colname, NULL,
 								true);
-	Type		typ = tn ? LookupTypeName(NULL, tn, &col->typmod, true) : NULL;
+	Type		typ;
+
+	/* serial and its kin are their integer type with a default */
+	if (lint_is_serial(tn))
+	{
+		const char *name = strVal(llast(tn->names));
+
+		tn = SystemTypeName(strcmp(name, "bigserial") == 0 ||
+							strcmp(name, "serial8") == 0 ? "int8" :
+							strcmp(name, "smallserial") == 0 ||
+							strcmp(name, "serial2") == 0 ? "int2" : "int4");
+	}
+	typ = tn ? LookupTypeName(NULL, tn, &col->typmod, true) : NULL;
 
 	col->typid = InvalidOid;
 	if (typ == NULL)

@@ -198,7 +198,8 @@ script_reindex(ReindexStmt *stmt, MigrStmt *ms)
 			ms->what = concurrently ? "REINDEX SCHEMA CONCURRENTLY" :
 				"REINDEX SCHEMA";
 			ms->deferrable = concurrently;
-			ms->hint = "Use REINDEX SCHEMA ... CONCURRENTLY, which migr hands to a background worker, or REINDEX each table; or run the statement outside migr.";
+			if (!concurrently)
+				ms->hint = "Use REINDEX SCHEMA ... CONCURRENTLY, which migr hands to a background worker, or REINDEX each table; or run the statement outside migr.";
 			break;
 		case REINDEX_OBJECT_SYSTEM:
 		case REINDEX_OBJECT_DATABASE:
@@ -241,10 +242,12 @@ script_subscription(Node *stmt, MigrStmt *ms)
 				  as->kind == ALTER_SUBSCRIPTION_ADD_PUBLICATION ||
 				  as->kind == ALTER_SUBSCRIPTION_DROP_PUBLICATION) &&
 				 script_option_bool(as->options, "refresh", true))
+		{
 			ms->what = "ALTER SUBSCRIPTION ... PUBLICATION with refresh";
+			ms->hint = "Change the publications WITH (refresh = false) in the revision, and run ALTER SUBSCRIPTION ... REFRESH PUBLICATION outside migr.";
+		}
 		else
 			return;
-		ms->hint = "Change the publications WITH (refresh = false) in the revision, and run ALTER SUBSCRIPTION ... REFRESH PUBLICATION outside migr.";
 	}
 	ms->non_transactional = true;
 }

@@ -252,14 +252,24 @@ exit_is($rc, 1, 'check: format errors');
 like($out, qr/^\Q$fmt\E\/a\.sql:2: error: unknown directive "donw_revision" \[format\]/m, 'unknown directive, with its line');
 like($out, qr/^\Q$fmt\E\/b\.sql:3: error: SQL before "-- migr:upgrade" \[format\]/m, 'SQL before the upgrade, with its line');
 like($out, qr/^\Q$fmt\E\/c\.sql: error: no "-- migr:revision" directive \[format\]/m, 'no revision directive');
-like($out, qr/^\Q$fmt\E\/d\.sql: error: upgrade script of revision "f4" is empty \[empty_upgrade\]/m, 'empty upgrade');
+like($out, qr/^\Q$fmt\E\/d\.sql: info: upgrade script of revision "f4" is empty \[empty_upgrade\]/m, 'empty upgrade: info');
 like($out, qr/^\Q$fmt\E\/e\.sql:2: error: "-- migr:downgrade" comes before "-- migr:upgrade"/m, 'downgrade first');
 like($out, qr/^\Q$fmt\E\/f\.sql: error: invalid kind "ddl" \[invalid_kind\]/m, 'invalid kind');
 like($out, qr/^\Q$fmt\E\/g\.sql:1: error: "-- migr:revision" must give exactly one id/m, 'two ids');
 like($out, qr/^\Q$fmt\E\/h\.sql:4: error: directive "message" comes after "-- migr:upgrade"/m, 'late directive');
 unlike($out, qr/\/i\.sql(:\d+)?: error/, 'directive-like lines inside quotes are script text');
 unlike($out, qr/notes\.txt/, 'files other than *.sql are ignored');
-like($out, qr/\Q$fmt\E: 9 files, 8 errors, 1 warning\n/, 'check: summary');
+like($out, qr/\Q$fmt\E: 9 files, 7 errors, 1 warning\n/, 'check: summary');
+
+# a marker revision (an empty upgrade) is information, not a problem
+my $mk = "$tmp/marker";
+write_file("$mk/1.sql", revision_text('m1', parents => 'base'));
+write_file("$mk/2.sql", "-- migr:revision m2\n-- migr:down_revision m1\n-- migr:upgrade\n-- release 1.0\n");
+($rc, $out, $err) = run_migr(undef, [ 'check', '--dir', $mk ]);
+exit_is($rc, 0, 'check: a marker revision is no error');
+like($out, qr/2\.sql: info: upgrade script of revision "m2" is empty \[empty_upgrade\]/,
+	'check: the marker is reported as info');
+like($out, qr/^all clear: 2 revisions in \Q$mk\E, head m2$/m, 'check: all clear');
 
 SKIP:
 {

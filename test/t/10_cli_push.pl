@@ -204,6 +204,27 @@ unlike($err, qr/"r008"/, 'a parent defined in the database is not reported');
 like($err, qr/warning: .*b\.sql: parent "nowhere" of revision "x002" is defined neither by a file nor in the database/,
 	'a parent defined nowhere is a warning');
 
+# a dollar-quote tag of any length: the client and the server both read the
+# directive inside the body as script text, and a quote character in the
+# body opens nothing, so the downgrade stays the downgrade (a tag longer
+# than 129 bytes used to hide the "-- migr:downgrade" line from both
+# readers, and the downgrade's DROP TABLE became part of the upgrade)
+my $tag = 't' . ('x' x 200);
+my $d3 = "$tmp/longtag";
+write_file("$d3/a.sql",
+	"-- migr:revision lt1\n-- migr:upgrade\n"
+	  . "CREATE TABLE lt1 (a text DEFAULT \$$tag\$it's\n-- migr:upgrade\n\$$tag\$);\n"
+	  . "-- migr:downgrade\nDROP TABLE lt1;\n");
+($rc, $out, $err) = run_migr(undef, [ 'check', '--dir', $d3, '-v' ]);
+exit_is($rc, 0, 'check: a long dollar tag is read');
+my ($lt_sum) = $out =~ /\| lt1\s*\|[^|]*\| ([0-9a-f]{64})$/m;
+($rc, $out, $err) = run_migr($node, [ 'push', '--dir', $d3 ]);
+exit_is($rc, 0, 'push: a long dollar tag');
+is(sql("SELECT downgrade FROM migr.revision WHERE id = 'lt1'"), 'DROP TABLE lt1;',
+	'long dollar tag: the downgrade section stays the downgrade');
+is(sql("SELECT checksum FROM migr.revision WHERE id = 'lt1'"), $lt_sum,
+	"long dollar tag: the client's checksum equals the server's");
+
 ($rc, $out, $err) = run_migr($node, [ 'push', '--dir', "$tmp/none" ]);
 exit_is($rc, 1, 'push of a missing folder');
 like($err, qr/could not open directory/, 'missing folder named');
