@@ -261,5 +261,32 @@ SELECT action, count(*) FROM migr.log GROUP BY action ORDER BY action;
 SELECT revision FROM migr_downgrade('d2');
 SELECT revision FROM migr_current();
 DROP TABLE def_t1, def_m0, def_m1, def_m2, def_m3;
+
+--
+-- Hostile input costs time in proportion to its size, and can be cancelled
+-- (statement_timeout) at any point: a statement that would run for seconds
+-- is cancelled after 50 ms, well within a second.
+--
+CREATE FUNCTION pg_temp.cancelled_within(sql text, bound interval)
+RETURNS text LANGUAGE plpgsql AS $f$
+DECLARE
+    t0 timestamptz := clock_timestamp();
+BEGIN
+    EXECUTE sql;
+    RETURN 'finished';
+EXCEPTION WHEN query_canceled THEN
+    RETURN CASE WHEN clock_timestamp() - t0 < bound THEN 'cancelled in time'
+                ELSE 'cancelled late' END;
+END
+$f$;
+CREATE TEMP TABLE hostile_parents AS
+  SELECT array_agg('p' || g) AS v FROM generate_series(1, 200000) g;
+SET statement_timeout = '50ms';
+SELECT pg_temp.cancelled_within($$SELECT migr_define('hp', v, 'SELECT 1') FROM hostile_parents$$, '1s');
+RESET statement_timeout;
+SELECT count(*) FROM migr.revision WHERE id = 'hp';
+-- and 200000 parents are checked for duplicates in n log n
+SELECT migr_define('hp', v || '{p99999}', 'SELECT 1') FROM hostile_parents;
+\echo :SQLSTATE
 DROP EXTENSION migr;
 CREATE EXTENSION migr;

@@ -481,6 +481,37 @@ DROP TABLE lint_big, lint_tiny, lint_empty, lint_part, lint_s."Mixed Case";
 DROP SCHEMA lint_s;
 DROP DOMAIN lint_dom;
 DROP FUNCTION lint_stable(), lint_volatile();
+
+--
+-- Hostile input costs time in proportion to its size, and can be cancelled
+-- (statement_timeout) at any point: a statement that would run for seconds
+-- is cancelled after 50 ms, well within a second.
+--
+CREATE FUNCTION pg_temp.cancelled_within(sql text, bound interval)
+RETURNS text LANGUAGE plpgsql AS $f$
+DECLARE
+    t0 timestamptz := clock_timestamp();
+BEGIN
+    EXECUTE sql;
+    RETURN 'finished';
+EXCEPTION WHEN query_canceled THEN
+    RETURN CASE WHEN clock_timestamp() - t0 < bound THEN 'cancelled in time'
+                ELSE 'cancelled late' END;
+END
+$f$;
+CREATE TEMP TABLE hostile_script AS
+  SELECT repeat(E'-- migr:allow rename reviewed by the on-call DBA, ticket 1234\nSELECT 1;\n', 100000) AS v;
+SET statement_timeout = '50ms';
+SELECT pg_temp.cancelled_within($$SELECT count(*) FROM hostile_script, migr_lint(v)$$, '1s');
+RESET statement_timeout;
+-- 60000 allow lines, each before a statement, and 60000 before one: each
+-- line is handed out once
+CREATE TABLE lint_hostile (a int);
+SELECT severity, code, count(*)
+  FROM migr_lint(repeat(E'-- migr:allow rename reviewed\nALTER TABLE lint_hostile ADD COLUMN b int;\n', 60000) ||
+                 repeat(E'-- migr:allow rename reviewed\n', 60000) || 'ALTER TABLE lint_hostile RENAME TO x;')
+ GROUP BY 1, 2 ORDER BY 1, 2;
+DROP TABLE lint_hostile;
 DROP PROCEDURE lint_proc();
 DROP EXTENSION migr;
 CREATE EXTENSION migr;
