@@ -84,6 +84,10 @@ SELECT count(*) FROM pg_subscription WHERE subname = 'nt_sub';
 -- REINDEX SCHEMA CONCURRENTLY in an upgrade goes to the worker, never in line
 SELECT migr_define('nt_conc', '{nt_ok}', 'REINDEX SCHEMA CONCURRENTLY public');
 SELECT step, revision, statement, deferred FROM migr_plan('nt_conc');
+SELECT revision, ms IS NULL AS queued FROM migr_upgrade('nt_conc');
+SELECT migr_wait('60s');
+SELECT revision, statement, state, attempts, error FROM migr_jobs();
+SELECT revision FROM migr_current();
 
 -- clean up
 DROP TABLE nt_t, nt_p;

@@ -47,10 +47,10 @@
 #include "catalog/pg_proc.h"
 #include "catalog/pg_type.h"
 #include "commands/defrem.h"
-#include "miscadmin.h"
 #include "executor/spi.h"
 #include "funcapi.h"
 #include "lib/stringinfo.h"
+#include "miscadmin.h"
 #include "nodes/makefuncs.h"
 #include "nodes/nodeFuncs.h"
 #include "nodes/parsenodes.h"
@@ -131,8 +131,9 @@ typedef struct LintSeenKey
 typedef struct LintSeen
 {
 	LintSeenKey key;
-	Oid			typid;			/* LINT_SEEN_COLUMN: its type now, or */
-	int32		typmod;			/* InvalidOid when unknown */
+	/* LINT_SEEN_COLUMN: the column's type from here on (InvalidOid: unknown) */
+	Oid			typid;
+	int32		typmod;
 	Oid			collid;
 } LintSeen;
 

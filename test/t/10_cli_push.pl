@@ -225,6 +225,14 @@ is(sql("SELECT downgrade FROM migr.revision WHERE id = 'lt1'"), 'DROP TABLE lt1;
 is(sql("SELECT checksum FROM migr.revision WHERE id = 'lt1'"), $lt_sum,
 	"long dollar tag: the client's checksum equals the server's");
 
+# a marker revision (an empty upgrade) is pushed, as the server accepts it
+write_file("$d3/b.sql",
+	"-- migr:revision mk1\n-- migr:down_revision lt1\n-- migr:upgrade\n-- release 1.0\n");
+($rc, $out, $err) = run_migr($node, [ 'push', '--dir', $d3 ]);
+exit_is($rc, 0, 'push: a marker revision');
+is(sql("SELECT upgrade FROM migr.revision WHERE id = 'mk1'"), '-- release 1.0',
+	'push: the marker is defined');
+
 ($rc, $out, $err) = run_migr($node, [ 'push', '--dir', "$tmp/none" ]);
 exit_is($rc, 1, 'push of a missing folder');
 like($err, qr/could not open directory/, 'missing folder named');
