@@ -469,6 +469,8 @@ graph_upgrade_order(MigrGraph *g, MigrTarget *t, int *n)
  *		target's children (through parents only) and everything below them
  *		through children and dependents.  A revision that depends on the
  *		target itself is not reached, so it stays applied with the target.
+ *		For "-N" from current only the child on the line walked is taken
+ *		(for base, the root the walk left from).
  */
 static bool *
 graph_downgrade_set(MigrGraph *g, MigrTarget *t)
@@ -481,16 +483,18 @@ graph_downgrade_set(MigrGraph *g, MigrTarget *t)
 
 	for (i = 0; i < t->n; i++)
 		nroots += g->revs[t->idx[i]].nchildren;
-	roots.base = false;
-	roots.n = 0;
+	memset(&roots, 0, sizeof(roots));
 	roots.idx = palloc(sizeof(int) * Max(nroots, 1));
-	for (i = 0; i < t->n; i++)
-	{
-		MigrRev    *r = &g->revs[t->idx[i]];
+	if (t->down_line)
+		roots.idx[roots.n++] = t->line_child;	/* only the line walked */
+	else
+		for (i = 0; i < t->n; i++)
+		{
+			MigrRev    *r = &g->revs[t->idx[i]];
 
-		for (j = 0; j < r->nchildren; j++)
-			roots.idx[roots.n++] = r->children[j];
-	}
+			for (j = 0; j < r->nchildren; j++)
+				roots.idx[roots.n++] = r->children[j];
+		}
 
 	/* nothing below an unapplied revision is applied: stop there */
 	in = graph_walk(g, &roots, WALK_DOWN, true, true, 0);
@@ -521,7 +525,7 @@ graph_downgrade_order(MigrGraph *g, MigrTarget *t, int *n)
 	int			count = 0;
 	int			i;
 
-	if (t->base)
+	if (t->base && !t->down_line)
 	{
 		in = palloc0(sizeof(bool) * Max(g->nrevs, 1));
 		for (i = 0; i < g->nrevs; i++)

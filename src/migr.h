@@ -86,6 +86,9 @@ typedef struct MigrTarget
 	bool		base;
 	int			n;
 	int		   *idx;
+	/* "-N" from current: a downgrade reverts only along the line walked */
+	bool		down_line;
+	int			line_child;		/* where the walk made its last step down */
 } MigrTarget;
 
 /*

@@ -190,6 +190,16 @@ target_try(MigrGraph *g, const char *target)
 			steps = -steps;
 		t = target_step(g, t, target, cuts[i], steps);
 	}
+
+	/*
+	 * A single "-N" from current names a point on the current line, and
+	 * downgrading to it reverts that line only, as Alembic restricts a
+	 * relative downgrade to the branch of the current revision: another
+	 * branch from the same point, or another root, stays.  Any other
+	 * target reverts everything above it.
+	 */
+	if (!(ncuts == 1 && cuts[0] == 0 && target[0] == '-'))
+		t->down_line = false;
 	return t;
 }
 
@@ -371,6 +381,7 @@ target_step(MigrGraph *g, MigrTarget *from, const char *target, int fromlen,
 			int steps)
 {
 	int			cur;
+	int			below;			/* the revision of the last step down */
 	int			i;
 
 	if (!from->base && from->n != 1)
@@ -382,6 +393,7 @@ target_step(MigrGraph *g, MigrTarget *from, const char *target, int fromlen,
 						   target_from_name(target, fromlen), from->n),
 				 errhint("Count from a single revision.")));
 	cur = from->base ? -1 : from->idx[0];
+	below = cur;
 
 	for (i = 0; i < Abs(steps); i++)
 	{
@@ -414,6 +426,7 @@ target_step(MigrGraph *g, MigrTarget *from, const char *target, int fromlen,
 			for (j = 0; j < g->revs[cur].nparents; j++)
 				if (g->revs[cur].parent_idx[j] >= 0)
 					next = lappend_int(next, g->revs[cur].parent_idx[j]);
+			below = cur;
 			if (g->revs[cur].nparents == 0)
 			{
 				cur = -1;		/* a root's parent is base */
@@ -440,10 +453,14 @@ target_step(MigrGraph *g, MigrTarget *from, const char *target, int fromlen,
 		list_free(next);
 	}
 
-	if (cur < 0)
-		return target_make_base();
-	from = target_make(1);
-	from->idx[0] = cur;
+	from = (cur < 0) ? target_make_base() : target_make(1);
+	if (cur >= 0)
+		from->idx[0] = cur;
+	if (steps < 0 && below >= 0)
+	{
+		from->down_line = true;
+		from->line_child = below;
+	}
 	return from;
 }
 
