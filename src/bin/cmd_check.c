@@ -8,8 +8,10 @@
  * files form is checked: format errors (with file and line), duplicate
  * ids, parents and dependencies without a file, cycles, several heads.
  * Findings are printed as a compiler prints them, "file:line: error: ...",
- * with the codes migr_check() uses where the two meet.  Any finding fails
- * the check (exit 1); with --errors-only warnings are printed but pass.
+ * with the codes migr_check() uses where the two meet.  Any error or
+ * warning fails the check (exit 1); with --errors-only warnings are
+ * printed but pass; information (several heads, each the head of its own
+ * labelled branch) always passes.
  * With --verbose every revision is listed with its checksum, the one push
  * compares with the database's.
  *
@@ -68,6 +70,7 @@ cmd_check_files(int argc, char **argv)
 {
 	RevDir	   *rd = revdir_read(opts.dir);
 	int			usable = 0;
+	int			infos = 0;
 	int			i;
 
 	revdir_parse(rd, true);
@@ -77,13 +80,19 @@ cmd_check_files(int argc, char **argv)
 	revdir_print_findings(rd, stdout, false);
 	for (i = 0; i < rd->nfiles; i++)
 		usable += rd->files[i].ok;
+	/* information (heads of labelled branches) is shown but passes */
+	for (i = 0; i < rd->nfindings; i++)
+		infos += strcmp(rd->findings[i].severity, "info") == 0;
 
-	if (rd->nfindings == 0)
+	if (rd->nfindings == infos)
 	{
 		if (rd->nheads == 1)
 			output_say("all clear: %d revision%s in %s, head %s\n", usable,
 					   usable == 1 ? "" : "s", rd->dir,
 					   rd->files[rd->heads[0]].id);
+		else if (rd->nheads > 1)
+			output_say("all clear: %d revisions in %s, %d heads\n", usable,
+					   rd->dir, rd->nheads);
 		else
 			output_say("all clear: no revision file in %s\n", rd->dir);
 		return MIGR_EXIT_DONE;
@@ -91,7 +100,7 @@ cmd_check_files(int argc, char **argv)
 	output_say("%s: %d file%s, %d error%s, %d warning%s\n", rd->dir,
 			   rd->nfiles, rd->nfiles == 1 ? "" : "s",
 			   rd->nerrors, rd->nerrors == 1 ? "" : "s",
-			   rd->nwarnings, rd->nwarnings == 1 ? "" : "s");
+			   rd->nwarnings - infos, rd->nwarnings - infos == 1 ? "" : "s");
 	if (rd->nerrors > 0 || !opts.errors_only)
 		return MIGR_EXIT_FAILED;
 	return MIGR_EXIT_DONE;
