@@ -219,6 +219,23 @@ graph_current(MigrGraph *g)
 }
 
 /*
+ * graph_roots
+ *		Revisions without parents, in definition order: where "+1" from
+ *		base goes.  Kept, since a target may step up from base many times.
+ */
+List *
+graph_roots(MigrGraph *g)
+{
+	int			i;
+
+	if (g->roots == NIL)
+		for (i = 0; i < g->nrevs; i++)
+			if (g->revs[i].nparents == 0)
+				g->roots = lappend_int(g->roots, i);
+	return g->roots;
+}
+
+/*
  * graph_heap_cmp
  *		binaryheap keeps the greatest element first; we want the earliest
  *		defined revision, so compare the other way round.

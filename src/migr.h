@@ -78,6 +78,7 @@ typedef struct MigrGraph
 	MigrRev    *revs;			/* in definition order */
 	void	   *byid;			/* id -> index into revs (graph.c) */
 	void	   *bylabel;		/* branch label -> index into revs */
+	List	   *roots;			/* graph_roots(), once asked */
 } MigrGraph;
 
 /* The revisions a target names; base means "none". */
@@ -202,6 +203,7 @@ extern void graph_link(MigrGraph *g);
 extern int	graph_find(MigrGraph *g, const char *id);
 extern int	graph_find_label(MigrGraph *g, const char *label);
 extern List *graph_current(MigrGraph *g);
+extern List *graph_roots(MigrGraph *g);
 extern int *graph_upgrade_order(MigrGraph *g, MigrTarget *t, int *n);
 extern int *graph_downgrade_order(MigrGraph *g, MigrTarget *t, int *n);
 extern int *graph_topo_all(MigrGraph *g, int *n, bool *cyclic);

@@ -404,11 +404,7 @@ target_step(MigrGraph *g, MigrTarget *from, const char *target, int fromlen,
 		if (steps > 0)
 		{
 			if (cur < 0)
-			{
-				for (j = 0; j < g->nrevs; j++)
-					if (g->revs[j].nparents == 0)
-						next = lappend_int(next, j);
-			}
+				next = list_copy(graph_roots(g));
 			else
 				for (j = 0; j < g->revs[cur].nchildren; j++)
 					next = lappend_int(next, g->revs[cur].children[j]);
@@ -453,14 +449,13 @@ target_step(MigrGraph *g, MigrTarget *from, const char *target, int fromlen,
 		list_free(next);
 	}
 
-	from = (cur < 0) ? target_make_base() : target_make(1);
+	/* reuse from (made for this target, idx has room for one) */
+	from->base = (cur < 0);
+	from->n = (cur < 0) ? 0 : 1;
 	if (cur >= 0)
 		from->idx[0] = cur;
-	if (steps < 0 && below >= 0)
-	{
-		from->down_line = true;
-		from->line_child = below;
-	}
+	from->down_line = (steps < 0 && below >= 0);
+	from->line_child = below;
 	return from;
 }
 
