@@ -16,6 +16,7 @@
 
 #include "funcapi.h"
 #include "lib/stringinfo.h"
+#include "miscadmin.h"
 #include "utils/builtins.h"
 #include "utils/timestamp.h"
 
@@ -474,6 +475,7 @@ look_heads_labelled(MigrGraph *g, List *heads)
 		int			nheads = 0;
 		int			head = -1;
 
+		CHECK_FOR_INTERRUPTS();
 		if (g->revs[i].nlabels == 0)
 			continue;
 		desc = graph_descendants(g, &t, false, true);
