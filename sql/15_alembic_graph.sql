@@ -128,6 +128,11 @@ SELECT migr_define('l2', '{c1}', 'CREATE TABLE ag_l2 (a int)', 'DROP TABLE ag_l2
                    depends_on => '{nolabel}');
 SELECT revision, code FROM migr_check() WHERE code LIKE 'missing%';
 SELECT revision FROM migr_upgrade('l2');
+-- a label defined later that closes a cycle through depends_on is refused
+-- (MG005), as an id would be
+SELECT migr_define('lx1', NULL, 'CREATE TABLE ag_lx1 (a int)', depends_on => '{later}');
+SELECT migr_define('lx2', '{lx1}', 'CREATE TABLE ag_lx2 (a int)', branch_labels => '{later}');
+SELECT count(*) FROM migr.revision WHERE id = 'lx2';
 
 -- 9. a target costs time and memory linear in its length, however many
 -- steps it chains (the first took 40 GB before); each step is walked
