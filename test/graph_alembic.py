@@ -24,7 +24,7 @@
 # and the exit status is 1 when there is any disagreement.
 #
 # Usage: graph_alembic.py --host H --port P [--dbname D] [--user U]
-#            [--seed S] [--rounds N] [--round K] [--verbose]
+#            [--seed S] [--rounds N] [--round K] [--size R] [--verbose]
 #        MIGR_GRAPH_ROUNDS=N overrides --rounds; --round K runs round K alone.
 
 import argparse
@@ -165,9 +165,10 @@ def alembic_history(rmap, lower, upper):
     return {r.revision for r in revs}
 
 
-def generate(rng, rnd):
-    """A random graph: list of (id, parents, depends_on, labels)."""
-    n = rng.randint(4, 13)
+def generate(rng, rnd, size):
+    """A random graph of 4 to size revisions: list of (id, parents,
+    depends_on, labels)."""
+    n = rng.randint(4, size)
     graph = []
     label_of = {}
     for i in range(n):
@@ -480,6 +481,8 @@ def main():
     ap.add_argument("--seed", type=int, default=20261201)
     ap.add_argument("--rounds", type=int, default=12)
     ap.add_argument("--round", type=int, help="run only this round")
+    ap.add_argument("--size", type=int, default=13,
+                    help="largest graph, in revisions")
     ap.add_argument("--verbose", action="store_true")
     args = ap.parse_args()
     rounds = int(os.environ.get("MIGR_GRAPH_ROUNDS", args.rounds))
@@ -502,7 +505,7 @@ def main():
             continue
         # one generator per round, so that a round can be run alone
         rng = random.Random("%d-%d" % (args.seed, rnd))
-        graph = generate(rng, rnd)
+        graph = generate(rng, rnd, args.size)
         before = len(differ.failures)
         try:
             differ.run_graph(graph, rng, rnd)
