@@ -133,6 +133,10 @@ SELECT revision FROM migr_upgrade('l2');
 SELECT migr_define('lx1', NULL, 'CREATE TABLE ag_lx1 (a int)', depends_on => '{later}');
 SELECT migr_define('lx2', '{lx1}', 'CREATE TABLE ag_lx2 (a int)', branch_labels => '{later}');
 SELECT count(*) FROM migr.revision WHERE id = 'lx2';
+-- and so is a revision that depends on its own label
+SELECT migr_define('lx3', NULL, 'CREATE TABLE ag_lx3 (a int)', branch_labels => '{mine}',
+                   depends_on => '{mine}');
+SELECT count(*) FROM migr.revision WHERE id = 'lx3';
 
 -- 9. a target costs time and memory linear in its length, however many
 -- steps it chains (the first took 40 GB before); each step is walked
