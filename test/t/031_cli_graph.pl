@@ -10,6 +10,7 @@ use strict;
 use warnings;
 
 use FindBin;
+use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
 
@@ -41,6 +42,31 @@ like($out, qr/all clear: 6 revisions in .*, 2 heads/, 'labelled heads: all clear
 ($rc, $out, $err) = run_migr(undef, [ 'check', '--dir', $d, '--verbose' ]);
 exit_is($rc, 0, 'check --verbose');
 like($out, qr/e1.*\n(?:.*\n)*.*c2/, 'push order: e1, which c2 needs through its label, comes first');
+
+# pushed, the graph is the server's, labels resolved the same way
+my $node = new_migr_node('graph_cli');
+($rc, $out, $err) = run_migr($node, [ 'push', '--dir', $d ]);
+exit_is($rc, 0, 'push of the labelled folder');
+($rc, $out, $err) = run_migr($node, [ 'upgrade', 'c2' ]);
+exit_is($rc, 0, 'upgrade to c2, which needs expand');
+is( $node->safe_psql('postgres', 'SELECT string_agg(revision, \' \' ORDER BY revision) FROM migr_current()'),
+	'c2', 'current is c2 alone: e1 is needed by c2');
+
+# a later folder whose dependency is a label that only the database has:
+# no warning that it is defined nowhere
+my $d2 = PostgreSQL::Test::Utils::tempdir . '/later';
+write_file("$d2/7_k1.sql",
+	revision_text('k1', parents => 'c3', extra => "-- migr:depends_on expand\n"));
+($rc, $out, $err) = run_migr($node, [ 'push', '--dir', $d2 ]);
+exit_is($rc, 0, 'push of a file that depends on a label of the database');
+unlike($err, qr/defined neither by a file nor in the database/,
+	'no warning for a label the database has');
+write_file("$d2/8_k2.sql",
+	revision_text('k2', parents => 'k1', extra => "-- migr:depends_on nowhere\n"));
+($rc, $out, $err) = run_migr($node, [ 'push', '--dir', $d2 ]);
+like($err, qr/dependency "nowhere" of revision "k2" is defined neither by a file nor in the database/,
+	'a dependency that nothing defines is still warned about');
+$node->stop;
 
 # an unlabelled head beside them: the warning, which fails the check
 write_file("$d/6_x1.sql", revision_text('x1', parents => 'base0'));
