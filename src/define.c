@@ -255,6 +255,8 @@ define_revision(MigrRevDef *def, const char *fname)
 	bool		exists;
 	bool		referenced;
 	char	   *diff = NULL;
+	ListCell   *lc;
+	ListCell   *lc2;
 
 	define_validate(def);
 	def->checksum = checksum_revision(def);
@@ -277,6 +279,13 @@ define_revision(MigrRevDef *def, const char *fname)
 	define_check_labels(def);
 	lint_define(def);			/* new or changed definitions only */
 	referenced = exists || catalog_is_referenced(def->id);
+	/* depends_on may name a label: a new label can close a cycle too */
+	foreach(lc, def->labels)
+	{
+		referenced = referenced || catalog_is_referenced(lfirst(lc));
+		foreach(lc2, def->deps)
+			referenced = referenced || strcmp(lfirst(lc2), lfirst(lc)) == 0;
+	}
 
 	catalog_store_def(def, exists, exists ? old.parents : NIL);
 	if (referenced)

@@ -9,7 +9,9 @@
  * revisions concerned, taking the earliest-defined ready revision first:
  * parents and dependencies always come before their children, and ties are
  * broken the same way on every run.  Downgrades use the exact reverse of
- * the order an upgrade over the same revisions would use.
+ * the order an upgrade over the same revisions would use.  Which revisions
+ * an upgrade or a downgrade takes is what Alembic's RevisionMap takes on
+ * the same graph (test/graph_alembic.py compares the two).
  *
  * The applied set is always closed under ancestors (upgrade applies
  * parents first, downgrade reverts children first, stamp marks a target
@@ -29,6 +31,7 @@
 #include "common/hashfn.h"
 #include "lib/binaryheap.h"
 #include "lib/stringinfo.h"
+#include "miscadmin.h"
 
 #include "migr.h"
 
@@ -75,6 +78,7 @@ void
 graph_link(MigrGraph *g)
 {
 	graphhash_hash *hash;
+	graphhash_hash *labels;
 	int		   *nkids = palloc0(sizeof(int) * Max(g->nrevs, 1));
 	int		   *ndeps = palloc0(sizeof(int) * Max(g->nrevs, 1));
 	int		   *pool;
@@ -84,13 +88,22 @@ graph_link(MigrGraph *g)
 
 	hash = graphhash_create(CurrentMemoryContext, Max(g->nrevs, 16), NULL);
 	g->byid = hash;
+	labels = graphhash_create(CurrentMemoryContext, 16, NULL);
+	g->bylabel = labels;
 	for (i = 0; i < g->nrevs; i++)
 	{
 		GraphEntry *e;
 		bool		found;
 
+		CHECK_FOR_INTERRUPTS();
 		e = graphhash_insert(hash, g->revs[i].id, &found);
 		e->idx = i;
+		for (j = 0; j < g->revs[i].nlabels; j++)
+		{
+			e = graphhash_insert(labels, g->revs[i].labels[j], &found);
+			if (!found)			/* labels are unique; keep the first */
+				e->idx = i;
+		}
 		nedges += 2 * (g->revs[i].nparents + g->revs[i].ndeps);
 	}
 
@@ -112,7 +125,10 @@ graph_link(MigrGraph *g)
 		pool += r->ndeps;
 		for (j = 0; j < r->ndeps; j++)
 		{
+			/* as in Alembic, depends_on may name a branch label */
 			r->dep_idx[j] = graph_find(g, r->deps[j]);
+			if (r->dep_idx[j] < 0)
+				r->dep_idx[j] = graph_find_label(g, r->deps[j]);
 			if (r->dep_idx[j] >= 0)
 				ndeps[r->dep_idx[j]]++;
 		}
@@ -157,6 +173,66 @@ graph_find(MigrGraph *g, const char *id)
 	GraphEntry *e = graphhash_lookup((graphhash_hash *) g->byid, id);
 
 	return e ? e->idx : -1;
+}
+
+/*
+ * graph_find_label
+ *		Index of the revision carrying this branch label, or -1.
+ */
+int
+graph_find_label(MigrGraph *g, const char *label)
+{
+	GraphEntry *e = graphhash_lookup((graphhash_hash *) g->bylabel, label);
+
+	return e ? e->idx : -1;
+}
+
+/*
+ * graph_current
+ *		The applied revisions that no other applied revision needs, through
+ *		parents or depends_on, in definition order: what Alembic keeps in
+ *		alembic_version.  A revision applied only because an applied
+ *		revision depends on it is not current.
+ */
+List *
+graph_current(MigrGraph *g)
+{
+	List	   *cur = NIL;
+	int			i,
+				j;
+
+	for (i = 0; i < g->nrevs; i++)
+	{
+		MigrRev    *r = &g->revs[i];
+		bool		needed = false;
+
+		if (!r->applied)
+			continue;
+		for (j = 0; j < r->nchildren && !needed; j++)
+			needed = g->revs[r->children[j]].applied;
+		for (j = 0; j < r->ndependents && !needed; j++)
+			needed = g->revs[r->dependents[j]].applied;
+		if (!needed)
+			cur = lappend_int(cur, i);
+	}
+	return cur;
+}
+
+/*
+ * graph_roots
+ *		Revisions without parents, in definition order: where "+1" from
+ *		base goes.  Kept, since a target may step up from base many times.
+ */
+List *
+graph_roots(MigrGraph *g)
+{
+	int			i;
+
+	if (g->roots == NIL)
+		for (i = 0; i < g->nrevs; i++)
+			if (g->revs[i].nparents == 0)
+				g->roots = lappend_int(g->roots, i);
+	return g->roots;
 }
 
 /*
@@ -404,10 +480,59 @@ graph_upgrade_order(MigrGraph *g, MigrTarget *t, int *n)
 }
 
 /*
+ * graph_downgrade_set
+ *		What a downgrade to the target reverts, as Alembic's
+ *		_collect_downgrade_revisions: the applied revisions among the
+ *		target's children (through parents only) and everything below them
+ *		through children and dependents.  A revision that depends on the
+ *		target itself is not reached, so it stays applied with the target.
+ *		For "-N" from current only the child on the line walked is taken
+ *		(for base, the root the walk left from).
+ */
+static bool *
+graph_downgrade_set(MigrGraph *g, MigrTarget *t)
+{
+	MigrTarget	roots;
+	bool	   *in;
+	int			nroots = 0;
+	int			i,
+				j;
+
+	for (i = 0; i < t->n; i++)
+		nroots += g->revs[t->idx[i]].nchildren;
+	memset(&roots, 0, sizeof(roots));
+	roots.idx = palloc(sizeof(int) * Max(nroots, 1));
+	if (t->down_line)
+		roots.idx[roots.n++] = t->line_child;	/* only the line walked */
+	else
+		for (i = 0; i < t->n; i++)
+		{
+			MigrRev    *r = &g->revs[t->idx[i]];
+
+			for (j = 0; j < r->nchildren; j++)
+				roots.idx[roots.n++] = r->children[j];
+		}
+
+	/* nothing below an unapplied revision is applied: stop there */
+	in = graph_walk(g, &roots, WALK_DOWN, true, true, 0);
+	pfree(roots.idx);
+
+	for (i = 0; i < t->n; i++)
+		if (in[t->idx[i]])
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("cannot downgrade to revision \"%s\" and keep it applied",
+							g->revs[t->idx[i]].id),
+					 errdetail("It lies above another revision of the target, so reaching that one reverts it."),
+					 errhint("Give a single revision as the target.")));
+	return in;
+}
+
+/*
  * graph_downgrade_order
- *		What a downgrade to the target reverts, in order: every applied
- *		descendant of the target's revisions (not those revisions), or every
- *		applied revision for base; the reverse of the upgrade order.
+ *		What a downgrade to the target reverts, in order (see
+ *		graph_downgrade_set), or every applied revision for base; the
+ *		reverse of the upgrade order.
  */
 int *
 graph_downgrade_order(MigrGraph *g, MigrTarget *t, int *n)
@@ -417,14 +542,14 @@ graph_downgrade_order(MigrGraph *g, MigrTarget *t, int *n)
 	int			count = 0;
 	int			i;
 
-	if (t->base)
+	if (t->base && !t->down_line)
 	{
 		in = palloc0(sizeof(bool) * Max(g->nrevs, 1));
 		for (i = 0; i < g->nrevs; i++)
 			in[i] = g->revs[i].applied;
 	}
 	else
-		in = graph_walk(g, t, WALK_DOWN, true, false, 0);
+		in = graph_downgrade_set(g, t);
 	for (i = 0; i < g->nrevs; i++)
 		count += in[i];
 	order = graph_kahn(g, in, count, n);

@@ -16,6 +16,7 @@
 
 #include "funcapi.h"
 #include "lib/stringinfo.h"
+#include "miscadmin.h"
 #include "utils/builtins.h"
 #include "utils/timestamp.h"
 
@@ -34,6 +35,7 @@ static void look_finding(ReturnSetInfo *rsinfo, const char *revision,
 						 const char *severity, const char *code,
 						 const char *message, const char *hint);
 static void look_check_graph(MigrGraph *g, ReturnSetInfo *rsinfo);
+static bool look_heads_labelled(MigrGraph *g, List *heads);
 static void look_check_applied(MigrGraph *g, ReturnSetInfo *rsinfo);
 static void look_check_lint(MigrGraph *g, ReturnSetInfo *rsinfo);
 static void look_check_archives(ReturnSetInfo *rsinfo);
@@ -117,32 +119,25 @@ migr_heads(PG_FUNCTION_ARGS)
 
 /*
  * migr_current() returns table (revision, message, applied_at)
- *		Applied revisions none of whose children are applied.
+ *		Applied revisions that no other applied revision needs, through
+ *		parents or depends_on: what Alembic keeps in alembic_version.
  */
 Datum
 migr_current(PG_FUNCTION_ARGS)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	MigrGraph  *g;
-	int			i,
-				j;
+	ListCell   *lc;
 
 	InitMaterializedSRF(fcinfo, 0);
 	catalog_connect();
 	g = catalog_load_graph();
-	for (i = 0; i < g->nrevs; i++)
+	foreach(lc, graph_current(g))
 	{
-		MigrRev    *r = &g->revs[i];
-		bool		child_applied = false;
+		MigrRev    *r = &g->revs[lfirst_int(lc)];
 		Datum		values[3];
 		bool		nulls[3] = {false, false, false};
 
-		if (!r->applied)
-			continue;
-		for (j = 0; j < r->nchildren && !child_applied; j++)
-			child_applied = g->revs[r->children[j]].applied;
-		if (child_applied)
-			continue;
 		values[0] = CStringGetTextDatum(r->id);
 		values[1] = PointerGetDatum(r->message);
 		values[2] = TimestampTzGetDatum(r->applied_at);
@@ -186,8 +181,9 @@ migr_branches(PG_FUNCTION_ARGS)
 /*
  * look_range
  *		The revisions in "from:to", as Alembic's history -r: descendants of
- *		from (inclusive; empty or base = from the roots) that are ancestors
- *		of to (inclusive; empty = the heads).  NULL range = everything.
+ *		from through parents only (inclusive; empty or base = from the
+ *		roots) that are ancestors of to through parents and depends_on
+ *		(inclusive; empty = the heads).  NULL range = everything.
  */
 static bool *
 look_range(MigrGraph *g, const char *range)
@@ -216,7 +212,7 @@ look_range(MigrGraph *g, const char *range)
 
 		if (!t->base)
 		{
-			bool	   *d = graph_descendants(g, t, true, true);
+			bool	   *d = graph_descendants(g, t, false, true);
 
 			for (i = 0; i < g->nrevs; i++)
 				in[i] = in[i] && d[i];
@@ -443,11 +439,60 @@ look_check_graph(MigrGraph *g, ReturnSetInfo *rsinfo)
 	}
 
 	heads = graph_heads(g);
-	if (list_length(heads) > 1)
+	if (list_length(heads) <= 1)
+		return;
+	if (look_heads_labelled(g, heads))
+		look_finding(rsinfo, NULL, "info", "multiple_heads",
+					 psprintf("there are %d heads, each the head of its own labelled branch: %s",
+							  list_length(heads), graph_id_list(g, heads)),
+					 "Upgrade with migr_upgrade('heads'), or one branch with migr_upgrade('<label>@head').");
+	else
 		look_finding(rsinfo, NULL, "warning", "multiple_heads",
 					 psprintf("there are %d heads: %s", list_length(heads),
 							  graph_id_list(g, heads)),
 					 "Merge them with SELECT migr_merge(); until then migr_upgrade('head') fails and only migr_upgrade('heads') works.");
+}
+
+/*
+ * look_heads_labelled
+ *		Whether every head is the head of its own labelled branch, as the
+ *		expand/contract heads of a history built that way are by design:
+ *		some branch label has exactly that head among its descendants, so
+ *		"label@head" names it.
+ */
+static bool
+look_heads_labelled(MigrGraph *g, List *heads)
+{
+	bool	   *owned = palloc0(sizeof(bool) * Max(g->nrevs, 1));
+	bool		all = true;
+	ListCell   *lc;
+	int			i;
+
+	for (i = 0; i < g->nrevs; i++)
+	{
+		MigrTarget	t = {false, 1, &i};
+		bool	   *desc;
+		int			nheads = 0;
+		int			head = -1;
+
+		CHECK_FOR_INTERRUPTS();
+		if (g->revs[i].nlabels == 0)
+			continue;
+		desc = graph_descendants(g, &t, false, true);
+		foreach(lc, heads)
+			if (desc[lfirst_int(lc)])
+			{
+				nheads++;
+				head = lfirst_int(lc);
+			}
+		if (nheads == 1)
+			owned[head] = true;
+		pfree(desc);
+	}
+	foreach(lc, heads)
+		all = all && owned[lfirst_int(lc)];
+	pfree(owned);
+	return all;
 }
 
 /*

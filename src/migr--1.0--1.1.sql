@@ -7,3 +7,8 @@
 -- alters is here, and test/t/005_upgrade_chain.pl checks that 1.0 followed
 -- by this script gives exactly what a fresh install of 1.1 gives, with the
 -- history kept.  Each change is grouped under the issue that made it.
+
+-- issue 8, the revision graph as Alembic's: current leaves out what another
+-- applied revision needs through depends_on.
+COMMENT ON FUNCTION @extschema@.migr_current() IS
+    'applied revisions that no other applied revision needs, as a parent or through depends_on';

@@ -77,6 +77,8 @@ typedef struct MigrGraph
 	int			nrevs;
 	MigrRev    *revs;			/* in definition order */
 	void	   *byid;			/* id -> index into revs (graph.c) */
+	void	   *bylabel;		/* branch label -> index into revs */
+	List	   *roots;			/* graph_roots(), once asked */
 } MigrGraph;
 
 /* The revisions a target names; base means "none". */
@@ -85,6 +87,9 @@ typedef struct MigrTarget
 	bool		base;
 	int			n;
 	int		   *idx;
+	/* "-N" from current: a downgrade reverts only along the line walked */
+	bool		down_line;
+	int			line_child;		/* where the walk made its last step down */
 } MigrTarget;
 
 /*
@@ -197,6 +202,9 @@ extern char *checksum_revision(MigrRevDef *def);
 /* graph.c */
 extern void graph_link(MigrGraph *g);
 extern int	graph_find(MigrGraph *g, const char *id);
+extern int	graph_find_label(MigrGraph *g, const char *label);
+extern List *graph_current(MigrGraph *g);
+extern List *graph_roots(MigrGraph *g);
 extern int *graph_upgrade_order(MigrGraph *g, MigrTarget *t, int *n);
 extern int *graph_downgrade_order(MigrGraph *g, MigrTarget *t, int *n);
 extern int *graph_topo_all(MigrGraph *g, int *n, bool *cyclic);

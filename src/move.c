@@ -77,10 +77,13 @@ move_prepare(const char *target, MoveKind kind)
 	p->t = target_resolve(p->g, target);
 	if (kind == MOVE_UPGRADE)
 	{
-		if (p->t->base && strcmp(target, "base") == 0)
+		/* "base", or a step that reaches it, as "root-1" */
+		if (p->t->base)
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("cannot upgrade to \"base\""),
+					 errmsg("cannot upgrade to \"%s\"", target),
+					 strcmp(target, "base") != 0 ?
+					 errdetail("It resolves to base, below every revision.") : 0,
 					 errhint("Use migr_downgrade('base') to revert every revision.")));
 		p->order = graph_upgrade_order(p->g, p->t, &p->n);
 	}

@@ -21,20 +21,22 @@
 #include <ctype.h>
 
 #include "lib/stringinfo.h"
+#include "miscadmin.h"
 
 #include "migr.h"
 
 static MigrTarget *target_make(int n);
+static MigrTarget *target_make_base(void);
 static MigrTarget *target_try(MigrGraph *g, const char *target);
+static MigrTarget *target_name(MigrGraph *g, const char *target, int len);
+static int	target_step_start(const char *target, int len);
 static MigrTarget *target_label_head(MigrGraph *g, const char *label,
 									 const char *target);
-static int	target_label(MigrGraph *g, const char *label);
 static MigrTarget *target_current(MigrGraph *g, const char *target);
+static char *target_from_name(const char *target, int fromlen);
 static MigrTarget *target_step(MigrGraph *g, MigrTarget *from,
-							   const char *fromname, int steps,
-							   const char *target);
-static MigrTarget *target_prefix(MigrGraph *g, const char *target);
-static bool target_split_step(const char *target, char **base, int *steps);
+							   const char *target, int fromlen, int steps);
+static MigrTarget *target_prefix(MigrGraph *g, const char *target, int len);
 
 /*
  * target_check_name
@@ -87,6 +89,15 @@ target_make(int n)
 	return t;
 }
 
+static MigrTarget *
+target_make_base(void)
+{
+	MigrTarget *t = target_make(0);
+
+	t->base = true;
+	return t;
+}
+
 /*
  * target_resolve
  *		The revisions a target names.  Errors name what is wrong and how to
@@ -117,23 +128,103 @@ target_resolve(MigrGraph *g, const char *target)
 /*
  * target_try
  *		Resolve, or return NULL if the text names nothing.
+ *
+ * A target is a base followed by any number of steps, as in "x-1+2".
+ * Since an id may itself end in "-1", the whole text is tried as a name
+ * first, then the text without its last step, and so on; the first base
+ * that names something is the start, and the steps after it are walked
+ * in order.  Each try looks at no more than an id's length, and the steps
+ * are found in one pass from the right, so the cost is linear in the
+ * length of the text, however many steps it has.
  */
 static MigrTarget *
 target_try(MigrGraph *g, const char *target)
 {
+	int			len = strlen(target);
+	int		   *cuts = NULL;	/* where each step starts, right to left */
+	int			ncuts = 0;
+	int			p = len;
 	MigrTarget *t;
-	const char *at;
-	char	   *base;
-	int			steps;
+	int			i;
+
+	for (;;)
+	{
+		int			sign;
+
+		CHECK_FOR_INTERRUPTS();
+		t = target_name(g, target, p);
+		if (t != NULL)
+			break;
+		sign = target_step_start(target, p);
+		if (sign < 0)
+		{
+			t = target_prefix(g, target, p);
+			if (t != NULL)
+				break;
+			if (ncuts == 0)
+				return NULL;
+			ereport(ERROR,
+					(errcode(ERRCODE_UNDEFINED_OBJECT),
+					 errmsg("revision \"%.*s\" does not exist", p, target),
+					 errdetail("Target \"%s\" counts steps from \"%.*s\".",
+							   target, p, target)));
+		}
+		if (cuts == NULL)
+			cuts = palloc(sizeof(int) * (len / 2 + 1));
+		cuts[ncuts++] = sign;
+		p = sign;
+		if (p == 0)
+		{
+			/* "-1", "+2": from the current revision */
+			t = target_current(g, target);
+			break;
+		}
+	}
+
+	for (i = ncuts - 1; i >= 0; i--)
+	{
+		/* at most 9 digits, checked by target_step_start */
+		int			steps = atoi(target + cuts[i] + 1);
+
+		if (target[cuts[i]] == '-')
+			steps = -steps;
+		t = target_step(g, t, target, cuts[i], steps);
+	}
+
+	/*
+	 * A single "-N" from current names a point on the current line, and
+	 * downgrading to it reverts that line only, as Alembic restricts a
+	 * relative downgrade to the branch of the current revision: another
+	 * branch from the same point, or another root, stays.  Any other
+	 * target reverts everything above it.
+	 */
+	if (!(ncuts == 1 && cuts[0] == 0 && target[0] == '-'))
+		t->down_line = false;
+	return t;
+}
+
+/*
+ * target_name
+ *		The first len bytes of target as a reserved word, an exact id,
+ *		label@head or a label; NULL if they are none of these.
+ */
+static MigrTarget *
+target_name(MigrGraph *g, const char *target, int len)
+{
+	char		name[MIGR_ID_MAXLEN + sizeof("@head")];
+	MigrTarget *t;
+	char	   *at;
 	int			k;
 
-	if (strcmp(target, "base") == 0)
-	{
-		t = target_make(0);
-		t->base = true;
-		return t;
-	}
-	if (strcmp(target, "heads") == 0)
+	/* longer than any id or label@head: skip the lookups */
+	if (len == 0 || len >= (int) sizeof(name))
+		return NULL;
+	memcpy(name, target, len);
+	name[len] = '\0';
+
+	if (strcmp(name, "base") == 0)
+		return target_make_base();
+	if (strcmp(name, "heads") == 0)
 	{
 		List	   *heads = graph_heads(g);
 		ListCell   *lc;
@@ -144,7 +235,7 @@ target_try(MigrGraph *g, const char *target)
 			t->idx[t->n++] = lfirst_int(lc);
 		return t;
 	}
-	if (strcmp(target, "head") == 0)
+	if (strcmp(name, "head") == 0)
 	{
 		List	   *heads = graph_heads(g);
 
@@ -160,92 +251,46 @@ target_try(MigrGraph *g, const char *target)
 			t->idx[0] = linitial_int(heads);
 		return t;
 	}
-	if (strcmp(target, "current") == 0)
-		return target_current(g, target);
+	if (strcmp(name, "current") == 0)
+		return target_current(g, name);
 
-	k = graph_find(g, target);
-	if (k >= 0)
+	k = graph_find(g, name);
+	if (k < 0)
 	{
-		t = target_make(1);
-		t->idx[0] = k;
-		return t;
-	}
-
-	at = strchr(target, '@');
-	if (at != NULL && strcmp(at, "@head") == 0)
-		return target_label_head(g, pnstrdup(target, at - target), target);
-
-	k = target_label(g, target);
-	if (k >= 0)
-	{
-		t = target_make(1);
-		t->idx[0] = k;
-		return t;
-	}
-
-	if (target_split_step(target, &base, &steps))
-	{
-		MigrTarget *from;
-
-		if (base[0] == '\0')
-			from = target_current(g, target);
-		else
+		at = strchr(name, '@');
+		if (at != NULL && strcmp(at, "@head") == 0)
 		{
-			from = target_try(g, base);
-			if (from == NULL)
-				ereport(ERROR,
-						(errcode(ERRCODE_UNDEFINED_OBJECT),
-						 errmsg("revision \"%s\" does not exist", base),
-						 errdetail("Target \"%s\" counts steps from \"%s\".",
-								   target, base)));
+			*at = '\0';
+			return target_label_head(g, name, target);
 		}
-		return target_step(g, from, base[0] ? base : "current", steps,
-						   target);
+		k = graph_find_label(g, name);
 	}
-
-	return target_prefix(g, target);
+	if (k < 0)
+		return NULL;
+	t = target_make(1);
+	t->idx[0] = k;
+	return t;
 }
 
 /*
- * target_split_step
- *		"x+3" -> ("x", 3); "-2" -> ("", -2).  False if no step suffix.
+ * target_step_start
+ *		Where the last step ("+3", "-12") of the first len bytes of target
+ *		starts, or -1 if they do not end in one.
  */
-static bool
-target_split_step(const char *target, char **base, int *steps)
+static int
+target_step_start(const char *target, int len)
 {
-	const char *end = target + strlen(target);
-	const char *p = end;
-	long		n;
+	int			p = len;
 
-	while (p > target && isdigit((unsigned char) p[-1]))
+	while (p > 0 && isdigit((unsigned char) target[p - 1]))
 		p--;
-	if (p == end || p == target || (p[-1] != '+' && p[-1] != '-'))
-		return false;
-	if (end - p > 9)
+	if (p == len || p == 0 || (target[p - 1] != '+' && target[p - 1] != '-'))
+		return -1;
+	if (len - p > 9)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("step count in target \"%s\" is too large", target)));
-	n = strtol(p, NULL, 10);
-	*steps = (p[-1] == '-') ? -(int) n : (int) n;
-	*base = pnstrdup(target, p - 1 - target);
-	return true;
-}
-
-/*
- * target_label
- *		Index of the revision carrying this branch label, or -1.
- */
-static int
-target_label(MigrGraph *g, const char *label)
-{
-	int			i,
-				j;
-
-	for (i = 0; i < g->nrevs; i++)
-		for (j = 0; j < g->revs[i].nlabels; j++)
-			if (strcmp(g->revs[i].labels[j], label) == 0)
-				return i;
-	return -1;
+	return p - 1;
 }
 
 /*
@@ -260,7 +305,7 @@ target_label_head(MigrGraph *g, const char *label, const char *target)
 	bool	   *desc;
 	List	   *heads = NIL;
 	MigrTarget *t;
-	int			k = target_label(g, label);
+	int			k = graph_find_label(g, label);
 	int			i;
 
 	if (k < 0)
@@ -294,23 +339,9 @@ target_label_head(MigrGraph *g, const char *label, const char *target)
 static MigrTarget *
 target_current(MigrGraph *g, const char *target)
 {
-	List	   *cur = NIL;
+	List	   *cur = graph_current(g);
 	MigrTarget *t;
-	int			i,
-				j;
 
-	for (i = 0; i < g->nrevs; i++)
-	{
-		MigrRev    *r = &g->revs[i];
-		bool		child_applied = false;
-
-		if (!r->applied)
-			continue;
-		for (j = 0; j < r->nchildren && !child_applied; j++)
-			child_applied = g->revs[r->children[j]].applied;
-		if (!child_applied)
-			cur = lappend_int(cur, i);
-	}
 	if (list_length(cur) > 1)
 		ereport(ERROR,
 				(errcode(ERRCODE_MIGR_MULTIPLE_HEADS),
@@ -328,41 +359,52 @@ target_current(MigrGraph *g, const char *target)
 }
 
 /*
+ * target_from_name
+ *		For messages: what the steps at target[fromlen] count from.
+ */
+static char *
+target_from_name(const char *target, int fromlen)
+{
+	return fromlen > 0 ? pnstrdup(target, fromlen) : pstrdup("current");
+}
+
+/*
  * target_step
  *		Walk |steps| parents (steps < 0) or children (steps > 0) along a
- *		single line.  Stepping down from a root reaches base; stepping up
- *		from base starts at the single root.
+ *		single line, from the revision that target[0..fromlen) names.
+ *		Stepping down from a root reaches base; stepping up from base
+ *		starts at the single root.  The walk is bounded by the height of
+ *		the graph: it fails at base or at a head.
  */
 static MigrTarget *
-target_step(MigrGraph *g, MigrTarget *from, const char *fromname, int steps,
-			const char *target)
+target_step(MigrGraph *g, MigrTarget *from, const char *target, int fromlen,
+			int steps)
 {
-	MigrTarget *t = target_make(1);
 	int			cur;
+	int			below;			/* the revision of the last step down */
 	int			i;
 
 	if (!from->base && from->n != 1)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("cannot count steps from \"%s\" in target \"%s\"",
-						fromname, target),
-				 errdetail("\"%s\" names %d revisions.", fromname, from->n),
+						target_from_name(target, fromlen), target),
+				 errdetail("\"%s\" names %d revisions.",
+						   target_from_name(target, fromlen), from->n),
 				 errhint("Count from a single revision.")));
 	cur = from->base ? -1 : from->idx[0];
+	below = cur;
 
 	for (i = 0; i < Abs(steps); i++)
 	{
 		List	   *next = NIL;
 		int			j;
 
+		CHECK_FOR_INTERRUPTS();
 		if (steps > 0)
 		{
 			if (cur < 0)
-			{
-				for (j = 0; j < g->nrevs; j++)
-					if (g->revs[j].nparents == 0)
-						next = lappend_int(next, j);
-			}
+				next = list_copy(graph_roots(g));
 			else
 				for (j = 0; j < g->revs[cur].nchildren; j++)
 					next = lappend_int(next, g->revs[cur].children[j]);
@@ -375,10 +417,12 @@ target_step(MigrGraph *g, MigrTarget *from, const char *fromname, int steps,
 						 errmsg("target \"%s\" goes below base", target),
 						 errdetail_plural("There is only %d step below \"%s\".",
 										  "There are only %d steps below \"%s\".",
-										  i, i, fromname)));
+										  i, i,
+										  target_from_name(target, fromlen))));
 			for (j = 0; j < g->revs[cur].nparents; j++)
 				if (g->revs[cur].parent_idx[j] >= 0)
 					next = lappend_int(next, g->revs[cur].parent_idx[j]);
+			below = cur;
 			if (g->revs[cur].nparents == 0)
 			{
 				cur = -1;		/* a root's parent is base */
@@ -402,16 +446,17 @@ target_step(MigrGraph *g, MigrTarget *from, const char *fromname, int steps,
 							   graph_id_list(g, next)),
 					 errhint("Name the revision you mean, or count from one of them.")));
 		cur = linitial_int(next);
+		list_free(next);
 	}
 
-	if (cur < 0)
-	{
-		t->base = true;
-		t->n = 0;
-	}
-	else
-		t->idx[0] = cur;
-	return t;
+	/* reuse from (made for this target, idx has room for one) */
+	from->base = (cur < 0);
+	from->n = (cur < 0) ? 0 : 1;
+	if (cur >= 0)
+		from->idx[0] = cur;
+	from->down_line = (steps < 0 && below >= 0);
+	from->line_child = below;
+	return from;
 }
 
 /*
@@ -419,9 +464,8 @@ target_step(MigrGraph *g, MigrTarget *from, const char *fromname, int steps,
  *		A unique id prefix; an ambiguous one lists its candidates.
  */
 static MigrTarget *
-target_prefix(MigrGraph *g, const char *target)
+target_prefix(MigrGraph *g, const char *target, int len)
 {
-	size_t		len = strlen(target);
 	List	   *hits = NIL;
 	MigrTarget *t;
 	int			i;
@@ -437,7 +481,7 @@ target_prefix(MigrGraph *g, const char *target)
 
 		ereport(ERROR,
 				(errcode(ERRCODE_AMBIGUOUS_PARAMETER),
-				 errmsg("revision prefix \"%s\" is ambiguous", target),
+				 errmsg("revision prefix \"%.*s\" is ambiguous", len, target),
 				 errdetail("It matches %d revisions: %s%s", list_length(hits),
 						   graph_id_list(g, shown),
 						   list_length(hits) > 10 ? ", ..." : "."),

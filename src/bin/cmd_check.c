@@ -8,8 +8,10 @@
  * files form is checked: format errors (with file and line), duplicate
  * ids, parents and dependencies without a file, cycles, several heads.
  * Findings are printed as a compiler prints them, "file:line: error: ...",
- * with the codes migr_check() uses where the two meet.  Any finding fails
- * the check (exit 1); with --errors-only warnings are printed but pass.
+ * with the codes migr_check() uses where the two meet.  Any error or
+ * warning fails the check (exit 1); with --errors-only warnings are
+ * printed but pass; information (several heads, each the head of its own
+ * labelled branch) always passes.
  * With --verbose every revision is listed with its checksum, the one push
  * compares with the database's.
  *
@@ -78,12 +80,16 @@ cmd_check_files(int argc, char **argv)
 	for (i = 0; i < rd->nfiles; i++)
 		usable += rd->files[i].ok;
 
+	/* information (marker revisions, heads of labelled branches) passes */
 	if (rd->nerrors == 0 && rd->nwarnings == 0)
 	{
 		if (rd->nheads == 1)
 			output_say("all clear: %d revision%s in %s, head %s\n", usable,
 					   usable == 1 ? "" : "s", rd->dir,
 					   rd->files[rd->heads[0]].id);
+		else if (rd->nheads > 1)
+			output_say("all clear: %d revisions in %s, %d heads\n", usable,
+					   rd->dir, rd->nheads);
 		else
 			output_say("all clear: no revision file in %s\n", rd->dir);
 		return MIGR_EXIT_DONE;

@@ -62,7 +62,8 @@ look_table(const char *query, int nparams, const char *const *params,
 
 /*
  * cmd_current
- *		migr current: applied revisions none of whose children are applied.
+ *		migr current: applied revisions that no other applied revision needs
+ *		(through parents or depends_on), as migr_current() gives them.
  */
 int
 cmd_current(int argc, char **argv)

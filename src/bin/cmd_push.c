@@ -55,6 +55,8 @@ static char *push_labels(const RevFile *f);
 static PushState push_compare(const RevFile *f, const DbRev *db, char *what,
 							  size_t size);
 static void push_warn_undefined(RevDir *rd, DbRev *revs, int nrevs);
+static int	push_str_cmp(const void *a, const void *b);
+static char **push_db_labels(DbRev *revs, int nrevs, int *n);
 static void push_array_literal(PQExpBuffer buf, RevDir *rd, int *idx, int n);
 static const char *push_blame(RevDir *rd, int *idx, int n,
 							  const PGresult *res);
@@ -137,14 +139,57 @@ push_compare(const RevFile *f, const DbRev *db, char *what, size_t size)
 	return db->applied ? PUSH_APPLIED_CHANGED : PUSH_CHANGED;
 }
 
+static int
+push_str_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *) a, *(char *const *) b);
+}
+
+/*
+ * push_db_labels
+ *		The database's branch labels, sorted for lookups.
+ */
+static char **
+push_db_labels(DbRev *revs, int nrevs, int *n)
+{
+	char	  **labels = NULL;
+	int			max = 0;
+	int			i;
+
+	*n = 0;
+	for (i = 0; i < nrevs; i++)
+	{
+		char	   *copy = pg_strdup(revs[i].labels);
+		char	   *label;
+		char	   *save;
+
+		for (label = strtok_r(copy, " ", &save); label != NULL;
+			 label = strtok_r(NULL, " ", &save))
+		{
+			if (*n == max)
+			{
+				max = max ? 2 * max : 16;
+				labels = pg_realloc(labels, sizeof(char *) * max);
+			}
+			labels[(*n)++] = label;
+		}
+	}
+	if (*n > 0)
+		qsort(labels, *n, sizeof(char *), push_str_cmp);
+	return labels;
+}
+
 /*
  * push_warn_undefined
  *		Parents and dependencies that neither a file nor the database
- *		defines: upgrading through them will fail.
+ *		defines: upgrading through them will fail.  A dependency may name
+ *		a branch label of the database's.
  */
 static void
 push_warn_undefined(RevDir *rd, DbRev *revs, int nrevs)
 {
+	char	  **labels = NULL;
+	int			nlabels = -1;	/* not read yet */
 	int			i,
 				j;
 
@@ -159,9 +204,18 @@ push_warn_undefined(RevDir *rd, DbRev *revs, int nrevs)
 				pg_log_warning("%s: parent \"%s\" of revision \"%s\" is defined neither by a file nor in the database",
 							   f->path, f->parents[j], f->id);
 		for (j = 0; j < f->ndeps; j++)
-			if (f->dep_idx[j] < 0 && !push_find(revs, nrevs, f->deps[j]))
-				pg_log_warning("%s: dependency \"%s\" of revision \"%s\" is defined neither by a file nor in the database",
-							   f->path, f->deps[j], f->id);
+		{
+			if (f->dep_idx[j] >= 0 || push_find(revs, nrevs, f->deps[j]))
+				continue;
+			if (nlabels < 0)
+				labels = push_db_labels(revs, nrevs, &nlabels);
+			if (nlabels > 0 &&
+				bsearch(&f->deps[j], labels, nlabels, sizeof(char *),
+						push_str_cmp))
+				continue;
+			pg_log_warning("%s: dependency \"%s\" of revision \"%s\" is defined neither by a file nor in the database",
+						   f->path, f->deps[j], f->id);
+		}
 	}
 }
 

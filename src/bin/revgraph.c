@@ -37,6 +37,82 @@ static const RevDir *sort_rd;
 static int *id_index;
 static int	id_count;
 
+/* branch labels sorted for lookups, with the file that carries each */
+typedef struct RevLabel
+{
+	const char *label;
+	int			file;
+} RevLabel;
+
+static RevLabel *label_index;
+static int	label_count;
+
+static int
+revgraph_label_cmp(const void *a, const void *b)
+{
+	const RevLabel *la = a;
+	const RevLabel *lb = b;
+	int			c = strcmp(la->label, lb->label);
+
+	return c != 0 ? c : la->file - lb->file;
+}
+
+/*
+ * revgraph_index_labels
+ *		Sort the usable files' branch labels, for depends_on naming one.
+ */
+static void
+revgraph_index_labels(RevDir *rd)
+{
+	int			n = 0;
+	int			i,
+				j;
+
+	for (i = 0; i < rd->nfiles; i++)
+		if (revgraph_usable(rd, i))
+			n += rd->files[i].nlabels;
+	pg_free(label_index);
+	label_index = pg_malloc(sizeof(RevLabel) * Max(n, 1));
+	label_count = 0;
+	for (i = 0; i < rd->nfiles; i++)
+		if (revgraph_usable(rd, i))
+			for (j = 0; j < rd->files[i].nlabels; j++)
+			{
+				label_index[label_count].label = rd->files[i].labels[j];
+				label_index[label_count++].file = i;
+			}
+	qsort(label_index, label_count, sizeof(RevLabel), revgraph_label_cmp);
+}
+
+/*
+ * revgraph_find_label
+ *		The file whose revision carries this branch label, or -1.
+ */
+static int
+revgraph_find_label(const char *label)
+{
+	int			lo = 0,
+				hi = label_count - 1;
+
+	while (lo <= hi)
+	{
+		int			mid = (lo + hi) / 2;
+		int			c = strcmp(label_index[mid].label, label);
+
+		if (c < 0)
+			lo = mid + 1;
+		else if (c > 0)
+			hi = mid - 1;
+		else
+		{
+			while (mid > 0 && strcmp(label_index[mid - 1].label, label) == 0)
+				mid--;
+			return label_index[mid].file;
+		}
+	}
+	return -1;
+}
+
 static int
 revgraph_id_cmp(const void *a, const void *b)
 {
@@ -144,7 +220,10 @@ revgraph_missing(RevDir *rd)
 		}
 		for (j = 0; j < f->ndeps; j++)
 		{
+			/* as on the server and in Alembic, a branch label will do */
 			f->dep_idx[j] = revgraph_find(rd, f->deps[j]);
+			if (f->dep_idx[j] < 0)
+				f->dep_idx[j] = revgraph_find_label(f->deps[j]);
 			if (f->dep_idx[j] < 0)
 				revdir_add_finding(rd, f->path, 0, f->id, "error",
 								   "missing_dependency",
@@ -230,9 +309,88 @@ revgraph_cycles(RevDir *rd)
 }
 
 /*
+ * revgraph_heads_labelled
+ *		Whether every head is the head of its own labelled branch: some
+ *		file's branch label has exactly that head among its descendants
+ *		(through parents), as migr_check() decides.
+ */
+static bool
+revgraph_heads_labelled(RevDir *rd)
+{
+	int		   *children = pg_malloc0(sizeof(int) * (rd->nfiles + 1));
+	int		   *kids;
+	int		   *stack = pg_malloc(sizeof(int) * Max(rd->nfiles, 1));
+	bool	   *seen = pg_malloc(sizeof(bool) * Max(rd->nfiles, 1));
+	bool	   *owned = pg_malloc0(sizeof(bool) * Max(rd->nfiles, 1));
+	int		   *fill;
+	bool		all = true;
+	int			i,
+				j;
+
+	/* children of each file, as a compressed adjacency list */
+	for (i = 0; i < rd->nfiles; i++)
+		if (revgraph_usable(rd, i))
+			for (j = 0; j < rd->files[i].nparents; j++)
+				if (rd->files[i].parent_idx[j] >= 0)
+					children[rd->files[i].parent_idx[j] + 1]++;
+	for (i = 0; i < rd->nfiles; i++)
+		children[i + 1] += children[i];
+	kids = pg_malloc(sizeof(int) * Max(children[rd->nfiles], 1));
+	fill = pg_malloc(sizeof(int) * Max(rd->nfiles, 1));
+	memcpy(fill, children, sizeof(int) * rd->nfiles);
+	for (i = 0; i < rd->nfiles; i++)
+		if (revgraph_usable(rd, i))
+			for (j = 0; j < rd->files[i].nparents; j++)
+				if (rd->files[i].parent_idx[j] >= 0)
+					kids[fill[rd->files[i].parent_idx[j]]++] = i;
+	pg_free(fill);
+
+	for (i = 0; i < rd->nfiles; i++)
+	{
+		int			top = 0;
+		int			nheads = 0;
+		int			head = -1;
+
+		if (!revgraph_usable(rd, i) || rd->files[i].nlabels == 0)
+			continue;
+		memset(seen, 0, sizeof(bool) * rd->nfiles);
+		seen[i] = true;
+		stack[top++] = i;
+		while (top > 0)
+		{
+			int			v = stack[--top];
+
+			if (rd->files[v].nchildren == 0)
+			{
+				nheads++;
+				head = v;
+			}
+			for (j = children[v]; j < children[v + 1]; j++)
+				if (!seen[kids[j]])
+				{
+					seen[kids[j]] = true;
+					stack[top++] = kids[j];
+				}
+		}
+		if (nheads == 1)
+			owned[head] = true;
+	}
+	for (i = 0; i < rd->nheads; i++)
+		all = all && owned[rd->heads[i]];
+	pg_free(children);
+	pg_free(kids);
+	pg_free(stack);
+	pg_free(seen);
+	pg_free(owned);
+	return all;
+}
+
+/*
  * revgraph_heads
  *		Files that are no other file's parent.  Several are a warning, as in
- *		migr_check(): "head" is ambiguous until they are merged.
+ *		migr_check(): "head" is ambiguous until they are merged; but only
+ *		information when each is the head of its own labelled branch, as in
+ *		an expand/contract history.
  */
 static void
 revgraph_heads(RevDir *rd)
@@ -253,9 +411,15 @@ revgraph_heads(RevDir *rd)
 			appendPQExpBuffer(&list, "%s%s (%s)", i ? ", " : "",
 							  rd->files[rd->heads[i]].id,
 							  rd->files[rd->heads[i]].name);
-		revdir_add_finding(rd, NULL, 0, NULL, "warning", "multiple_heads",
-						   "Merge them with \"migr merge -m MESSAGE --dir DIR\"; until then \"migr upgrade head\" fails and only \"migr upgrade heads\" works.",
-						   "there are %d heads: %s", rd->nheads, list.data);
+		if (revgraph_heads_labelled(rd))
+			revdir_add_finding(rd, NULL, 0, NULL, "info", "multiple_heads",
+							   "Upgrade with \"migr upgrade heads\", or one branch with \"migr upgrade LABEL@head\".",
+							   "there are %d heads, each the head of its own labelled branch: %s",
+							   rd->nheads, list.data);
+		else
+			revdir_add_finding(rd, NULL, 0, NULL, "warning", "multiple_heads",
+							   "Merge them with \"migr merge -m MESSAGE --dir DIR\"; until then \"migr upgrade head\" fails and only \"migr upgrade heads\" works.",
+							   "there are %d heads: %s", rd->nheads, list.data);
 		termPQExpBuffer(&list);
 	}
 }
@@ -284,6 +448,7 @@ revgraph_link(RevDir *rd)
 		rd->files[id_index[i]].usable = i == 0 ||
 			strcmp(rd->files[id_index[i - 1]].id, rd->files[id_index[i]].id) != 0;
 
+	revgraph_index_labels(rd);
 	revgraph_duplicates(rd);
 	revgraph_missing(rd);
 	revgraph_cycles(rd);
