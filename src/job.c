@@ -80,8 +80,7 @@ static MigrQuery q_set_pid = {
 
 static MigrQuery q_pending = {
 	"SELECT j.id, j.revision, r.message, j.state, j.statement, j.worker_pid,"
-	"       j.role, j.error, j.sqlstate, j.login_role, j.error_detail,"
-	"       j.error_hint"
+	"       j.role, j.error, j.sqlstate, j.login_role"
 	"  FROM migr.job j"
 	"  JOIN migr.revision r ON r.id OPERATOR(pg_catalog.=) j.revision"
 	" WHERE j.state OPERATOR(pg_catalog.=) ANY (ARRAY['queued', 'running', 'failed'])"
@@ -105,12 +104,8 @@ static MigrQuery q_waited_on = {
 };
 
 static MigrQuery q_list = {
-	"SELECT id, revision, statement, state, attempts,"
-	"       error OPERATOR(pg_catalog.||)"
-	"         COALESCE(E'\\nDETAIL:  ' OPERATOR(pg_catalog.||) error_detail, '')"
-	"         OPERATOR(pg_catalog.||)"
-	"         COALESCE(E'\\nHINT:  ' OPERATOR(pg_catalog.||) error_hint, ''),"
-	"       queued_at, finished_at"
+	"SELECT id, revision, statement, state, attempts, error, queued_at,"
+	"       finished_at"
 	"  FROM migr.job ORDER BY id",
 	0, {0}, NULL, true
 };
@@ -158,6 +153,7 @@ static void job_check_restrictions(void);
 static bool job_worker_alive(int pid);
 static void job_check_own(const char *fname);
 static void job_raise_failed(HeapTuple tup, TupleDesc desc);
+static void job_split_error(char *error, char **detail, char **hint);
 static void job_clear_xmin(void);
 static bool job_pending(List **revisions, List **messages, bool notice);
 static bool job_waited_on(void);
@@ -528,9 +524,14 @@ job_raise_failed(HeapTuple tup, TupleDesc desc)
 {
 	char	   *id = SPI_getvalue(tup, desc, 1);
 	char	   *sqlstate = SPI_getvalue(tup, desc, 9);
-	char	   *detail = SPI_getvalue(tup, desc, 11);
-	char	   *hint = SPI_getvalue(tup, desc, 12);
+	char	   *error = SPI_getvalue(tup, desc, 8);
+	char	   *detail;
+	char	   *hint;
 	int			code = ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE;
+
+	if (error == NULL)
+		error = "unknown error";
+	job_split_error(error, &detail, &hint);
 
 	if (sqlstate != NULL && strlen(sqlstate) == 5)
 		code = MAKE_SQLSTATE(sqlstate[0], sqlstate[1], sqlstate[2],
@@ -538,12 +539,55 @@ job_raise_failed(HeapTuple tup, TupleDesc desc)
 	ereport(ERROR,
 			(errcode(code),
 			 errmsg("background job %s for revision \"%s\" failed: %s", id,
-					SPI_getvalue(tup, desc, 2),
-					SPI_getvalue(tup, desc, 8) ? SPI_getvalue(tup, desc, 8) : "unknown error"),
+					SPI_getvalue(tup, desc, 2), error),
 			 errdetail("%s%sThe job queue is stopped: no later revision is applied until the job succeeds or is cancelled.",
 					   detail ? detail : "", detail ? "\n" : ""),
 			 errhint("%s%sFix the cause, then SELECT migr_retry(%s); or give it up with SELECT migr_cancel(%s).",
 					 hint ? hint : "", hint ? "\n" : "", id, id)));
+}
+
+/*
+ * job_error_text
+ *		A failed job's error as migr.job keeps it and migr_jobs() shows it:
+ *		the message, then its detail and hint on lines of their own, as psql
+ *		shows an error.
+ */
+char *
+job_error_text(ErrorData *edata)
+{
+	StringInfoData buf;
+
+	initStringInfo(&buf);
+	appendStringInfoString(&buf, edata->message ? edata->message : "unknown error");
+	if (edata->detail)
+		appendStringInfo(&buf, "\nDETAIL:  %s", edata->detail);
+	if (edata->hint)
+		appendStringInfo(&buf, "\nHINT:  %s", edata->hint);
+	return buf.data;
+}
+
+/*
+ * job_split_error
+ *		The reverse of job_error_text(), in place: error keeps the message.
+ */
+static void
+job_split_error(char *error, char **detail, char **hint)
+{
+	char	   *d = strstr(error, "\nDETAIL:  ");
+	char	   *h = strstr(d ? d : error, "\nHINT:  ");
+
+	*detail = NULL;
+	*hint = NULL;
+	if (h)
+	{
+		*h = '\0';
+		*hint = h + strlen("\nHINT:  ");
+	}
+	if (d)
+	{
+		*d = '\0';
+		*detail = d + strlen("\nDETAIL:  ");
+	}
 }
 
 /*
@@ -758,11 +802,17 @@ job_check_findings(void)
 		if (strcmp(state, "failed") == 0)
 		{
 			char	   *error = SPI_getvalue(tup, tt->tupdesc, 4);
+			char	   *detail;
+			char	   *hint;
 
+			if (error == NULL)
+				error = "unknown error";
+			job_split_error(error, &detail, &hint);
 			f->severity = MIGR_SEV_ERROR;
 			f->code = "job_failed";
-			f->message = psprintf("background job %s failed: %s", id,
-								  error ? error : "unknown error");
+			f->message = psprintf("background job %s failed: %s%s%s", id,
+								  error, detail ? "\nDETAIL:  " : "",
+								  detail ? detail : "");
 			f->hint = psprintf("Fix the cause, then SELECT migr_retry(%s); or give it up with SELECT migr_cancel(%s).",
 							   id, id);
 		}

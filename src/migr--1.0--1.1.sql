@@ -9,10 +9,7 @@
 -- history kept.  Each change is grouped under the issue that made it.
 
 -- issue 9: worker security
--- A failed job keeps the detail and hint of its error (the duplicate key of
--- a unique index build, say): migr_jobs() shows them, migr_wait() raises
--- them.  Jobs now run as their role (the caller's current user), whatever
--- the session user was; login_role is kept for the record only.
-ALTER TABLE migr.job ADD COLUMN error_detail text, ADD COLUMN error_hint text;
+-- A job runs as its role (the caller's current user), whatever the session
+-- user was; login_role is kept for the record only.
 COMMENT ON COLUMN migr.job.login_role IS
     'the session user of the call that queued the job (for the record: the worker runs as role)';

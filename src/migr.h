@@ -266,6 +266,7 @@ extern bool job_blocking(List **revisions, List **messages);
 extern bool job_pending_quiet(List **revisions, List **messages);
 extern void job_reconcile(void);
 extern List *job_check_findings(void);
+extern char *job_error_text(ErrorData *edata);
 
 /* worker.c */
 extern void worker_register_launcher(void);

@@ -124,7 +124,7 @@ static MigrQuery q_progress = {
 
 static MigrQuery q_done = {
 	"UPDATE migr.job SET state = 'done', error = NULL, sqlstate = NULL,"
-	"  error_detail = NULL, error_hint = NULL, finished_at = pg_catalog.now()"
+	"  finished_at = pg_catalog.now()"
 	" WHERE id OPERATOR(pg_catalog.=) $1"
 	"   AND state OPERATOR(pg_catalog.=) 'running'",
 	1, {INT8OID}, NULL
@@ -141,13 +141,13 @@ static MigrQuery q_resume = {
 
 static MigrQuery q_fail = {
 	"UPDATE migr.job SET state = $2, attempts = attempts OPERATOR(pg_catalog.+) 1,"
-	"  error = $3, sqlstate = $4, error_detail = $5, error_hint = $6,"
+	"  error = $3, sqlstate = $4,"
 	"  finished_at = CASE WHEN $2 OPERATOR(pg_catalog.=) 'failed'"
 	"                     THEN pg_catalog.now() END"
 	" WHERE id OPERATOR(pg_catalog.=) $1"
 	"   AND state OPERATOR(pg_catalog.=) 'running'"
 	" RETURNING attempts",
-	6, {INT8OID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID}, NULL
+	4, {INT8OID, TEXTOID, TEXTOID, TEXTOID}, NULL
 };
 
 static MigrQuery q_attempts = {
@@ -361,10 +361,11 @@ worker_load_job(WorkerJob *job)
 static void
 worker_apply_settings(WorkerJob *job)
 {
-	GucContext	context = superuser() ? PGC_SUSET : PGC_USERSET;
+	GucContext	context;
 	ListCell   *lc;
 
 	StartTransactionCommand();
+	context = superuser() ? PGC_SUSET : PGC_USERSET;
 	ResetAllOptions();
 	foreach(lc, job->settings)
 	{
@@ -838,8 +839,7 @@ worker_record_failure(WorkerJob *job, ErrorData *edata, bool final,
 					  bool *stop)
 {
 	MigrCatalogUser save;
-	Datum		values[6];
-	char		nulls[6] = {' ', ' ', ' ', ' ', ' ', ' '};
+	Datum		values[4];
 	int			attempts = 0;
 	bool		isnull;
 	bool		recorded;
@@ -855,17 +855,9 @@ worker_record_failure(WorkerJob *job, ErrorData *edata, bool final,
 											   &isnull));
 	*stop = final || (attempts + 1 >= migr_max_job_attempts);
 	values[1] = CStringGetTextDatum(*stop ? "failed" : "queued");
-	values[2] = CStringGetTextDatum(edata->message ? edata->message : "unknown error");
+	values[2] = CStringGetTextDatum(job_error_text(edata));
 	values[3] = CStringGetTextDatum(unpack_sql_state(edata->sqlerrcode));
-	if (edata->detail)
-		values[4] = CStringGetTextDatum(edata->detail);
-	else
-		nulls[4] = 'n';
-	if (edata->hint)
-		values[5] = CStringGetTextDatum(edata->hint);
-	else
-		nulls[5] = 'n';
-	if (catalog_run(&q_fail, values, nulls, false) != SPI_OK_UPDATE_RETURNING)
+	if (catalog_run(&q_fail, values, NULL, false) != SPI_OK_UPDATE_RETURNING)
 		elog(ERROR, "could not record the failure of job " INT64_FORMAT,
 			 job->id);
 	recorded = (SPI_processed == 1);
