@@ -55,8 +55,8 @@ PG_FUNCTION_INFO_V1(migr_retry);
 PG_FUNCTION_INFO_V1(migr_cancel);
 
 /*
- * Settings a worker never takes over: its identity (set by the worker from
- * the job's role), the transaction's own, and those of the client
+ * Settings a worker never takes over, beyond those RESET ALL leaves alone
+ * (role, session_authorization, the transaction's): those of the client
  * connection, which a worker does not have.
  */
 static const char *const job_settings_skipped[] = {
@@ -138,7 +138,7 @@ static MigrQuery q_cancel_worker = {
 
 /* for migr_check(): failed jobs, and jobs queued with no live worker */
 static MigrQuery q_check = {
-	"SELECT id, revision, state, error, worker_pid, statement"
+	"SELECT id, revision, state, error, worker_pid"
 	"  FROM migr.job"
 	" WHERE state OPERATOR(pg_catalog.=) ANY (ARRAY['queued', 'running', 'failed'])"
 	" ORDER BY id",
@@ -239,8 +239,7 @@ job_worker_entry(BackgroundWorker *worker, const char *type,
  *		The role a worker for roleid connects as: roleid itself when it may
  *		log in; otherwise (a NOLOGIN role, which the server does not let a
  *		background worker connect as) none, and the worker, connected as the
- *		bootstrap superuser, becomes roleid before it reads anything.  A role
- *		that no longer exists gets a worker that only fails its jobs.
+ *		bootstrap superuser, becomes roleid before it reads anything.
  */
 static Oid
 job_login_role(Oid roleid)
