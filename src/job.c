@@ -29,6 +29,7 @@
 #include "postgres.h"
 
 #include "access/xact.h"
+#include "catalog/pg_authid.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "funcapi.h"
@@ -41,6 +42,8 @@
 #include "utils/acl.h"
 #include "utils/builtins.h"
 #include "utils/guc.h"
+#include "utils/guc_tables.h"
+#include "utils/syscache.h"
 #include "utils/snapmgr.h"
 #include "utils/timestamp.h"
 
@@ -51,10 +54,13 @@ PG_FUNCTION_INFO_V1(migr_wait);
 PG_FUNCTION_INFO_V1(migr_retry);
 PG_FUNCTION_INFO_V1(migr_cancel);
 
-/* the settings a worker takes over from the session that queued its jobs */
-static const char *const job_settings[] = {
-	"migr.lock_timeout", "migr.lock_retries", "migr.retry_delay",
-	"migr.statement_timeout", "migr.max_job_attempts", "search_path", NULL
+/*
+ * Settings a worker never takes over, beyond those RESET ALL leaves alone
+ * (role, session_authorization, the transaction's): those of the client
+ * connection, which a worker does not have.
+ */
+static const char *const job_settings_skipped[] = {
+	"application_name", "client_encoding", NULL
 };
 
 static MigrQuery q_insert = {
@@ -130,32 +136,80 @@ static MigrQuery q_cancel_worker = {
 	1, {INT4OID}, NULL, true
 };
 
+/* for migr_check(): failed jobs, and jobs queued with no live worker */
+static MigrQuery q_check = {
+	"SELECT id, revision, state, error, worker_pid"
+	"  FROM migr.job"
+	" WHERE state OPERATOR(pg_catalog.=) ANY (ARRAY['queued', 'running', 'failed'])"
+	" ORDER BY id",
+	0, {0}, NULL, true
+};
+
 static ArrayType *job_capture_settings(void);
+static bool job_setting_captured(struct config_generic *gconf);
+static Oid	job_login_role(Oid roleid);
+static void job_check_not_in_script(const char *fname);
+static void job_check_restrictions(void);
 static bool job_worker_alive(int pid);
 static void job_check_own(const char *fname);
 static void job_raise_failed(HeapTuple tup, TupleDesc desc);
+static void job_split_error(char *error, char **detail, char **hint);
 static void job_clear_xmin(void);
 static bool job_pending(List **revisions, List **messages, bool notice);
 static bool job_waited_on(void);
 
 /*
  * job_capture_settings
- *		The caller's migr.* settings and search_path, as name=value.
+ *		Every setting the caller's session gave a value of its own (SET,
+ *		ALTER ROLE/DATABASE ... SET, the connection's options), as
+ *		name=value: with them, and with the SETs of its own revision that it
+ *		replays, a worker-run statement sees what it would have seen in
+ *		line.  Called after the revision's own SETs were undone, so that
+ *		the later revisions of the queue see none of them.
  */
 static ArrayType *
 job_capture_settings(void)
 {
+	struct config_generic **gucs = get_guc_variables();
+	int			n = GetNumConfigOptions();
 	List	   *items = NIL;
 	int			i;
 
-	for (i = 0; job_settings[i]; i++)
+	for (i = 0; i < n; i++)
 	{
-		const char *v = GetConfigOption(job_settings[i], true, false);
+		const char *value;
 
-		if (v != NULL)
-			items = lappend(items, psprintf("%s=%s", job_settings[i], v));
+		if (!job_setting_captured(gucs[i]))
+			continue;
+		value = GetConfigOption(gucs[i]->name, true, false);
+		if (value != NULL)
+			items = lappend(items, psprintf("%s=%s", gucs[i]->name, value));
 	}
 	return migr_text_array(items);
+}
+
+/*
+ * job_setting_captured
+ *		Whether a worker takes this setting over: one a session can change,
+ *		that this session did change, and that is not about the session's
+ *		identity, transaction or client.
+ */
+static bool
+job_setting_captured(struct config_generic *gconf)
+{
+	int			i;
+
+	if (gconf->context != PGC_USERSET && gconf->context != PGC_SUSET)
+		return false;
+	if (gconf->source < PGC_S_DATABASE || gconf->source == PGC_S_OVERRIDE)
+		return false;
+	/* role, session_authorization, transaction_isolation and the like */
+	if (gconf->flags & GUC_NO_RESET_ALL)
+		return false;
+	for (i = 0; job_settings_skipped[i]; i++)
+		if (strcmp(gconf->name, job_settings_skipped[i]) == 0)
+			return false;
+	return true;
 }
 
 /*
@@ -181,14 +235,38 @@ job_worker_entry(BackgroundWorker *worker, const char *type,
 }
 
 /*
+ * job_login_role
+ *		The role a worker for roleid connects as: roleid itself when it may
+ *		log in; otherwise (a NOLOGIN role, which the server does not let a
+ *		background worker connect as) none, and the worker, connected as the
+ *		bootstrap superuser, becomes roleid before it reads anything.
+ */
+static Oid
+job_login_role(Oid roleid)
+{
+	HeapTuple	tup;
+	bool		canlogin;
+
+	if (!OidIsValid(roleid))
+		return InvalidOid;
+	tup = SearchSysCache1(AUTHOID, ObjectIdGetDatum(roleid));
+	if (!HeapTupleIsValid(tup))
+		return InvalidOid;
+	canlogin = ((Form_pg_authid) GETSTRUCT(tup))->rolcanlogin;
+	ReleaseSysCache(tup);
+	return canlogin ? roleid : InvalidOid;
+}
+
+/*
  * job_launch
- *		Start a worker as the given role in this database.  With a valid
+ *		Start a worker as the given role in this database (InvalidOid: a
+ *		worker that fails the jobs whose role is gone).  With a valid
  *		wait_xid, the worker first waits for that transaction to end.  No
  *		free slot is retried for a while, then error 53400: never a silent
  *		stall.  Returns the worker's pid.
  */
 int
-job_launch(Oid roleid, Oid loginid, FullTransactionId wait_xid)
+job_launch(Oid roleid, FullTransactionId wait_xid)
 {
 	BackgroundWorker worker;
 	BackgroundWorkerHandle *handle = NULL;
@@ -201,7 +279,7 @@ job_launch(Oid roleid, Oid loginid, FullTransactionId wait_xid)
 	args.mode = MIGR_WORKER_JOBS;
 	args.dboid = MyDatabaseId;
 	args.roleid = roleid;
-	args.loginid = loginid;
+	args.loginid = job_login_role(roleid);
 	args.wait_xid = U64FromFullTransactionId(wait_xid);
 	job_worker_entry(&worker, "migr worker", &args);
 
@@ -239,10 +317,31 @@ job_launch(Oid roleid, Oid loginid, FullTransactionId wait_xid)
 }
 
 /*
+ * job_check_restrictions
+ *		A worker runs as the queuing context's current user, and always as
+ *		if inside a security-definer function (no SET ROLE, RESET ROLE or
+ *		SET SESSION AUTHORIZATION).  A security-restricted operation
+ *		(REFRESH MATERIALIZED VIEW, VACUUM, ANALYZE, an index expression)
+ *		restricts more than that: work cannot be handed on from inside one.
+ */
+static void
+job_check_restrictions(void)
+{
+	if (InSecurityRestrictedOperation())
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("cannot queue background jobs within security-restricted operation"),
+				 errdetail("The upgrade reached a statement that must run in a background worker, and a worker cannot keep the restrictions of REFRESH MATERIALIZED VIEW, VACUUM, ANALYZE or an index expression."),
+				 errhint("Call migr_upgrade() directly, outside such an operation.")));
+}
+
+/*
  * job_queue
  *		Queue the rest of a revision, from statement "first", and the whole
  *		of the revisions after it, then start a worker that waits for this
- *		transaction to commit.  Called by migr_upgrade() as the caller.
+ *		transaction to commit.  Called by migr_upgrade() as the caller; the
+ *		worker runs as the caller's current user (inside a security-definer
+ *		function, its owner), never as the session user.
  */
 void
 job_queue(List *revisions, int first, const char *statement,
@@ -252,13 +351,19 @@ job_queue(List *revisions, int first, const char *statement,
 	ListCell   *lc;
 	Datum		values[7];
 	char		nulls[7];
-	ArrayType  *settings = job_capture_settings();
-	Datum		role = DirectFunctionCall1(namein,
-										   CStringGetDatum(GetUserNameFromId(GetUserId(), false)));
-	Datum		login = DirectFunctionCall1(namein,
-											CStringGetDatum(GetUserNameFromId(GetSessionUserId(), false)));
-	FullTransactionId xid = GetTopFullTransactionId();
+	ArrayType  *settings;
+	Datum		role;
+	Datum		login;
+	FullTransactionId xid;
 	int			pid;
+
+	job_check_restrictions();
+	settings = job_capture_settings();
+	role = DirectFunctionCall1(namein,
+							   CStringGetDatum(GetUserNameFromId(GetUserId(), false)));
+	login = DirectFunctionCall1(namein,
+								CStringGetDatum(GetUserNameFromId(GetSessionUserId(), false)));
+	xid = GetTopFullTransactionId();
 
 	catalog_become_owner(&save);
 	foreach(lc, revisions)
@@ -281,7 +386,7 @@ job_queue(List *revisions, int first, const char *statement,
 	}
 	catalog_restore_user(&save);
 
-	pid = job_launch(GetUserId(), GetSessionUserId(), xid);
+	pid = job_launch(GetUserId(), xid);
 
 	values[0] = Int32GetDatum(pid);
 	catalog_become_owner(&save);
@@ -316,7 +421,6 @@ job_reconcile(void)
 {
 	MigrCatalogUser save;
 	char	   *role = NULL;
-	char	   *login = NULL;
 	bool		orphaned = false;
 	uint64		i;
 
@@ -336,7 +440,6 @@ job_reconcile(void)
 			break;				/* the queue is stopped: nothing to resume */
 		pid = DatumGetInt32(SPI_getbinval(tup, desc, 6, &isnull));
 		role = SPI_getvalue(tup, desc, 7);
-		login = SPI_getvalue(tup, desc, 10);
 		orphaned = isnull || !job_worker_alive(pid);
 	}
 	if (!orphaned)
@@ -344,8 +447,8 @@ job_reconcile(void)
 
 	ereport(LOG,
 			(errmsg("migr: resuming background jobs whose worker is gone")));
-	(void) job_launch(get_role_oid(role, false), get_role_oid(login, false),
-					  InvalidFullTransactionId);
+	/* a role dropped or renamed meanwhile: the worker fails its job */
+	(void) job_launch(get_role_oid(role, true), InvalidFullTransactionId);
 }
 
 /*
@@ -412,14 +515,22 @@ job_pending(List **revisions, List **messages, bool notice)
 
 /*
  * job_raise_failed
- *		The error of a failed job, which stops the queue.
+ *		The error of a failed job, which stops the queue, with the detail
+ *		and hint the job's error had.
  */
 static void
 job_raise_failed(HeapTuple tup, TupleDesc desc)
 {
 	char	   *id = SPI_getvalue(tup, desc, 1);
 	char	   *sqlstate = SPI_getvalue(tup, desc, 9);
+	char	   *error = SPI_getvalue(tup, desc, 8);
+	char	   *detail;
+	char	   *hint;
 	int			code = ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE;
+
+	if (error == NULL)
+		error = "unknown error";
+	job_split_error(error, &detail, &hint);
 
 	if (sqlstate != NULL && strlen(sqlstate) == 5)
 		code = MAKE_SQLSTATE(sqlstate[0], sqlstate[1], sqlstate[2],
@@ -427,11 +538,71 @@ job_raise_failed(HeapTuple tup, TupleDesc desc)
 	ereport(ERROR,
 			(errcode(code),
 			 errmsg("background job %s for revision \"%s\" failed: %s", id,
-					SPI_getvalue(tup, desc, 2),
-					SPI_getvalue(tup, desc, 8) ? SPI_getvalue(tup, desc, 8) : "unknown error"),
-			 errdetail("The job queue is stopped: no later revision is applied until the job succeeds or is cancelled."),
-			 errhint("Fix the cause, then SELECT migr_retry(%s); or give it up with SELECT migr_cancel(%s).",
-					 id, id)));
+					SPI_getvalue(tup, desc, 2), error),
+			 errdetail("%s%sThe job queue is stopped: no later revision is applied until the job succeeds or is cancelled.",
+					   detail ? detail : "", detail ? "\n" : ""),
+			 errhint("%s%sFix the cause, then SELECT migr_retry(%s); or give it up with SELECT migr_cancel(%s).",
+					 hint ? hint : "", hint ? "\n" : "", id, id)));
+}
+
+/*
+ * job_error_text
+ *		A failed job's error as migr.job keeps it and migr_jobs() shows it:
+ *		the message, then its detail and hint on lines of their own, as psql
+ *		shows an error.
+ */
+char *
+job_error_text(ErrorData *edata)
+{
+	StringInfoData buf;
+
+	initStringInfo(&buf);
+	appendStringInfoString(&buf, edata->message ? edata->message : "unknown error");
+	if (edata->detail)
+		appendStringInfo(&buf, "\nDETAIL:  %s", edata->detail);
+	if (edata->hint)
+		appendStringInfo(&buf, "\nHINT:  %s", edata->hint);
+	return buf.data;
+}
+
+/*
+ * job_split_error
+ *		The reverse of job_error_text(), in place: error keeps the message.
+ */
+static void
+job_split_error(char *error, char **detail, char **hint)
+{
+	char	   *d = strstr(error, "\nDETAIL:  ");
+	char	   *h = strstr(d ? d : error, "\nHINT:  ");
+
+	*detail = NULL;
+	*hint = NULL;
+	if (h)
+	{
+		*h = '\0';
+		*hint = h + strlen("\nHINT:  ");
+	}
+	if (d)
+	{
+		*d = '\0';
+		*detail = d + strlen("\nDETAIL:  ");
+	}
+}
+
+/*
+ * job_check_not_in_script
+ *		The functions that change the queue are refused inside a migration
+ *		script, as those that change the applied set are (catalog_lock).
+ */
+static void
+job_check_not_in_script(const char *fname)
+{
+	if (apply_in_script)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("cannot call %s from a migration script", fname),
+				 errdetail("A revision's script runs while migr is applying revisions or running jobs."),
+				 errhint("Call %s from a session of its own.", fname)));
 }
 
 /*
@@ -594,6 +765,71 @@ job_pending_quiet(List **revisions, List **messages)
 }
 
 /*
+ * job_check_findings
+ *		For migr_check(): a failed job (the queue is stopped) and a job
+ *		queued or running with no live worker (nothing will run it until a
+ *		migr call or the launcher resumes it).  Must run inside SPI.
+ */
+List *
+job_check_findings(void)
+{
+	MigrCatalogUser save;
+	List	   *out = NIL;
+	SPITupleTable *tt;
+	uint64		n;
+	uint64		i;
+
+	catalog_become_owner(&save);
+	if (catalog_run(&q_check, NULL, NULL, true) != SPI_OK_SELECT)
+		elog(ERROR, "could not read the job queue");
+	catalog_restore_user(&save);
+	tt = SPI_tuptable;
+	n = SPI_processed;
+	for (i = 0; i < n; i++)
+	{
+		HeapTuple	tup = tt->vals[i];
+		char	   *id = SPI_getvalue(tup, tt->tupdesc, 1);
+		char	   *state = SPI_getvalue(tup, tt->tupdesc, 3);
+		bool		isnull;
+		int			pid = DatumGetInt32(SPI_getbinval(tup, tt->tupdesc, 5, &isnull));
+		MigrFinding *f;
+
+		if (strcmp(state, "failed") != 0 && !isnull && job_worker_alive(pid))
+			continue;
+		f = palloc0(sizeof(MigrFinding));
+		f->revision = SPI_getvalue(tup, tt->tupdesc, 2);
+		if (strcmp(state, "failed") == 0)
+		{
+			char	   *error = SPI_getvalue(tup, tt->tupdesc, 4);
+			char	   *detail;
+			char	   *hint;
+
+			if (error == NULL)
+				error = "unknown error";
+			job_split_error(error, &detail, &hint);
+			f->severity = MIGR_SEV_ERROR;
+			f->code = "job_failed";
+			f->message = psprintf("background job %s failed: %s%s%s", id,
+								  error, detail ? "\nDETAIL:  " : "",
+								  detail ? detail : "");
+			f->hint = psprintf("Fix the cause, then SELECT migr_retry(%s); or give it up with SELECT migr_cancel(%s).",
+							   id, id);
+		}
+		else
+		{
+			f->severity = MIGR_SEV_WARNING;
+			f->code = "job_stuck";
+			f->message = psprintf("background job %s is %s but no worker runs it",
+								  id, state);
+			f->hint = pstrdup("The next migr_upgrade() or migr_wait() in this database starts a worker for it.");
+		}
+		out = lappend(out, f);
+	}
+	SPI_freetuptable(tt);
+	return out;
+}
+
+/*
  * migr_jobs() returns table (id, revision, statement, state, attempts,
  *		error, queued_at, finished_at)
  */
@@ -639,12 +875,12 @@ migr_retry(PG_FUNCTION_ARGS)
 	MigrCatalogUser save;
 	Datum		values[1];
 	char	   *role;
-	char	   *login;
 
 	if (PG_ARGISNULL(0))
 		ereport(ERROR,
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 				 errmsg("job must not be null")));
+	job_check_not_in_script("migr_retry()");
 	values[0] = Int64GetDatum(PG_GETARG_INT64(0));
 	catalog_connect();
 	catalog_lock("migr_retry()", false);
@@ -659,10 +895,8 @@ migr_retry(PG_FUNCTION_ARGS)
 						PG_GETARG_INT64(0)),
 				 errhint("migr_jobs() shows the jobs and their states.")));
 	role = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
-	login = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2);
 	SPI_freetuptable(SPI_tuptable);
 	values[0] = Int32GetDatum(job_launch(get_role_oid(role, false),
-										 get_role_oid(login, false),
 										 GetTopFullTransactionId()));
 	catalog_become_owner(&save);
 	if (catalog_run(&q_set_pid, values, NULL, false) != SPI_OK_UPDATE)
@@ -693,6 +927,7 @@ migr_cancel(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 				 errmsg("job must not be null")));
+	job_check_not_in_script("migr_cancel()");
 	values[0] = Int64GetDatum(PG_GETARG_INT64(0));
 	catalog_connect();
 	catalog_become_owner(&save);

@@ -39,6 +39,7 @@ static bool look_heads_labelled(MigrGraph *g, List *heads);
 static void look_check_applied(MigrGraph *g, ReturnSetInfo *rsinfo);
 static void look_check_lint(MigrGraph *g, ReturnSetInfo *rsinfo);
 static void look_check_archives(ReturnSetInfo *rsinfo);
+static void look_check_jobs(ReturnSetInfo *rsinfo);
 
 /*
  * look_labels
@@ -582,6 +583,24 @@ look_check_archives(ReturnSetInfo *rsinfo)
 }
 
 /*
+ * look_check_jobs
+ *		Failed jobs, and jobs that no worker runs.
+ */
+static void
+look_check_jobs(ReturnSetInfo *rsinfo)
+{
+	ListCell   *lc;
+
+	foreach(lc, job_check_findings())
+	{
+		MigrFinding *f = (MigrFinding *) lfirst(lc);
+
+		look_finding(rsinfo, f->revision, lint_severity_name(f->severity),
+					 f->code, f->message, f->hint);
+	}
+}
+
+/*
  * migr_check() returns table (revision, severity, code, message, hint)
  *		Everything wrong or risky; no rows when all is clear.
  */
@@ -598,6 +617,7 @@ migr_check(PG_FUNCTION_ARGS)
 	look_check_applied(g, rsinfo);
 	look_check_lint(g, rsinfo);
 	look_check_archives(rsinfo);
+	look_check_jobs(rsinfo);
 	catalog_finish();
 	return (Datum) 0;
 }

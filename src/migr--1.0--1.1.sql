@@ -12,3 +12,9 @@
 -- applied revision needs through depends_on.
 COMMENT ON FUNCTION @extschema@.migr_current() IS
     'applied revisions that no other applied revision needs, as a parent or through depends_on';
+
+-- issue 9: worker security
+-- A job runs as its role (the caller's current user), whatever the session
+-- user was; login_role is kept for the record only.
+COMMENT ON COLUMN migr.job.login_role IS
+    'the session user of the call that queued the job (for the record: the worker runs as role)';

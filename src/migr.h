@@ -258,20 +258,24 @@ typedef struct MigrWorkerArgs
 {
 	MigrWorkerMode mode;
 	Oid			dboid;
-	Oid			roleid;			/* runs as this role */
-	Oid			loginid;		/* connects as this one (roleid may be NOLOGIN) */
+	Oid			roleid;			/* runs as this role (invalid: it was dropped) */
+	Oid			loginid;		/* connects as this one: roleid, or invalid for
+								 * the bootstrap superuser when roleid cannot
+								 * log in */
 	uint64		wait_xid;		/* FullTransactionId to wait for, or 0 */
 } MigrWorkerArgs;
 
 struct BackgroundWorker;
 extern void job_worker_entry(struct BackgroundWorker *worker, const char *type,
 							 MigrWorkerArgs *args);
-extern int	job_launch(Oid roleid, Oid loginid, FullTransactionId wait_xid);
+extern int	job_launch(Oid roleid, FullTransactionId wait_xid);
 extern void job_queue(List *revisions, int first, const char *statement,
 					  const char *target);
 extern bool job_blocking(List **revisions, List **messages);
 extern bool job_pending_quiet(List **revisions, List **messages);
 extern void job_reconcile(void);
+extern List *job_check_findings(void);
+extern char *job_error_text(ErrorData *edata);
 
 /* worker.c */
 extern void worker_register_launcher(void);

@@ -45,6 +45,7 @@
 #include "catalog/namespace.h"
 #include "catalog/pg_database.h"
 #include "catalog/pg_index.h"
+#include "catalog/pg_inherits.h"
 #include "catalog/pg_type.h"
 #include "commands/extension.h"
 #include "executor/spi.h"
@@ -86,8 +87,7 @@ typedef struct WorkerJob
 	char	   *revision;
 	char	   *target;
 	char	   *role;
-	Oid			roleid;
-	Oid			loginid;
+	Oid			roleid;			/* invalid: the role was dropped or renamed */
 	int			next;			/* next statement to run */
 	List	   *settings;		/* "name=value" */
 	char	   *checksum;
@@ -97,45 +97,55 @@ typedef struct WorkerJob
 
 static MemoryContext worker_cxt = NULL;
 
+/*
+ * Every change of a job's state is a compare-and-set: the UPDATE names the
+ * state it expects, waits for a concurrent migr_cancel()'s row lock, then
+ * skips a row that changed meanwhile, and the caller checks the row count.
+ * So a cancel always wins over a worker's later update.
+ */
 static MigrQuery q_next = {
-	"SELECT id, revision, next_statement, settings, role, target, login_role"
-	"  FROM migr.job"
-	" WHERE state OPERATOR(pg_catalog.=) ANY (ARRAY['queued', 'running'])"
-	" ORDER BY id LIMIT 1",
-	0, {0}, NULL
-};
-
-static MigrQuery q_start = {
-	"UPDATE migr.job SET state = 'running', worker_pid = $2,"
+	"UPDATE migr.job SET state = 'running', worker_pid = $1,"
 	"  started_at = COALESCE(started_at, pg_catalog.now())"
-	" WHERE id OPERATOR(pg_catalog.=) $1",
-	2, {INT8OID, INT4OID}, NULL
+	" WHERE id OPERATOR(pg_catalog.=)"
+	"       (SELECT id FROM migr.job"
+	"         WHERE state OPERATOR(pg_catalog.=) ANY (ARRAY['queued', 'running'])"
+	"         ORDER BY id LIMIT 1 FOR UPDATE)"
+	"   AND state OPERATOR(pg_catalog.=) ANY (ARRAY['queued', 'running'])"
+	" RETURNING id, revision, next_statement, settings, role, target",
+	1, {INT4OID}, NULL
 };
 
 static MigrQuery q_progress = {
 	"UPDATE migr.job SET next_statement = $2"
-	" WHERE id OPERATOR(pg_catalog.=) $1",
+	" WHERE id OPERATOR(pg_catalog.=) $1"
+	"   AND state OPERATOR(pg_catalog.=) 'running'",
 	2, {INT8OID, INT4OID}, NULL
 };
 
 static MigrQuery q_done = {
 	"UPDATE migr.job SET state = 'done', error = NULL, sqlstate = NULL,"
 	"  finished_at = pg_catalog.now()"
-	" WHERE id OPERATOR(pg_catalog.=) $1",
+	" WHERE id OPERATOR(pg_catalog.=) $1"
+	"   AND state OPERATOR(pg_catalog.=) 'running'",
 	1, {INT8OID}, NULL
 };
 
-/*
- * A job that was cancelled meanwhile keeps its state: the UPDATE waits for
- * the cancelling transaction's row lock, then skips the row.
- */
+/* after a failed attempt, the job goes on, from where it stopped */
+static MigrQuery q_resume = {
+	"UPDATE migr.job SET state = 'running'"
+	" WHERE id OPERATOR(pg_catalog.=) $1"
+	"   AND state OPERATOR(pg_catalog.=) 'queued'"
+	" RETURNING next_statement",
+	1, {INT8OID}, NULL
+};
+
 static MigrQuery q_fail = {
 	"UPDATE migr.job SET state = $2, attempts = attempts OPERATOR(pg_catalog.+) 1,"
 	"  error = $3, sqlstate = $4,"
 	"  finished_at = CASE WHEN $2 OPERATOR(pg_catalog.=) 'failed'"
 	"                     THEN pg_catalog.now() END"
 	" WHERE id OPERATOR(pg_catalog.=) $1"
-	"   AND state OPERATOR(pg_catalog.<>) 'cancelled'"
+	"   AND state OPERATOR(pg_catalog.=) 'running'"
 	" RETURNING attempts",
 	4, {INT8OID, TEXTOID, TEXTOID, TEXTOID}, NULL
 };
@@ -145,6 +155,7 @@ static MigrQuery q_attempts = {
 	1, {INT8OID}, NULL
 };
 
+static void worker_connect(MigrWorkerArgs *args);
 static void worker_begin(void);
 static void worker_commit(void);
 static void worker_wait_for_caller(uint64 xid);
@@ -152,17 +163,22 @@ static void worker_take_lock(void);
 static bool worker_next_job(WorkerJob *job);
 static void worker_load_job(WorkerJob *job);
 static void worker_apply_settings(WorkerJob *job);
+static void worker_replay_sets(WorkerJob *job);
 static void worker_run_job(WorkerJob *job);
 static bool worker_try_job(WorkerJob *job);
 static void worker_run_toplevel(const char *sql);
+static void worker_update_job(WorkerJob *job, MigrQuery *q, Datum *values);
 static void worker_set_progress(WorkerJob *job, int next);
 static void worker_finish_job(WorkerJob *job);
 static List *worker_invalid_indexes(MigrStmt *ms);
 static bool worker_prepare_build(MigrStmt *ms);
+static const char *worker_detach_sql(MigrStmt *ms);
 static void worker_drop_indexes(List *drop);
 static void worker_clean_after(MigrStmt *ms, List *before);
 static bool worker_record_failure(WorkerJob *job, ErrorData *edata,
-								  bool *stop);
+								  bool final, bool *stop);
+static void worker_fail_role(WorkerJob *job);
+static bool worker_resume_job(WorkerJob *job);
 static void worker_reconcile_database(void);
 
 /*
@@ -189,6 +205,36 @@ worker_register_launcher(void)
 	/* restarted after a crash: that is when interrupted jobs need it */
 	worker.bgw_restart_time = 10;
 	RegisterBackgroundWorker(&worker);
+}
+
+/*
+ * worker_connect
+ *		Become the job's role, and nothing more, for the whole session.
+ *		The worker connects as the role itself, or, when the role cannot log
+ *		in (the server lets no background worker connect as a NOLOGIN role),
+ *		as the bootstrap superuser that then makes the role its session
+ *		user before anything runs.  Either way the session user is the role:
+ *		RESET ROLE has nobody else to go back to.  On top of that the worker
+ *		runs as inside a security-definer function, for good: SET ROLE,
+ *		RESET ROLE and SET SESSION AUTHORIZATION are refused, whatever a
+ *		script tries.  (Transaction abort restores the user and security
+ *		context saved at transaction start, i.e. these.)  Without a role
+ *		(the launcher's helper, or a worker for a role that was dropped),
+ *		the worker runs no script: it only reads and updates the queue.
+ */
+static void
+worker_connect(MigrWorkerArgs *args)
+{
+	BackgroundWorkerInitializeConnectionByOid(args->dboid, args->loginid, 0);
+	if (!OidIsValid(args->roleid))
+		return;
+	if (GetSessionUserId() != args->roleid)
+	{
+		StartTransactionCommand();
+		SetSessionAuthorization(args->roleid, superuser_arg(args->roleid));
+		CommitTransactionCommand();
+	}
+	SetUserIdAndSecContext(args->roleid, SECURITY_LOCAL_USERID_CHANGE);
 }
 
 /* transactions of the worker's own, with SPI and a snapshot */
@@ -249,12 +295,13 @@ static bool
 worker_next_job(WorkerJob *job)
 {
 	MigrCatalogUser save;
-	Datum		values[2];
+	Datum		values[1];
 	bool		found;
 
 	worker_begin();
 	catalog_become_owner(&save);
-	if (catalog_run(&q_next, NULL, NULL, false) != SPI_OK_SELECT)
+	values[0] = Int32GetDatum(MyProcPid);
+	if (catalog_run(&q_next, values, NULL, false) != SPI_OK_UPDATE_RETURNING)
 		elog(ERROR, "could not read the job queue");
 	found = (SPI_processed == 1);
 	if (found)
@@ -274,15 +321,9 @@ worker_next_job(WorkerJob *job)
 										"settings");
 		job->role = SPI_getvalue(tup, desc, 5);
 		job->roleid = get_role_oid(job->role, true);
-		job->loginid = get_role_oid(SPI_getvalue(tup, desc, 7), true);
 		job->target = SPI_getvalue(tup, desc, 6);
 		MemoryContextSwitchTo(old);
 		SPI_freetuptable(SPI_tuptable);
-
-		values[0] = Int64GetDatum(job->id);
-		values[1] = Int32GetDatum(MyProcPid);
-		if (catalog_run(&q_start, values, NULL, false) != SPI_OK_UPDATE)
-			elog(ERROR, "could not mark job " INT64_FORMAT " running", job->id);
 	}
 	catalog_restore_user(&save);
 	worker_commit();
@@ -310,13 +351,22 @@ worker_load_job(WorkerJob *job)
 
 /*
  * worker_apply_settings
- *		The settings of the session that queued the job.
+ *		What a statement of the job would see in line: the settings of the
+ *		session that queued it, then the SETs of its own revision that ran
+ *		before the job's next statement, and nothing of the jobs before it
+ *		(RESET ALL first).  The settings are applied with the job's role's
+ *		own right to set them: one it may not set is left out, with a
+ *		warning in the server log.
  */
 static void
 worker_apply_settings(WorkerJob *job)
 {
+	GucContext	context;
 	ListCell   *lc;
 
+	StartTransactionCommand();
+	context = superuser() ? PGC_SUSET : PGC_USERSET;
+	ResetAllOptions();
 	foreach(lc, job->settings)
 	{
 		char	   *item = pstrdup(lfirst(lc));
@@ -325,8 +375,43 @@ worker_apply_settings(WorkerJob *job)
 		if (eq == NULL)
 			continue;
 		*eq = '\0';
-		(void) set_config_option(item, eq + 1, PGC_USERSET, PGC_S_SESSION,
+		(void) set_config_option(item, eq + 1, context, PGC_S_SESSION,
 								 GUC_ACTION_SET, true, WARNING, false);
+	}
+	worker_replay_sets(job);
+	CommitTransactionCommand();
+	pgstat_report_appname("migr worker");
+}
+
+/*
+ * worker_replay_sets
+ *		Run again the SET and RESET statements of the job's revision that
+ *		come before its next statement: they ran in the caller's transaction
+ *		(or in an earlier worker), and in line their effect would last until
+ *		the end of the revision.  SET LOCAL lasts as long in line (a
+ *		revision is one subtransaction), so it is replayed as SET.  SET ROLE
+ *		and SET SESSION AUTHORIZATION are refused here as anywhere in a
+ *		worker.
+ */
+static void
+worker_replay_sets(WorkerJob *job)
+{
+	int			i;
+
+	for (i = 1; i < job->next && i <= list_length(job->stmts); i++)
+	{
+		MigrStmt   *ms = list_nth(job->stmts, i - 1);
+		VariableSetStmt *stmt;
+
+		if (ms->tag != T_VariableSetStmt)
+			continue;
+		stmt = (VariableSetStmt *) linitial_node(RawStmt,
+												 raw_parser(ms->sql, RAW_PARSE_DEFAULT))->stmt;
+		if (stmt->kind == VAR_SET_MULTI &&
+			strncmp(stmt->name, "TRANSACTION", 11) == 0)
+			continue;			/* about the caller's own transaction */
+		stmt->is_local = false;
+		ExecSetVariableStmt(stmt, true);
 	}
 }
 
@@ -529,6 +614,57 @@ worker_prepare_build(MigrStmt *ms)
 }
 
 /*
+ * worker_detach_sql
+ *		What to run for a statement: itself, except for an ALTER TABLE ...
+ *		DETACH PARTITION ... CONCURRENTLY whose first transaction committed
+ *		before the worker was interrupted: the partition is then "pending
+ *		detach", the statement would fail, and FINALIZE completes it.
+ */
+static const char *
+worker_detach_sql(MigrStmt *ms)
+{
+	AlterTableStmt *stmt;
+	ListCell   *lc;
+	const char *sql = ms->sql;
+
+	if (ms->tag != T_AlterTableStmt)
+		return sql;
+	StartTransactionCommand();
+	stmt = (AlterTableStmt *) linitial_node(RawStmt,
+											raw_parser(ms->sql, RAW_PARSE_DEFAULT))->stmt;
+	foreach(lc, stmt->cmds)
+	{
+		AlterTableCmd *cmd = lfirst_node(AlterTableCmd, lc);
+		PartitionCmd *pc = (PartitionCmd *) cmd->def;
+		Oid			parent;
+		Oid			part;
+
+		if (cmd->subtype != AT_DetachPartition || !pc->concurrent)
+			continue;
+		parent = RangeVarGetRelid(stmt->relation, NoLock, true);
+		part = RangeVarGetRelid(pc->name, NoLock, true);
+		if (OidIsValid(parent) && OidIsValid(part) &&
+			get_rel_relispartition(part) && PartitionHasPendingDetach(part))
+		{
+			MemoryContext old = MemoryContextSwitchTo(worker_cxt);
+
+			sql = psprintf("ALTER TABLE %s DETACH PARTITION %s FINALIZE",
+						   quote_qualified_identifier(get_namespace_name(get_rel_namespace(parent)),
+													  get_rel_name(parent)),
+						   quote_qualified_identifier(get_namespace_name(get_rel_namespace(part)),
+													  get_rel_name(part)));
+			MemoryContextSwitchTo(old);
+			ereport(LOG,
+					(errmsg("migr: finishing the interrupted detach of partition %s",
+							quote_qualified_identifier(get_namespace_name(get_rel_namespace(part)),
+													   get_rel_name(part)))));
+		}
+	}
+	CommitTransactionCommand();
+	return sql;
+}
+
+/*
  * worker_clean_after
  *		After a failed statement: drop the invalid indexes it added.
  */
@@ -551,19 +687,35 @@ worker_clean_after(MigrStmt *ms, List *before)
 	worker_drop_indexes(drop);
 }
 
+/*
+ * worker_update_job
+ *		One of the job's compare-and-set updates, as the extension's owner.
+ *		The job was cancelled if its row is no longer running: the error
+ *		rolls back the transaction the update belongs to.
+ */
+static void
+worker_update_job(WorkerJob *job, MigrQuery *q, Datum *values)
+{
+	MigrCatalogUser save;
+
+	catalog_become_owner(&save);
+	if (catalog_run(q, values, NULL, false) != SPI_OK_UPDATE)
+		elog(ERROR, "could not update job " INT64_FORMAT, job->id);
+	if (SPI_processed != 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_QUERY_CANCELED),
+				 errmsg("job " INT64_FORMAT " was cancelled", job->id)));
+	catalog_restore_user(&save);
+}
+
 static void
 worker_set_progress(WorkerJob *job, int next)
 {
-	MigrCatalogUser save;
 	Datum		values[2];
 
 	values[0] = Int64GetDatum(job->id);
 	values[1] = Int32GetDatum(next);
-	catalog_become_owner(&save);
-	if (catalog_run(&q_progress, values, NULL, false) != SPI_OK_UPDATE)
-		elog(ERROR, "could not record the progress of job " INT64_FORMAT,
-			 job->id);
-	catalog_restore_user(&save);
+	worker_update_job(job, &q_progress, values);
 }
 
 /*
@@ -573,17 +725,13 @@ worker_set_progress(WorkerJob *job, int next)
 static void
 worker_finish_job(WorkerJob *job)
 {
-	MigrCatalogUser save;
 	Datum		values[1];
 
 	catalog_mark_applied(job->revision, job->checksum, job->ms);
 	catalog_log("upgrade", job->revision, job->target, job->ms,
 				"applied by worker");
 	values[0] = Int64GetDatum(job->id);
-	catalog_become_owner(&save);
-	if (catalog_run(&q_done, values, NULL, false) != SPI_OK_UPDATE)
-		elog(ERROR, "could not mark job " INT64_FORMAT " done", job->id);
-	catalog_restore_user(&save);
+	worker_update_job(job, &q_done, values);
 }
 
 /*
@@ -617,7 +765,7 @@ worker_run_job(WorkerJob *job)
 			{
 				PG_TRY();
 				{
-					worker_run_toplevel(ms->sql);
+					worker_run_toplevel(worker_detach_sql(ms));
 				}
 				PG_CATCH();
 				{
@@ -681,12 +829,14 @@ worker_run_job(WorkerJob *job)
 
 /*
  * worker_record_failure
- *		Record a failed attempt.  Returns false if the job was cancelled in
- *		the meantime; *stop is set when the job has used up its attempts and
- *		the queue stops.
+ *		Record a failed attempt, with the error's detail and hint.  Returns
+ *		false if the job was cancelled in the meantime; *stop is set when
+ *		the job has used up its attempts (or the failure is final) and the
+ *		queue stops.
  */
 static bool
-worker_record_failure(WorkerJob *job, ErrorData *edata, bool *stop)
+worker_record_failure(WorkerJob *job, ErrorData *edata, bool final,
+					  bool *stop)
 {
 	MigrCatalogUser save;
 	Datum		values[4];
@@ -703,9 +853,9 @@ worker_record_failure(WorkerJob *job, ErrorData *edata, bool *stop)
 		attempts = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[0],
 											   SPI_tuptable->tupdesc, 1,
 											   &isnull));
-	*stop = (attempts + 1 >= migr_max_job_attempts);
+	*stop = final || (attempts + 1 >= migr_max_job_attempts);
 	values[1] = CStringGetTextDatum(*stop ? "failed" : "queued");
-	values[2] = CStringGetTextDatum(edata->message ? edata->message : "unknown error");
+	values[2] = CStringGetTextDatum(job_error_text(edata));
 	values[3] = CStringGetTextDatum(unpack_sql_state(edata->sqlerrcode));
 	if (catalog_run(&q_fail, values, NULL, false) != SPI_OK_UPDATE_RETURNING)
 		elog(ERROR, "could not record the failure of job " INT64_FORMAT,
@@ -714,6 +864,29 @@ worker_record_failure(WorkerJob *job, ErrorData *edata, bool *stop)
 	catalog_restore_user(&save);
 	worker_commit();
 	return recorded;
+}
+
+/*
+ * worker_fail_role
+ *		A job whose role was dropped or renamed after it was queued cannot
+ *		run as anyone: it fails at once, and the queue stops with its error.
+ */
+static void
+worker_fail_role(WorkerJob *job)
+{
+	ErrorData	edata;
+	bool		stop;
+
+	memset(&edata, 0, sizeof(edata));
+	edata.sqlerrcode = ERRCODE_UNDEFINED_OBJECT;
+	edata.message = psprintf("role \"%s\" of the job does not exist", job->role);
+	edata.detail = pstrdup("The role that queued the job was dropped or renamed while the job waited.");
+	edata.hint = psprintf("Cancel the job with SELECT migr_cancel(" INT64_FORMAT "), then upgrade again as an existing role.",
+						  job->id);
+	ereport(LOG,
+			(errmsg("migr: job " INT64_FORMAT " for revision \"%s\" failed: %s",
+					job->id, job->revision, edata.message)));
+	(void) worker_record_failure(job, &edata, true, &stop);
 }
 
 /*
@@ -750,7 +923,7 @@ worker_try_job(WorkerJob *job)
 
 		if (edata == NULL)
 			return true;
-		if (!worker_record_failure(job, edata, &stop))
+		if (!worker_record_failure(job, edata, false, &stop))
 			return true;		/* cancelled: so are the jobs after it */
 		if (stop)
 			return false;
@@ -759,30 +932,37 @@ worker_try_job(WorkerJob *job)
 						job->id, job->revision, pause)));
 		apply_sleep(pause);		/* the whole pause, whatever sets the latch */
 		pause = Min(pause * 2, 60000);
-		job->next = 0;			/* reloaded below */
-		worker_begin();
-		{
-			/* resume where the failed attempt left off */
-			MigrCatalogUser save;
-			Datum		values[1];
-			MigrQuery	q = {
-				"SELECT next_statement FROM migr.job WHERE id OPERATOR(pg_catalog.=) $1",
-				1, {INT8OID}, NULL
-			};
-			bool		isnull;
-
-			values[0] = Int64GetDatum(job->id);
-			catalog_become_owner(&save);
-			if (catalog_run(&q, values, NULL, false) != SPI_OK_SELECT ||
-				SPI_processed != 1)
-				elog(ERROR, "job " INT64_FORMAT " disappeared", job->id);
-			job->next = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[0],
-													SPI_tuptable->tupdesc, 1,
-													&isnull));
-			catalog_restore_user(&save);
-		}
-		worker_commit();
+		if (!worker_resume_job(job))
+			return true;		/* cancelled during the pause */
 	}
+}
+
+/*
+ * worker_resume_job
+ *		Mark a job that is to be retried running again, and reload where
+ *		the failed attempt left off.  False if it was cancelled meanwhile.
+ */
+static bool
+worker_resume_job(WorkerJob *job)
+{
+	MigrCatalogUser save;
+	Datum		values[1];
+	bool		isnull;
+	bool		found;
+
+	worker_begin();
+	values[0] = Int64GetDatum(job->id);
+	catalog_become_owner(&save);
+	if (catalog_run(&q_resume, values, NULL, false) != SPI_OK_UPDATE_RETURNING)
+		elog(ERROR, "could not update job " INT64_FORMAT, job->id);
+	found = (SPI_processed == 1);
+	if (found)
+		job->next = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[0],
+												SPI_tuptable->tupdesc, 1,
+												&isnull));
+	catalog_restore_user(&save);
+	worker_commit();
+	return found;
 }
 
 /*
@@ -814,21 +994,7 @@ migr_worker_main(Datum main_arg)
 	pqsignal(SIGTERM, die);
 	BackgroundWorkerUnblockSignals();
 
-	/*
-	 * Log in as the caller's session user and become the role it had set:
-	 * a role that cannot log in (SET ROLE to a group role) still runs its
-	 * own statements, as it would have in the caller's session.
-	 */
-	BackgroundWorkerInitializeConnectionByOid(args.dboid,
-											  OidIsValid(args.loginid) ?
-											  args.loginid : args.roleid, 0);
-	if (OidIsValid(args.loginid) && OidIsValid(args.roleid) &&
-		args.roleid != args.loginid)
-	{
-		StartTransactionCommand();
-		SetCurrentRoleId(args.roleid, superuser_arg(args.roleid));
-		CommitTransactionCommand();
-	}
+	worker_connect(&args);
 	worker_cxt = AllocSetContextCreate(TopMemoryContext, "migr worker",
 									   ALLOCSET_DEFAULT_SIZES);
 	MemoryContextSwitchTo(worker_cxt);
@@ -851,13 +1017,17 @@ migr_worker_main(Datum main_arg)
 		}
 		if (!worker_next_job(&job))
 			break;
-		if (job.roleid != GetUserId())
+		if (!OidIsValid(job.roleid))
+		{
+			worker_fail_role(&job);
+			break;				/* the queue is stopped */
+		}
+		if (job.roleid != args.roleid)
 		{
 			/* the next job belongs to another role: hand over to its worker */
 			catalog_unlock_session();
 			StartTransactionCommand();
-			(void) job_launch(job.roleid, job.loginid,
-							  InvalidFullTransactionId);
+			(void) job_launch(job.roleid, InvalidFullTransactionId);
 			CommitTransactionCommand();
 			break;
 		}
