@@ -97,10 +97,24 @@ static MigrQuery q_waited_on = {
 	1, {TEXTOID}, NULL, true
 };
 
+/*
+ * The latest job of a partially applied revision says so in its error
+ * column: after a cancel, that is what is left to do.
+ */
 static MigrQuery q_list = {
-	"SELECT id, revision, statement, state, attempts, error, queued_at,"
-	"       finished_at"
-	"  FROM migr.job ORDER BY id",
+	"SELECT j.id, j.revision, j.statement, j.state, j.attempts,"
+	"       CASE WHEN p.revision IS NULL THEN j.error"
+	"            ELSE pg_catalog.concat_ws(E'\\n', j.error,"
+	"                   pg_catalog.format('revision %s is partially applied: it resumes at statement %s',"
+	"                                     p.revision, p.next_statement))"
+	"       END,"
+	"       j.queued_at, j.finished_at"
+	"  FROM migr.job j"
+	"  LEFT JOIN migr.partial p"
+	"    ON p.revision OPERATOR(pg_catalog.=) j.revision"
+	"   AND j.id OPERATOR(pg_catalog.=) (SELECT max(l.id) FROM migr.job l"
+	"          WHERE l.revision OPERATOR(pg_catalog.=) j.revision)"
+	" ORDER BY j.id",
 	0, {0}, NULL, true
 };
 

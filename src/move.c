@@ -62,6 +62,9 @@ static void move_queued_rows(List *revisions, List *messages,
 							 ReturnSetInfo *rsinfo);
 static void move_check_forward_only(void);
 static void move_check_no_jobs(const char *fname);
+static void move_check_partial(MovePlan *p, const char *target);
+static void move_stamp_partials(MigrGraph *g, bool *want, const char *target,
+								ReturnSetInfo *rsinfo);
 
 /*
  * move_prepare
@@ -129,7 +132,13 @@ move_check_reversible(MovePlan *p, const char *target)
 /*
  * move_check_no_jobs
  *		Downgrades and stamps wait for no worker either: while jobs are queued
- *		they are refused.
+ *		they are refused.  Called before taking the migr lock, to fail fast
+ *		instead of queueing behind a worker, and again once it is held: the
+ *		session we waited for may have queued jobs and committed meanwhile,
+ *		and the first check could not see them.  catalog_run() reads with a
+ *		fresh snapshot, so the second check sees what it committed (under
+ *		REPEATABLE READ catalog_lock() has already failed with a
+ *		serialization error instead).
  */
 static void
 move_check_no_jobs(const char *fname)
@@ -144,6 +153,44 @@ move_check_no_jobs(const char *fname)
 				 errdetail("A background worker is applying revision \"%s\" and %d more.",
 						   (char *) linitial(queued), list_length(queued) - 1),
 				 errhint("SELECT migr_wait() first, or cancel the jobs with migr_cancel().")));
+}
+
+/*
+ * move_check_partial
+ *		Refuse a downgrade that would revert a revision that a partially
+ *		applied revision needs.  The partially applied revision itself is
+ *		not applied, so no downgrade reverts it: its downgrade script was
+ *		written for the whole upgrade and could not undo half of it.
+ */
+static void
+move_check_partial(MovePlan *p, const char *target)
+{
+	ListCell   *lc;
+	int			i;
+
+	foreach(lc, catalog_partials())
+	{
+		MigrPartial *part = (MigrPartial *) lfirst(lc);
+		int			k = graph_find(p->g, part->revision);
+		MigrTarget	t = {false, 1, &k};
+		bool	   *needs;
+
+		if (k < 0)
+			continue;
+		needs = graph_ancestors(p->g, &t, true, false);
+		for (i = 0; i < p->n; i++)
+			if (needs[p->order[i]])
+				ereport(ERROR,
+						(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+						 errmsg("cannot downgrade to \"%s\": revision \"%s\" is partially applied on top of revision \"%s\"",
+								target, part->revision,
+								p->g->revs[p->order[i]].id),
+						 errdetail("Statements of \"%s\" before statement %d have committed; its downgrade script cannot undo half of it.",
+								   part->revision, part->next_statement),
+						 errhint("Finish it with migr_upgrade('%s') and downgrade through it; or undo its committed statements by hand and SELECT migr_stamp() to a revision below it.",
+								 part->revision)));
+		pfree(needs);
+	}
 }
 
 /*
@@ -175,7 +222,9 @@ move_get_def(const char *id, MigrRevDef *def)
 	stored = def->checksum;
 	if (strcmp(checksum_revision(def), stored) != 0 ||
 		(def->applied_checksum &&
-		 strcmp(def->applied_checksum, stored) != 0))
+		 strcmp(def->applied_checksum, stored) != 0) ||
+		(def->partial_checksum &&
+		 strcmp(def->partial_checksum, stored) != 0))
 		ereport(ERROR,
 				(errcode(ERRCODE_MIGR_APPLIED_CHANGED),
 				 errmsg("revision \"%s\" does not match its checksum", id),
@@ -247,7 +296,8 @@ move_one(MigrRev *rev, MoveKind kind, const char *target,
  * move_run
  *		One attempt at a revision, inside its subtransaction: run the script
  *		and record it.  What a script SETs lasts until the end of its
- *		revision.
+ *		revision.  A partially applied revision resumes at its first
+ *		statement that has not run: what committed never runs again.
  */
 static double
 move_run(MigrRev *rev, MoveKind kind, const char *target, int *deferred_at)
@@ -259,7 +309,8 @@ move_run(MigrRev *rev, MoveKind kind, const char *target, int *deferred_at)
 	move_get_def(rev->id, &def);
 	if (kind == MOVE_UPGRADE)
 	{
-		ms = apply_script(rev->id, "upgrade", def.upgrade, 1, deferred_at);
+		ms = apply_script(rev->id, "upgrade", def.upgrade,
+						  Max(def.partial_next, 1), deferred_at);
 		if (*deferred_at == 0)
 		{
 			catalog_mark_applied(rev->id, def.checksum, ms);
@@ -324,6 +375,10 @@ move_queue(MovePlan *p, int from, int first, const char *target,
 	}
 	move_get_def(p->g->revs[p->order[from]].id, &def);
 	stmts = script_split(def.upgrade, def.id, "upgrade");
+
+	/* its statements before "first" commit with this transaction */
+	if (first > 1)
+		catalog_mark_partial(def.id, def.checksum, first);
 	job_queue(revisions, first,
 			  ((MigrStmt *) list_nth(stmts, first - 1))->sql, target);
 	move_queued_rows(revisions, messages, rsinfo);
@@ -428,12 +483,46 @@ migr_downgrade(PG_FUNCTION_ARGS)
 	catalog_connect();
 	move_check_no_jobs("migr_downgrade()");
 	catalog_lock("migr_downgrade()", true);
+	move_check_no_jobs("migr_downgrade()");
 	p = move_prepare(target, MOVE_DOWNGRADE);
 	move_check_reversible(p, target);
+	move_check_partial(p, target);
 	for (i = 0; i < p->n; i++)
 		move_one(&p->g->revs[p->order[i]], MOVE_DOWNGRADE, target, rsinfo);
 	catalog_finish();
 	return (Datum) 0;
+}
+
+/*
+ * move_stamp_partials
+ *		A stamp says what the schema is, whatever ran: a partially applied
+ *		revision outside the target is declared unapplied (its committed
+ *		statements were undone by hand), one inside it is marked applied
+ *		below with the others (its rest was done by hand).  Both lose their
+ *		migr.partial row; the first gets an "unapplied" row here.
+ */
+static void
+move_stamp_partials(MigrGraph *g, bool *want, const char *target,
+					ReturnSetInfo *rsinfo)
+{
+	ListCell   *lc;
+
+	foreach(lc, catalog_partials())
+	{
+		MigrPartial *part = (MigrPartial *) lfirst(lc);
+		int			k = graph_find(g, part->revision);
+		Datum		values[2];
+		bool		nulls[2] = {false, false};
+
+		if (k >= 0 && want[k])
+			continue;			/* catalog_mark_applied() clears it */
+		catalog_clear_partial(part->revision);
+		catalog_log("stamp", part->revision, target, -1, "unapplied");
+		values[0] = CStringGetTextDatum(part->revision);
+		values[1] = CStringGetTextDatum("unapplied");
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values,
+							 nulls);
+	}
 }
 
 /*
@@ -459,10 +548,12 @@ migr_stamp(PG_FUNCTION_ARGS)
 	catalog_connect();
 	move_check_no_jobs("migr_stamp()");
 	catalog_lock("migr_stamp()", true);
+	move_check_no_jobs("migr_stamp()");
 	g = catalog_load_graph();
 	t = target_resolve(g, target);
 	want = graph_ancestors(g, t, true, true);
 	graph_check_defined(g, want);
+	move_stamp_partials(g, want, target, rsinfo);
 
 	/* first unmark, children first, what the target does not include */
 	in = palloc0(sizeof(bool) * Max(g->nrevs, 1));

@@ -551,11 +551,19 @@ worker_clean_after(MigrStmt *ms, List *before)
 	worker_drop_indexes(drop);
 }
 
+/*
+ * worker_set_progress
+ *		Record, in the transaction that ran them, that the job's statements
+ *		before "next" have run: the revision is partially applied from now
+ *		until its last statement runs.
+ */
 static void
 worker_set_progress(WorkerJob *job, int next)
 {
 	MigrCatalogUser save;
 	Datum		values[2];
+
+	catalog_mark_partial(job->revision, job->checksum, next);
 
 	values[0] = Int64GetDatum(job->id);
 	values[1] = Int32GetDatum(next);
