@@ -147,6 +147,17 @@ static MigrQuery plan_getdef = {
 	1, {TEXTOID}, NULL
 };
 
+/* the same, where migr.partial does not exist yet (extension 1.0) */
+static MigrQuery plan_getdef_10 = {
+	"SELECT r.down_revision, r.depends_on, r.branch_labels, r.message, r.kind,"
+	"       r.upgrade, r.downgrade, r.checksum, a.revision IS NOT NULL,"
+	"       a.checksum, NULL::integer, NULL::text"
+	"  FROM migr.revision r"
+	"  LEFT JOIN migr.applied a ON a.revision OPERATOR(pg_catalog.=) r.id"
+	" WHERE r.id OPERATOR(pg_catalog.=) $1",
+	1, {TEXTOID}, NULL
+};
+
 static MigrQuery plan_label = {
 	"SELECT revision FROM migr.label WHERE label OPERATOR(pg_catalog.=) $1",
 	1, {TEXTOID}, NULL
@@ -223,6 +234,10 @@ static char **catalog_text_array(Datum d, bool isnull, int *n,
 static int	catalog_rev_cmp(const void *a, const void *b);
 static List *catalog_text_list(Datum d, bool isnull);
 static Datum catalog_name_datum(Oid roleid);
+static bool catalog_has_partial(void);
+static bool catalog_lock_tag(uint16 field4, bool wait);
+static void catalog_check_caller(const char *fname);
+static void catalog_bump_state(void);
 
 /*
  * catalog_connect / catalog_finish
@@ -396,15 +411,17 @@ catalog_run(MigrQuery *cp, Datum *values, const char *nulls, bool read_only)
 /*
  * catalog_lock_tag
  *		Take the migr lock (field4 MIGR_LOCK_FIELD4) or the definition lock
- *		(MIGR_DEFINE_FIELD4) for the rest of the transaction.
+ *		(MIGR_DEFINE_FIELD4) for the rest of the transaction; without wait,
+ *		only if nobody holds it (returns whether it is held).
  */
-static void
-catalog_lock_tag(uint16 field4)
+static bool
+catalog_lock_tag(uint16 field4, bool wait)
 {
 	LOCKTAG		tag;
 
 	SET_LOCKTAG_ADVISORY(tag, MyDatabaseId, MIGR_LOCK_KEY, 0, field4);
-	(void) LockAcquire(&tag, ExclusiveLock, false, false);
+	return LockAcquire(&tag, ExclusiveLock, false, !wait) !=
+		LOCKACQUIRE_NOT_AVAIL;
 }
 
 /*
@@ -443,13 +460,42 @@ catalog_check_caller(const char *fname)
 void
 catalog_lock(const char *fname, bool moving)
 {
-	MigrCatalogUser save;
-
 	catalog_check_caller(fname);
-	catalog_lock_tag(MIGR_DEFINE_FIELD4);
-	catalog_lock_tag(MIGR_LOCK_FIELD4);
-	if (!moving)
-		return;
+	catalog_lock_tag(MIGR_DEFINE_FIELD4, true);
+	catalog_lock_tag(MIGR_LOCK_FIELD4, true);
+	if (moving)
+		catalog_bump_state();
+}
+
+/*
+ * catalog_try_lock
+ *		catalog_lock(), but return false instead of waiting for the migr
+ *		lock (with the definition lock held).  Every in-line holder of the
+ *		migr lock holds the definition lock too, and we hold that one now:
+ *		so if the migr lock is taken, a background worker has it.  Waiting
+ *		for the worker could mean waiting for a whole index build that in
+ *		turn waits for our snapshot; the caller looks at the queue instead.
+ */
+bool
+catalog_try_lock(const char *fname, bool moving)
+{
+	catalog_check_caller(fname);
+	catalog_lock_tag(MIGR_DEFINE_FIELD4, true);
+	if (!catalog_lock_tag(MIGR_LOCK_FIELD4, false))
+		return false;
+	if (moving)
+		catalog_bump_state();
+	return true;
+}
+
+/*
+ * catalog_bump_state
+ *		Bump migr.state's generation: the applied set is about to change.
+ */
+static void
+catalog_bump_state(void)
+{
+	MigrCatalogUser save;
 
 	catalog_become_owner(&save);
 	if (catalog_run(&plan_state, NULL, NULL, false) != SPI_OK_UPDATE ||
@@ -478,7 +524,7 @@ void
 catalog_lock_define(const char *fname)
 {
 	catalog_check_caller(fname);
-	catalog_lock_tag(MIGR_DEFINE_FIELD4);
+	catalog_lock_tag(MIGR_DEFINE_FIELD4, true);
 }
 
 /*
@@ -823,9 +869,24 @@ catalog_mark_applied(const char *id, const char *checksum, double ms)
 	if (catalog_run(&plan_applied, values, nulls, false) != SPI_OK_INSERT)
 		elog(ERROR, "could not record revision \"%s\" as applied", id);
 	/* a partially applied revision is now whole */
-	if (catalog_run(&plan_unpartial, values, NULL, false) != SPI_OK_DELETE)
+	if (catalog_has_partial() &&
+		catalog_run(&plan_unpartial, values, NULL, false) != SPI_OK_DELETE)
 		elog(ERROR, "could not record revision \"%s\" as applied", id);
 	catalog_restore_user(&save);
+}
+
+/*
+ * catalog_has_partial
+ *		Whether migr.partial exists: with the extension still at 1.0 (the
+ *		library is newer than the SQL objects until ALTER EXTENSION UPDATE),
+ *		there are no partially applied revisions to record, as in 1.0.
+ */
+static bool
+catalog_has_partial(void)
+{
+	Oid			nsp = get_namespace_oid("migr", true);
+
+	return OidIsValid(nsp) && OidIsValid(get_relname_relid("partial", nsp));
 }
 
 /*
@@ -840,6 +901,8 @@ catalog_mark_partial(const char *id, const char *checksum, int next)
 	MigrCatalogUser save;
 	Datum		values[4];
 
+	if (!catalog_has_partial())
+		return;
 	values[0] = CStringGetTextDatum(id);
 	values[1] = CStringGetTextDatum(checksum);
 	values[2] = Int32GetDatum(next);
@@ -861,6 +924,8 @@ catalog_clear_partial(const char *id)
 	MigrCatalogUser save;
 	Datum		values[1];
 
+	if (!catalog_has_partial())
+		return;
 	values[0] = CStringGetTextDatum(id);
 	catalog_become_owner(&save);
 	if (catalog_run(&plan_unpartial, values, NULL, false) != SPI_OK_DELETE)
@@ -880,6 +945,8 @@ catalog_partials(void)
 	List	   *result = NIL;
 	uint64		i;
 
+	if (!catalog_has_partial())
+		return NIL;
 	catalog_become_owner(&save);
 	if (catalog_run(&plan_partials, NULL, NULL, true) != SPI_OK_SELECT)
 		elog(ERROR, "could not read migr.partial");
@@ -991,7 +1058,8 @@ catalog_get_def(const char *id, MigrRevDef *def, bool *applied)
 
 	values[0] = CStringGetTextDatum(id);
 	catalog_become_owner(&save);
-	if (catalog_run(&plan_getdef, values, NULL, true) != SPI_OK_SELECT)
+	if (catalog_run(catalog_has_partial() ? &plan_getdef : &plan_getdef_10,
+					values, NULL, true) != SPI_OK_SELECT)
 		elog(ERROR, "unexpected result from the revision query");
 	catalog_restore_user(&save);
 

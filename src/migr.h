@@ -186,6 +186,7 @@ extern void catalog_finish(void);
 extern void catalog_become_owner(MigrCatalogUser *save);
 extern void catalog_restore_user(MigrCatalogUser *save);
 extern void catalog_lock(const char *fname, bool moving);
+extern bool catalog_try_lock(const char *fname, bool moving);
 extern void catalog_lock_define(const char *fname);
 extern void catalog_lock_session(void);
 extern void catalog_unlock_session(void);

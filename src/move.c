@@ -62,6 +62,7 @@ static void move_queued_rows(List *revisions, List *messages,
 							 ReturnSetInfo *rsinfo);
 static void move_check_forward_only(void);
 static void move_check_no_jobs(const char *fname);
+static void move_lock(const char *fname);
 static void move_check_partial(MovePlan *p, const char *target);
 static void move_stamp_partials(MigrGraph *g, bool *want, const char *target,
 								ReturnSetInfo *rsinfo);
@@ -132,13 +133,7 @@ move_check_reversible(MovePlan *p, const char *target)
 /*
  * move_check_no_jobs
  *		Downgrades and stamps wait for no worker either: while jobs are queued
- *		they are refused.  Called before taking the migr lock, to fail fast
- *		instead of queueing behind a worker, and again once it is held: the
- *		session we waited for may have queued jobs and committed meanwhile,
- *		and the first check could not see them.  catalog_run() reads with a
- *		fresh snapshot, so the second check sees what it committed (under
- *		REPEATABLE READ catalog_lock() has already failed with a
- *		serialization error instead).
+ *		they are refused.
  */
 static void
 move_check_no_jobs(const char *fname)
@@ -153,6 +148,28 @@ move_check_no_jobs(const char *fname)
 				 errdetail("A background worker is applying revision \"%s\" and %d more.",
 						   (char *) linitial(queued), list_length(queued) - 1),
 				 errhint("SELECT migr_wait() first, or cancel the jobs with migr_cancel().")));
+}
+
+/*
+ * move_lock
+ *		The migr lock for a downgrade or a stamp, refused while jobs are
+ *		queued.  Checked before the lock, to fail fast, and again once it is
+ *		held (or found held by a worker): the session we waited for may
+ *		have queued jobs and committed meanwhile, which the first check
+ *		could not see.  catalog_run() reads with a fresh snapshot, so the
+ *		second check sees them (under REPEATABLE READ catalog_lock() has
+ *		already failed with a serialization error instead).
+ */
+static void
+move_lock(const char *fname)
+{
+	bool		locked;
+
+	move_check_no_jobs(fname);
+	locked = catalog_try_lock(fname, true);
+	move_check_no_jobs(fname);
+	if (!locked)				/* its jobs are done: the worker is exiting */
+		catalog_lock(fname, true);
 }
 
 /*
@@ -441,7 +458,7 @@ migr_upgrade(PG_FUNCTION_ARGS)
 	p = move_prepare(target, MOVE_UPGRADE);
 	if (p->n > 0)
 	{
-		catalog_lock("migr_upgrade()", true);
+		bool		locked = catalog_try_lock("migr_upgrade()", true);
 
 		/* a worker may have got its jobs queued while we waited */
 		if (job_blocking(&queued, &messages))
@@ -450,6 +467,8 @@ migr_upgrade(PG_FUNCTION_ARGS)
 			catalog_finish();
 			return (Datum) 0;
 		}
+		if (!locked)			/* its jobs are done: the worker is exiting */
+			catalog_lock("migr_upgrade()", true);
 		p = move_prepare(target, MOVE_UPGRADE);
 		for (i = 0; i < p->n; i++)
 		{
@@ -481,9 +500,7 @@ migr_downgrade(PG_FUNCTION_ARGS)
 	move_check_forward_only();
 	InitMaterializedSRF(fcinfo, 0);
 	catalog_connect();
-	move_check_no_jobs("migr_downgrade()");
-	catalog_lock("migr_downgrade()", true);
-	move_check_no_jobs("migr_downgrade()");
+	move_lock("migr_downgrade()");
 	p = move_prepare(target, MOVE_DOWNGRADE);
 	move_check_reversible(p, target);
 	move_check_partial(p, target);
@@ -546,9 +563,7 @@ migr_stamp(PG_FUNCTION_ARGS)
 
 	InitMaterializedSRF(fcinfo, 0);
 	catalog_connect();
-	move_check_no_jobs("migr_stamp()");
-	catalog_lock("migr_stamp()", true);
-	move_check_no_jobs("migr_stamp()");
+	move_lock("migr_stamp()");
 	g = catalog_load_graph();
 	t = target_resolve(g, target);
 	want = graph_ancestors(g, t, true, true);
