@@ -455,6 +455,9 @@ worker_invalid_indexes(MigrStmt *ms)
 /*
  * worker_drop_indexes
  *		Drop invalid indexes a build left behind, without blocking writers.
+ *		A migr_cancel() that arrives meanwhile (its pg_cancel_backend is
+ *		meant for the build) must not interrupt the drop and leave the
+ *		index behind: it is held off until the drop is done, then raised.
  */
 static void
 worker_drop_indexes(List *drop)
@@ -469,8 +472,18 @@ worker_drop_indexes(List *drop)
 		ereport(LOG,
 				(errmsg("migr: dropping invalid index %s left by an interrupted build",
 						(char *) lfirst(lc))));
-		worker_run_toplevel(sql);
+		HOLD_CANCEL_INTERRUPTS();
+		PG_TRY();
+		{
+			worker_run_toplevel(sql);
+		}
+		PG_FINALLY();
+		{
+			RESUME_CANCEL_INTERRUPTS();
+		}
+		PG_END_TRY();
 	}
+	CHECK_FOR_INTERRUPTS();
 }
 
 /*
