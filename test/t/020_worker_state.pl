@@ -27,6 +27,8 @@ use PostgreSQL::Test::Utils;
 use Test::More;
 use Time::HiRes qw(time);
 use MigrWorker;
+require "$FindBin::RealBin/10_cli_lib.pm";
+MigrCliTest->import(qw(run_migr));
 
 my $db = 'postgres';
 my $node = new_worker_node('state', rows => 300000,
@@ -136,6 +138,15 @@ SELECT string_agg(revision || ':' || severity || ':' || code, ',') FROM migr_che
 	's3:warning:partially_applied', 'item 5: migr_check() reports it');
 like($node->safe_psql($db, q{SELECT hint FROM migr_check()}),
 	qr/Resume it with migr_upgrade\(\)/, 'item 5: with the way out');
+
+# and by the migr command
+my ($rc, $cli) = run_migr($node, ['history']);
+like($cli, qr/^ s3 +\| s2 +\| partial +\|/m, 'item 5: migr history prints "partial"');
+($rc, $cli) = run_migr($node, ['current']);
+like($cli, qr/^ s3 +\| \(partially applied: resumes at statement 3\) squad/m,
+	'item 5: migr current shows it');
+($rc, $cli) = run_migr($node, ['check']);
+like($cli, qr/s3 .*partially_applied/, 'item 5: migr check reports it');
 
 # a downgrade that would revert what s3 stands on is refused
 ($ret, $out, $err) = sql_result($node, $db, q{SELECT * FROM migr_downgrade('s1')});
