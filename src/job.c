@@ -136,7 +136,6 @@ static void job_check_own(const char *fname);
 static void job_raise_failed(HeapTuple tup, TupleDesc desc);
 static void job_clear_xmin(void);
 static bool job_pending(List **revisions, List **messages, bool notice);
-static bool job_waited_on(void);
 static void job_show_partial(List *partials, const char *job, Datum *error,
 							 bool *isnull);
 
@@ -484,7 +483,7 @@ job_clear_xmin(void)
  * job_waited_on
  *		Whether another session waits for this transaction to end.
  */
-static bool
+bool
 job_waited_on(void)
 {
 	MigrCatalogUser save;

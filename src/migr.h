@@ -281,6 +281,7 @@ extern void job_queue(List *revisions, int first, const char *statement,
 					  const char *target);
 extern bool job_blocking(List **revisions, List **messages);
 extern bool job_pending_quiet(List **revisions, List **messages);
+extern bool job_waited_on(void);
 extern void job_reconcile(void);
 
 /* worker.c */

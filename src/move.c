@@ -63,6 +63,8 @@ static void move_queued_rows(List *revisions, List *messages,
 static void move_check_forward_only(void);
 static void move_check_no_jobs(const char *fname);
 static void move_lock(const char *fname);
+static bool move_try_lock(const char *fname);
+static void move_wait_worker(const char *fname);
 static void move_check_partial(MovePlan *p, const char *target);
 static void move_stamp_partials(MigrGraph *g, bool *want, const char *target,
 								ReturnSetInfo *rsinfo);
@@ -151,6 +153,30 @@ move_check_no_jobs(const char *fname)
 }
 
 /*
+ * move_try_lock
+ *		The migr lock for an in-line move, unless a background worker holds
+ *		it (catalog_try_lock): then false.  The caller looks at the queue:
+ *		with jobs pending it does not wait at all; without, the worker is
+ *		finishing, and the caller polls rather than queueing for the lock,
+ *		so that a job it read a moment too early (one the worker starts
+ *		after all) is seen and stops it, instead of it waiting for a build
+ *		that waits for its snapshot in turn.  Under REPEATABLE READ the
+ *		queue as the snapshot shows it never changes: wait for the lock
+ *		(catalog_lock() then fails with a serialization error if a move
+ *		committed meanwhile, and the deadlock detector sees the rest).
+ */
+static bool
+move_try_lock(const char *fname)
+{
+	if (IsolationUsesXactSnapshot())
+	{
+		catalog_lock(fname, true);
+		return true;
+	}
+	return catalog_try_lock(fname, true);
+}
+
+/*
  * move_lock
  *		The migr lock for a downgrade or a stamp, refused while jobs are
  *		queued.  Checked before the lock, to fail fast, and again once it is
@@ -163,13 +189,36 @@ move_check_no_jobs(const char *fname)
 static void
 move_lock(const char *fname)
 {
-	bool		locked;
+	move_check_no_jobs(fname);
+	for (;;)
+	{
+		bool		locked = move_try_lock(fname);
 
-	move_check_no_jobs(fname);
-	locked = catalog_try_lock(fname, true);
-	move_check_no_jobs(fname);
-	if (!locked)				/* its jobs are done: the worker is exiting */
-		catalog_lock(fname, true);
+		move_check_no_jobs(fname);
+		if (locked)
+			break;
+		move_wait_worker(fname);
+	}
+}
+
+/*
+ * move_wait_worker
+ *		Pause before looking again at a worker that holds the migr lock
+ *		with no job pending: it is finishing.  Should it be building after
+ *		all (a job cancelled a moment too late), its build waits for this
+ *		transaction: then stop with an error rather than wait for each
+ *		other (the deadlock detector does not see a poll).
+ */
+static void
+move_wait_worker(const char *fname)
+{
+	apply_sleep(20);
+	if (job_waited_on())
+		ereport(ERROR,
+				(errcode(ERRCODE_LOCK_NOT_AVAILABLE),
+				 errmsg("cannot call %s while a background worker holds the migr lock", fname),
+				 errdetail("The worker waits for this transaction to end."),
+				 errhint("Retry in a new transaction; migr_jobs() shows the queue.")));
 }
 
 /*
@@ -458,17 +507,21 @@ migr_upgrade(PG_FUNCTION_ARGS)
 	p = move_prepare(target, MOVE_UPGRADE);
 	if (p->n > 0)
 	{
-		bool		locked = catalog_try_lock("migr_upgrade()", true);
-
-		/* a worker may have got its jobs queued while we waited */
-		if (job_blocking(&queued, &messages))
+		for (;;)
 		{
-			move_queued_rows(queued, messages, rsinfo);
-			catalog_finish();
-			return (Datum) 0;
+			bool		locked = move_try_lock("migr_upgrade()");
+
+			/* a worker may have got its jobs queued while we waited */
+			if (job_blocking(&queued, &messages))
+			{
+				move_queued_rows(queued, messages, rsinfo);
+				catalog_finish();
+				return (Datum) 0;
+			}
+			if (locked)
+				break;
+			move_wait_worker("migr_upgrade()");
 		}
-		if (!locked)			/* its jobs are done: the worker is exiting */
-			catalog_lock("migr_upgrade()", true);
 		p = move_prepare(target, MOVE_UPGRADE);
 		for (i = 0; i < p->n; i++)
 		{
@@ -626,7 +679,8 @@ migr_stamp(PG_FUNCTION_ARGS)
  *		(step int, revision text, statement text, deferred boolean)
  *		What an upgrade or downgrade would run, statement by statement,
  *		without running it.  A revision with an empty script has one row
- *		whose statement is NULL.
+ *		whose statement is NULL; a partially applied one starts at the
+ *		statement it resumes at (after its SETs, which are run again).
  */
 Datum
 migr_plan(PG_FUNCTION_ARGS)
@@ -680,6 +734,10 @@ migr_plan(PG_FUNCTION_ARGS)
 		{
 			MigrStmt   *ms = (MigrStmt *) lfirst(lc);
 
+			/* a partially applied revision resumes (move_run) */
+			if (kind == MOVE_UPGRADE && ms->index < def.partial_next &&
+				ms->tag != T_VariableSetStmt)
+				continue;
 			values[0] = Int32GetDatum(++step);
 			values[2] = CStringGetTextDatum(ms->sql);
 			values[3] = BoolGetDatum(kind == MOVE_UPGRADE &&

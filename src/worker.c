@@ -105,10 +105,12 @@ static MigrQuery q_next = {
 	0, {0}, NULL
 };
 
+/* a job cancelled since we read it stays cancelled (compare and set) */
 static MigrQuery q_start = {
 	"UPDATE migr.job SET state = 'running', worker_pid = $2,"
 	"  started_at = COALESCE(started_at, pg_catalog.now())"
-	" WHERE id OPERATOR(pg_catalog.=) $1",
+	" WHERE id OPERATOR(pg_catalog.=) $1"
+	"   AND state OPERATOR(pg_catalog.=) ANY (ARRAY['queued', 'running'])",
 	2, {INT8OID, INT4OID}, NULL
 };
 
@@ -283,6 +285,7 @@ worker_next_job(WorkerJob *job)
 		values[1] = Int32GetDatum(MyProcPid);
 		if (catalog_run(&q_start, values, NULL, false) != SPI_OK_UPDATE)
 			elog(ERROR, "could not mark job " INT64_FORMAT " running", job->id);
+		found = (SPI_processed == 1);	/* else cancelled meanwhile */
 	}
 	catalog_restore_user(&save);
 	worker_commit();

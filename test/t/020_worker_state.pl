@@ -139,6 +139,13 @@ SELECT string_agg(revision || ':' || severity || ':' || code, ',') FROM migr_che
 like($node->safe_psql($db, q{SELECT hint FROM migr_check()}),
 	qr/Resume it with migr_upgrade\(\)/, 'item 5: with the way out');
 
+# migr_plan() shows what resuming runs: the SET again, then the build on
+is($node->safe_psql($db, q{
+SELECT string_agg(revision || ':' || left(statement, 20) || ':' || deferred, ',' ORDER BY step)
+  FROM migr_plan('s3')}),
+	's3:SET search_path = s3:false,s3:CREATE UNIQUE INDEX :true,s3:CREATE TABLE s3_afte:true',
+	'item 5: migr_plan() starts s3 where it resumes');
+
 # and by the migr command
 my ($rc, $cli) = run_migr($node, ['history']);
 like($cli, qr/^ s3 +\| s2 +\| partial +\|/m, 'item 5: migr history prints "partial"');

@@ -148,6 +148,7 @@ my $expected = join '|', (
 	'could not serialize access due to concurrent update',
 	'job \d+ is not (a failed job|queued, running or failed)',
 	'canceling statement due to lock timeout',
+	'cannot call migr_(upgrade|downgrade|stamp)\(\) while a background worker holds the migr lock',
 	'cannot call migr_wait\(\) in the transaction that queued background jobs',
 	'^duplicate key value violates unique constraint "t_u\d+"');
 is( $node->safe_psql(
@@ -204,6 +205,14 @@ SELECT string_agg(severity || ' ' || code || ' ' || coalesce(revision, ''), E'\n
   FROM migr_check() WHERE code NOT IN ('partially_applied', 'multiple_heads')
     AND severity = 'error'}),
 	'', 'migr_check() finds nothing wrong but partially applied revisions');
+# on failure, the history that led there
+diag($node->safe_psql($db, q{
+SELECT string_agg(format('%s %s %s %s %s', id, action, revision, target, outcome), E'\n' ORDER BY id)
+  FROM migr.log}) . "\n" . $node->safe_psql($db, q{
+SELECT string_agg(format('%s %s %s-%s %s %s', id, revision, first_statement, next_statement,
+                         state, attempts), E'\n' ORDER BY id)
+  FROM migr.job}))
+  if $node->safe_psql($db, q{SELECT count(*) FROM migr_check() WHERE severity = 'error'}) ne '0';
 is( $node->safe_psql(
 		$db, q{
 SELECT (SELECT count(*) FROM migr_check() WHERE code = 'partially_applied')
