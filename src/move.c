@@ -64,7 +64,7 @@ static void move_check_forward_only(void);
 static void move_check_no_jobs(const char *fname);
 static void move_lock(const char *fname);
 static bool move_try_lock(const char *fname);
-static void move_wait_worker(const char *fname);
+static void move_wait_worker(const char *fname, int *polls);
 static void move_check_partial(MovePlan *p, const char *target);
 static void move_stamp_partials(MigrGraph *g, bool *want, const char *target,
 								ReturnSetInfo *rsinfo);
@@ -189,6 +189,8 @@ move_try_lock(const char *fname)
 static void
 move_lock(const char *fname)
 {
+	int			polls = 0;
+
 	move_check_no_jobs(fname);
 	for (;;)
 	{
@@ -197,27 +199,29 @@ move_lock(const char *fname)
 		move_check_no_jobs(fname);
 		if (locked)
 			break;
-		move_wait_worker(fname);
+		move_wait_worker(fname, &polls);
 	}
 }
 
 /*
  * move_wait_worker
  *		Pause before looking again at a worker that holds the migr lock
- *		with no job pending: it is finishing.  Should it be building after
- *		all (a job cancelled a moment too late), its build waits for this
- *		transaction: then stop with an error rather than wait for each
- *		other (the deadlock detector does not see a poll).
+ *		with no job pending: it is finishing, which takes moments.  Should
+ *		it be building after all (a job cancelled a moment too late), its
+ *		build may wait for this transaction, or for one that waits for
+ *		this one: the deadlock detector does not see a poll, so give up
+ *		with an error when the build waits for us, and in any case after
+ *		two seconds.  *polls counts the calls.
  */
 static void
-move_wait_worker(const char *fname)
+move_wait_worker(const char *fname, int *polls)
 {
 	apply_sleep(20);
-	if (job_waited_on())
+	if (++*polls >= 100 || job_waited_on())
 		ereport(ERROR,
 				(errcode(ERRCODE_LOCK_NOT_AVAILABLE),
 				 errmsg("cannot call %s while a background worker holds the migr lock", fname),
-				 errdetail("The worker waits for this transaction to end."),
+				 errdetail("The worker has no job pending but has not let go of the lock."),
 				 errhint("Retry in a new transaction; migr_jobs() shows the queue.")));
 }
 
@@ -507,6 +511,8 @@ migr_upgrade(PG_FUNCTION_ARGS)
 	p = move_prepare(target, MOVE_UPGRADE);
 	if (p->n > 0)
 	{
+		int			polls = 0;
+
 		for (;;)
 		{
 			bool		locked = move_try_lock("migr_upgrade()");
@@ -520,7 +526,7 @@ migr_upgrade(PG_FUNCTION_ARGS)
 			}
 			if (locked)
 				break;
-			move_wait_worker("migr_upgrade()");
+			move_wait_worker("migr_upgrade()", &polls);
 		}
 		p = move_prepare(target, MOVE_UPGRADE);
 		for (i = 0; i < p->n; i++)

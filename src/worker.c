@@ -754,6 +754,7 @@ worker_try_job(WorkerJob *job)
 	{
 		ErrorData  *volatile edata;
 		bool		stop;
+		bool		cancelled = false;
 
 		PG_TRY();
 		{
@@ -790,7 +791,8 @@ worker_try_job(WorkerJob *job)
 			MigrCatalogUser save;
 			Datum		values[1];
 			MigrQuery	q = {
-				"SELECT next_statement FROM migr.job WHERE id OPERATOR(pg_catalog.=) $1",
+				"SELECT next_statement, state OPERATOR(pg_catalog.=) 'cancelled'"
+				"  FROM migr.job WHERE id OPERATOR(pg_catalog.=) $1",
 				1, {INT8OID}, NULL
 			};
 			bool		isnull;
@@ -803,9 +805,14 @@ worker_try_job(WorkerJob *job)
 			job->next = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[0],
 													SPI_tuptable->tupdesc, 1,
 													&isnull));
+			cancelled = DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0],
+												   SPI_tuptable->tupdesc, 2,
+												   &isnull));
 			catalog_restore_user(&save);
 		}
 		worker_commit();
+		if (cancelled)
+			return true;		/* during the pause: so are the jobs after it */
 	}
 }
 

@@ -110,8 +110,11 @@ my $pgbench = IPC::Run::start(
 		"--transactions=$tx", '--random-seed=9', @files,
 		'--host', $node->host, '--port', $node->port, $db
 	],
-	'>', \$out, '2>', \$err);
-ok($pgbench->finish, 'pgbench exits with status 0');
+	'>', \$out, '2>', \$err,
+	IPC::Run::timeout($PostgreSQL::Test::Utils::timeout_default));
+my $finished = eval { $pgbench->finish };
+$pgbench->kill_kill unless defined $finished;
+ok($finished, 'pgbench exits with status 0, in time');
 like($out, qr{actually processed: @{[4 * $tx]}/@{[4 * $tx]}}, 'pgbench ran every operation');
 diag($err) if $err =~ /abort|invalid|error/i;
 
