@@ -491,8 +491,17 @@ apply_script(const char *id, const char *section, const char *script,
 	foreach(lc, stmts)
 	{
 		ac.stmt = (MigrStmt *) lfirst(lc);
+
+		/*
+		 * Resuming a partially applied revision: what ran has committed,
+		 * but its SETs ended with their session; the rest must see them.
+		 */
 		if (ac.stmt->index < first)
+		{
+			if (ac.stmt->tag == T_VariableSetStmt)
+				apply_run(&ac);
 			continue;
+		}
 		if (ac.stmt->non_transactional && deferred_at &&
 			(!ac.stmt->inlinable || !apply_created_here(ac.stmt)))
 		{

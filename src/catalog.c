@@ -52,6 +52,7 @@
 /* The migr lock: an advisory-type lock tag of our own (see README). */
 #define MIGR_LOCK_KEY		0x6d696772	/* "migr" */
 #define MIGR_LOCK_FIELD4	3			/* pg_advisory_* use 1 and 2 */
+#define MIGR_DEFINE_FIELD4	4			/* the definition lock */
 
 
 static MigrQuery plan_heads_msg = {
@@ -86,6 +87,44 @@ static MigrQuery plan_unapplied = {
 	1, {TEXTOID}, NULL
 };
 
+/*
+ * Partially applied revisions (migr.partial): the checksum stays the one in
+ * effect when the revision was started; only the progress moves.
+ */
+static MigrQuery plan_partial = {
+	"INSERT INTO migr.partial (revision, checksum, next_statement,"
+	"  started_at, started_by)"
+	" VALUES ($1, $2, $3, pg_catalog.clock_timestamp(), $4)"
+	" ON CONFLICT (revision) DO UPDATE"
+	"   SET next_statement = EXCLUDED.next_statement",
+	4, {TEXTOID, TEXTOID, INT4OID, NAMEOID}, NULL
+};
+
+static MigrQuery plan_unpartial = {
+	"DELETE FROM migr.partial WHERE revision OPERATOR(pg_catalog.=) $1",
+	1, {TEXTOID}, NULL
+};
+
+static MigrQuery plan_partials = {
+	"SELECT p.revision, p.next_statement,"
+	"       (SELECT j.id FROM migr.job j"
+	"         WHERE j.revision OPERATOR(pg_catalog.=) p.revision"
+	"         ORDER BY j.id DESC LIMIT 1),"
+	"       (SELECT j.state FROM migr.job j"
+	"         WHERE j.revision OPERATOR(pg_catalog.=) p.revision"
+	"         ORDER BY j.id DESC LIMIT 1)"
+	"  FROM migr.partial p ORDER BY p.started_at",
+	0, {0}, NULL, true
+};
+
+/* a job of this revision is queued, running or failed */
+static MigrQuery plan_rev_queued = {
+	"SELECT EXISTS (SELECT 1 FROM migr.job"
+	"  WHERE revision OPERATOR(pg_catalog.=) $1"
+	"    AND state OPERATOR(pg_catalog.=) ANY (ARRAY['queued', 'running', 'failed']))",
+	1, {TEXTOID}, NULL
+};
+
 static MigrQuery plan_log = {
 	"INSERT INTO migr.log (at, role, action, revision, target, ms, outcome)"
 	" VALUES (pg_catalog.clock_timestamp(), $1, $2, $3, $4, $5, $6)",
@@ -100,7 +139,19 @@ static MigrQuery plan_state = {
 static MigrQuery plan_getdef = {
 	"SELECT r.down_revision, r.depends_on, r.branch_labels, r.message, r.kind,"
 	"       r.upgrade, r.downgrade, r.checksum, a.revision IS NOT NULL,"
-	"       a.checksum"
+	"       a.checksum, p.next_statement, p.checksum"
+	"  FROM migr.revision r"
+	"  LEFT JOIN migr.applied a ON a.revision OPERATOR(pg_catalog.=) r.id"
+	"  LEFT JOIN migr.partial p ON p.revision OPERATOR(pg_catalog.=) r.id"
+	" WHERE r.id OPERATOR(pg_catalog.=) $1",
+	1, {TEXTOID}, NULL
+};
+
+/* the same, where migr.partial does not exist yet (extension 1.0) */
+static MigrQuery plan_getdef_10 = {
+	"SELECT r.down_revision, r.depends_on, r.branch_labels, r.message, r.kind,"
+	"       r.upgrade, r.downgrade, r.checksum, a.revision IS NOT NULL,"
+	"       a.checksum, NULL::integer, NULL::text"
 	"  FROM migr.revision r"
 	"  LEFT JOIN migr.applied a ON a.revision OPERATOR(pg_catalog.=) r.id"
 	" WHERE r.id OPERATOR(pg_catalog.=) $1",
@@ -183,6 +234,10 @@ static char **catalog_text_array(Datum d, bool isnull, int *n,
 static int	catalog_rev_cmp(const void *a, const void *b);
 static List *catalog_text_list(Datum d, bool isnull);
 static Datum catalog_name_datum(Oid roleid);
+static bool catalog_has_partial(void);
+static bool catalog_lock_tag(uint16 field4, bool wait);
+static void catalog_check_caller(const char *fname);
+static void catalog_bump_state(void);
 
 /*
  * catalog_connect / catalog_finish
@@ -354,22 +409,29 @@ catalog_run(MigrQuery *cp, Datum *values, const char *nulls, bool read_only)
 }
 
 /*
- * catalog_lock
- *		Take the migr lock for the rest of the transaction, on behalf of the
- *		SQL function fname (for messages).  When the applied
- *		set is about to change, also bump the state row: under REPEATABLE
- *		READ or SERIALIZABLE that fails with a serialization error if another
- *		migration committed after our snapshot was taken, instead of working
- *		from a stale applied set.  (Definitions do not bump it: thousands of
- *		them in one transaction would each have to step over the row
- *		versions the others left.)
+ * catalog_lock_tag
+ *		Take the migr lock (field4 MIGR_LOCK_FIELD4) or the definition lock
+ *		(MIGR_DEFINE_FIELD4) for the rest of the transaction; without wait,
+ *		only if nobody holds it (returns whether it is held).
  */
-void
-catalog_lock(const char *fname, bool moving)
+static bool
+catalog_lock_tag(uint16 field4, bool wait)
 {
 	LOCKTAG		tag;
-	MigrCatalogUser save;
 
+	SET_LOCKTAG_ADVISORY(tag, MyDatabaseId, MIGR_LOCK_KEY, 0, field4);
+	return LockAcquire(&tag, ExclusiveLock, false, !wait) !=
+		LOCKACQUIRE_NOT_AVAIL;
+}
+
+/*
+ * catalog_check_caller
+ *		State-changing functions are never called from a migration script,
+ *		nor where nothing may be written.
+ */
+static void
+catalog_check_caller(const char *fname)
+{
 	if (apply_in_script)
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
@@ -378,12 +440,62 @@ catalog_lock(const char *fname, bool moving)
 				 errhint("Express the dependency with down_revision or depends_on instead.")));
 	PreventCommandIfReadOnly(fname);
 	PreventCommandDuringRecovery(fname);
+}
 
-	SET_LOCKTAG_ADVISORY(tag, MyDatabaseId, MIGR_LOCK_KEY, 0,
-						 MIGR_LOCK_FIELD4);
-	(void) LockAcquire(&tag, ExclusiveLock, false, false);
-	if (!moving)
-		return;
+/*
+ * catalog_lock
+ *		Take the migr lock for the rest of the transaction, on behalf of the
+ *		SQL function fname (for messages).  When the applied
+ *		set is about to change, also bump the state row: under REPEATABLE
+ *		READ or SERIALIZABLE that fails with a serialization error if another
+ *		migration committed after our snapshot was taken, instead of working
+ *		from a stale applied set.
+ *
+ *		The definition lock is taken first, so that no definition changes
+ *		under an in-line move.  Always in this order (definition lock, then
+ *		migr lock) and the background worker takes only the migr lock:
+ *		nobody holds the migr lock while waiting for the definition lock, so
+ *		the two never deadlock, and defining never waits for a worker.
+ */
+void
+catalog_lock(const char *fname, bool moving)
+{
+	catalog_check_caller(fname);
+	catalog_lock_tag(MIGR_DEFINE_FIELD4, true);
+	catalog_lock_tag(MIGR_LOCK_FIELD4, true);
+	if (moving)
+		catalog_bump_state();
+}
+
+/*
+ * catalog_try_lock
+ *		catalog_lock(), but return false instead of waiting for the migr
+ *		lock (with the definition lock held).  Every in-line holder of the
+ *		migr lock holds the definition lock too, and we hold that one now:
+ *		so if the migr lock is taken, a background worker has it.  Waiting
+ *		for the worker could mean waiting for a whole index build that in
+ *		turn waits for our snapshot; the caller looks at the queue instead.
+ */
+bool
+catalog_try_lock(const char *fname, bool moving)
+{
+	catalog_check_caller(fname);
+	catalog_lock_tag(MIGR_DEFINE_FIELD4, true);
+	if (!catalog_lock_tag(MIGR_LOCK_FIELD4, false))
+		return false;
+	if (moving)
+		catalog_bump_state();
+	return true;
+}
+
+/*
+ * catalog_bump_state
+ *		Bump migr.state's generation: the applied set is about to change.
+ */
+static void
+catalog_bump_state(void)
+{
+	MigrCatalogUser save;
 
 	catalog_become_owner(&save);
 	if (catalog_run(&plan_state, NULL, NULL, false) != SPI_OK_UPDATE ||
@@ -393,6 +505,26 @@ catalog_lock(const char *fname, bool moving)
 				 errmsg("table \"migr.state\" must hold exactly one row"),
 				 errhint("Reinstall the extension, or restore the row with INSERT INTO migr.state DEFAULT VALUES.")));
 	catalog_restore_user(&save);
+}
+
+/*
+ * catalog_lock_define
+ *		The definition lock alone, for migr_define() and its kind.
+ *		Definitions serialise with each other and with in-line moves, but
+ *		not with a background worker: the worker holds the migr lock for the
+ *		whole of an index build, and the build waits for every transaction
+ *		whose snapshot is older than its own, so a define waiting for the
+ *		migr lock would wait for a build that waits for it (a deadlock,
+ *		40P01).  The worker reads only the definitions of revisions it has
+ *		jobs for, and those cannot be redefined (define.c).  (Definitions do
+ *		not bump migr.state: thousands of them in one transaction would each
+ *		have to step over the row versions the others left.)
+ */
+void
+catalog_lock_define(const char *fname)
+{
+	catalog_check_caller(fname);
+	catalog_lock_tag(MIGR_DEFINE_FIELD4, true);
 }
 
 /*
@@ -736,7 +868,127 @@ catalog_mark_applied(const char *id, const char *checksum, double ms)
 	catalog_become_owner(&save);
 	if (catalog_run(&plan_applied, values, nulls, false) != SPI_OK_INSERT)
 		elog(ERROR, "could not record revision \"%s\" as applied", id);
+	/* a partially applied revision is now whole */
+	if (catalog_has_partial() &&
+		catalog_run(&plan_unpartial, values, NULL, false) != SPI_OK_DELETE)
+		elog(ERROR, "could not record revision \"%s\" as applied", id);
 	catalog_restore_user(&save);
+}
+
+/*
+ * catalog_has_partial
+ *		Whether migr.partial exists: with the extension still at 1.0 (the
+ *		library is newer than the SQL objects until ALTER EXTENSION UPDATE),
+ *		there are no partially applied revisions to record, as in 1.0.
+ */
+static bool
+catalog_has_partial(void)
+{
+	Oid			nsp = get_namespace_oid("migr", true);
+
+	return OidIsValid(nsp) && OidIsValid(get_relname_relid("partial", nsp));
+}
+
+/*
+ * catalog_mark_partial
+ *		Record that a revision's statements before "next" have committed and
+ *		the rest have not run.  The first call records the checksum in
+ *		effect; later ones only move the progress.
+ */
+void
+catalog_mark_partial(const char *id, const char *checksum, int next)
+{
+	MigrCatalogUser save;
+	Datum		values[4];
+
+	if (!catalog_has_partial())
+		return;
+	values[0] = CStringGetTextDatum(id);
+	values[1] = CStringGetTextDatum(checksum);
+	values[2] = Int32GetDatum(next);
+	values[3] = catalog_name_datum(GetUserId());
+	catalog_become_owner(&save);
+	if (catalog_run(&plan_partial, values, NULL, false) != SPI_OK_INSERT)
+		elog(ERROR, "could not record revision \"%s\" as partially applied",
+			 id);
+	catalog_restore_user(&save);
+}
+
+/*
+ * catalog_clear_partial
+ *		Forget that a revision is partially applied (migr_stamp).
+ */
+void
+catalog_clear_partial(const char *id)
+{
+	MigrCatalogUser save;
+	Datum		values[1];
+
+	if (!catalog_has_partial())
+		return;
+	values[0] = CStringGetTextDatum(id);
+	catalog_become_owner(&save);
+	if (catalog_run(&plan_unpartial, values, NULL, false) != SPI_OK_DELETE)
+		elog(ERROR, "could not update migr.partial");
+	catalog_restore_user(&save);
+}
+
+/*
+ * catalog_partials
+ *		The partially applied revisions, oldest first, each with the latest
+ *		of its jobs.
+ */
+List *
+catalog_partials(void)
+{
+	MigrCatalogUser save;
+	List	   *result = NIL;
+	uint64		i;
+
+	if (!catalog_has_partial())
+		return NIL;
+	catalog_become_owner(&save);
+	if (catalog_run(&plan_partials, NULL, NULL, true) != SPI_OK_SELECT)
+		elog(ERROR, "could not read migr.partial");
+	catalog_restore_user(&save);
+	for (i = 0; i < SPI_processed; i++)
+	{
+		HeapTuple	tup = SPI_tuptable->vals[i];
+		TupleDesc	desc = SPI_tuptable->tupdesc;
+		MigrPartial *p = palloc0(sizeof(MigrPartial));
+		bool		isnull;
+
+		p->revision = SPI_getvalue(tup, desc, 1);
+		p->next_statement = DatumGetInt32(SPI_getbinval(tup, desc, 2, &isnull));
+		p->job = SPI_getvalue(tup, desc, 3);
+		p->job_state = SPI_getvalue(tup, desc, 4);
+		result = lappend(result, p);
+	}
+	SPI_freetuptable(SPI_tuptable);
+	return result;
+}
+
+/*
+ * catalog_revision_queued
+ *		Whether a job of this revision is queued, running or failed.
+ */
+bool
+catalog_revision_queued(const char *id)
+{
+	MigrCatalogUser save;
+	Datum		values[1];
+	bool		isnull;
+	bool		result;
+
+	values[0] = CStringGetTextDatum(id);
+	catalog_become_owner(&save);
+	if (catalog_run(&plan_rev_queued, values, NULL, true) != SPI_OK_SELECT)
+		elog(ERROR, "could not read the job queue");
+	catalog_restore_user(&save);
+	result = DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0],
+										SPI_tuptable->tupdesc, 1, &isnull));
+	SPI_freetuptable(SPI_tuptable);
+	return result;
 }
 
 /*
@@ -806,7 +1058,8 @@ catalog_get_def(const char *id, MigrRevDef *def, bool *applied)
 
 	values[0] = CStringGetTextDatum(id);
 	catalog_become_owner(&save);
-	if (catalog_run(&plan_getdef, values, NULL, true) != SPI_OK_SELECT)
+	if (catalog_run(catalog_has_partial() ? &plan_getdef : &plan_getdef_10,
+					values, NULL, true) != SPI_OK_SELECT)
 		elog(ERROR, "unexpected result from the revision query");
 	catalog_restore_user(&save);
 
@@ -831,6 +1084,9 @@ catalog_get_def(const char *id, MigrRevDef *def, bool *applied)
 	def->checksum = SPI_getvalue(tup, desc, 8);
 	*applied = DatumGetBool(SPI_getbinval(tup, desc, 9, &isnull));
 	def->applied_checksum = SPI_getvalue(tup, desc, 10);
+	d = SPI_getbinval(tup, desc, 11, &isnull);
+	def->partial_next = isnull ? 0 : DatumGetInt32(d);
+	def->partial_checksum = SPI_getvalue(tup, desc, 12);
 	SPI_freetuptable(SPI_tuptable);
 	return true;
 }

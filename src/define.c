@@ -5,10 +5,13 @@
  *
  * A definition is checked whole before anything is written: id, parents,
  * dependencies and labels by syntax, both scripts by the server's parser,
- * the kind.  Then, under the migr lock: an identical definition is a no-op;
- * a different one is refused if the revision is applied (its checksum is
- * what was applied) and replaces it, with a NOTICE, if not.  Labels must be
- * unique, and a definition that would close a cycle is refused.
+ * the kind.  Then, under the definition lock (never the migr lock, which a
+ * background worker holds during a build: catalog.c): an identical
+ * definition is a no-op; a different one is refused if the revision is
+ * applied or partially applied (what ran is what is recorded) or has work
+ * queued for a background worker, and replaces it, with a NOTICE, if not.
+ * Labels must be unique, and a definition that would close a cycle is
+ * refused.
  *
  * Copyright (c) 2026, migr developers
  *
@@ -38,6 +41,8 @@ static bool define_same_list(List *a, List *b);
 static char *define_differences(MigrRevDef *old, MigrRevDef *def);
 static void define_check_cycle(MigrRevDef *def);
 static void define_validate(MigrRevDef *def);
+static void define_check_changeable(MigrRevDef *old, bool applied,
+									const char *diff);
 
 /*
  * define_new_id
@@ -243,6 +248,40 @@ define_check_cycle(MigrRevDef *def)
 }
 
 /*
+ * define_check_changeable
+ *		A revision is immutable from its first committed statement on: when
+ *		applied, when partially applied, and while a background worker has
+ *		(or had, for a failed job) work queued for it, since the worker
+ *		reads its script when it gets to it.
+ */
+static void
+define_check_changeable(MigrRevDef *old, bool applied, const char *diff)
+{
+	if (applied)
+		ereport(ERROR,
+				(errcode(ERRCODE_MIGR_APPLIED_CHANGED),
+				 errmsg("revision \"%s\" is applied and cannot be changed",
+						old->id),
+				 errdetail("The new definition differs in: %s.", diff),
+				 errhint("Write a new revision that makes the change.")));
+	if (old->partial_next > 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_MIGR_APPLIED_CHANGED),
+				 errmsg("revision \"%s\" is partially applied and cannot be changed",
+						old->id),
+				 errdetail("Its statements before statement %d have committed; the new definition differs in: %s.",
+						   old->partial_next, diff),
+				 errhint("Finish it with migr_upgrade() (after migr_retry() or migr_cancel() of its job), then write a new revision that makes the change.")));
+	if (catalog_revision_queued(old->id))
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("revision \"%s\" is queued for a background worker and cannot be changed",
+						old->id),
+				 errdetail("The new definition differs in: %s.", diff),
+				 errhint("SELECT migr_wait() first, or cancel its job with migr_cancel(); migr_jobs() shows the queue.")));
+}
+
+/*
  * define_revision
  *		Check and store a definition; returns its id.  Runs inside SPI, on
  *		behalf of the SQL function fname.
@@ -261,20 +300,14 @@ define_revision(MigrRevDef *def, const char *fname)
 	define_validate(def);
 	def->checksum = checksum_revision(def);
 
-	catalog_lock(fname, false);
+	catalog_lock_define(fname);
 	exists = catalog_get_def(def->id, &old, &applied);
 	if (exists)
 	{
 		diff = define_differences(&old, def);
 		if (diff == NULL)
 			return def->id;		/* the same definition again */
-		if (applied)
-			ereport(ERROR,
-					(errcode(ERRCODE_MIGR_APPLIED_CHANGED),
-					 errmsg("revision \"%s\" is applied and cannot be changed",
-							def->id),
-					 errdetail("The new definition differs in: %s.", diff),
-					 errhint("Write a new revision that makes the change.")));
+		define_check_changeable(&old, applied, diff);
 	}
 	define_check_labels(def);
 	lint_define(def);			/* new or changed definitions only */

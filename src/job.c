@@ -156,7 +156,8 @@ static void job_raise_failed(HeapTuple tup, TupleDesc desc);
 static void job_split_error(char *error, char **detail, char **hint);
 static void job_clear_xmin(void);
 static bool job_pending(List **revisions, List **messages, bool notice);
-static bool job_waited_on(void);
+static void job_show_partial(List *partials, const char *job, Datum *error,
+							 bool *isnull);
 
 /*
  * job_capture_settings
@@ -653,7 +654,7 @@ job_clear_xmin(void)
  * job_waited_on
  *		Whether another session waits for this transaction to end.
  */
-static bool
+bool
 job_waited_on(void)
 {
 	MigrCatalogUser save;
@@ -830,6 +831,32 @@ job_check_findings(void)
 }
 
 /*
+ * job_show_partial
+ *		In migr_jobs(), the latest job of a partially applied revision says
+ *		so in its error column: after a cancel, that is what is left to do.
+ */
+static void
+job_show_partial(List *partials, const char *job, Datum *error, bool *isnull)
+{
+	ListCell   *lc;
+
+	foreach(lc, partials)
+	{
+		MigrPartial *p = (MigrPartial *) lfirst(lc);
+		char	   *note;
+
+		if (p->job == NULL || strcmp(p->job, job) != 0)
+			continue;
+		note = psprintf("revision \"%s\" is partially applied: its statements before statement %d committed, and migr_upgrade() resumes it there",
+						p->revision, p->next_statement);
+		if (!*isnull)
+			note = psprintf("%s\n%s", TextDatumGetCString(*error), note);
+		*error = CStringGetTextDatum(note);
+		*isnull = false;
+	}
+}
+
+/*
  * migr_jobs() returns table (id, revision, statement, state, attempts,
  *		error, queued_at, finished_at)
  */
@@ -838,10 +865,12 @@ migr_jobs(PG_FUNCTION_ARGS)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	MigrCatalogUser save;
+	List	   *partials;
 	uint64		i;
 
 	InitMaterializedSRF(fcinfo, 0);
 	catalog_connect();
+	partials = catalog_partials();
 	catalog_become_owner(&save);
 	if (catalog_run(&q_list, NULL, NULL, true) != SPI_OK_SELECT)
 		elog(ERROR, "could not read the job queue");
@@ -856,6 +885,8 @@ migr_jobs(PG_FUNCTION_ARGS)
 		for (k = 0; k < 8; k++)
 			values[k] = SPI_getbinval(tup, SPI_tuptable->tupdesc, k + 1,
 									  &nulls[k]);
+		job_show_partial(partials, SPI_getvalue(tup, SPI_tuptable->tupdesc, 1),
+						 &values[5], &nulls[5]);
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values,
 							 nulls);
 	}

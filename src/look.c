@@ -40,6 +40,43 @@ static void look_check_applied(MigrGraph *g, ReturnSetInfo *rsinfo);
 static void look_check_lint(MigrGraph *g, ReturnSetInfo *rsinfo);
 static void look_check_archives(ReturnSetInfo *rsinfo);
 static void look_check_jobs(ReturnSetInfo *rsinfo);
+static void look_check_partial(ReturnSetInfo *rsinfo);
+static int *look_partial_next(MigrGraph *g);
+static Datum look_partial_message(MigrRev *r, int next);
+
+/*
+ * look_partial_next
+ *		For each revision, the first statement that has not run if it is
+ *		partially applied, else 0.
+ */
+static int *
+look_partial_next(MigrGraph *g)
+{
+	int		   *next = palloc0(sizeof(int) * Max(g->nrevs, 1));
+	ListCell   *lc;
+
+	foreach(lc, catalog_partials())
+	{
+		MigrPartial *part = (MigrPartial *) lfirst(lc);
+		int			k = graph_find(g, part->revision);
+
+		if (k >= 0)
+			next[k] = part->next_statement;
+	}
+	return next;
+}
+
+/*
+ * look_partial_message
+ *		The message of a partially applied revision, as migr_current() and
+ *		migr_history() show it.
+ */
+static Datum
+look_partial_message(MigrRev *r, int next)
+{
+	return CStringGetTextDatum(psprintf("(partially applied: resumes at statement %d) %s",
+										next, text_to_cstring(r->message)));
+}
 
 /*
  * look_labels
@@ -121,7 +158,8 @@ migr_heads(PG_FUNCTION_ARGS)
 /*
  * migr_current() returns table (revision, message, applied_at)
  *		Applied revisions that no other applied revision needs, through
- *		parents or depends_on: what Alembic keeps in alembic_version.
+ *		parents or depends_on: what Alembic keeps in alembic_version; then
+ *		the partially applied ones, applied_at NULL.
  */
 Datum
 migr_current(PG_FUNCTION_ARGS)
@@ -129,6 +167,8 @@ migr_current(PG_FUNCTION_ARGS)
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	MigrGraph  *g;
 	ListCell   *lc;
+	int		   *partial;
+	int			i;
 
 	InitMaterializedSRF(fcinfo, 0);
 	catalog_connect();
@@ -142,6 +182,20 @@ migr_current(PG_FUNCTION_ARGS)
 		values[0] = CStringGetTextDatum(r->id);
 		values[1] = PointerGetDatum(r->message);
 		values[2] = TimestampTzGetDatum(r->applied_at);
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	}
+
+	/* then the partially applied revisions, which are where the schema is */
+	partial = look_partial_next(g);
+	for (i = 0; i < g->nrevs; i++)
+	{
+		Datum		values[3];
+		bool		nulls[3] = {false, false, true};
+
+		if (partial[i] == 0)
+			continue;
+		values[0] = CStringGetTextDatum(g->revs[i].id);
+		values[1] = look_partial_message(&g->revs[i], partial[i]);
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	}
 	catalog_finish();
@@ -233,6 +287,7 @@ look_range(MigrGraph *g, const char *range)
 /*
  * migr_history(range text) returns table (revision, down_revision, message,
  *		applied, applied_at, is_head) in topological order, roots first.
+ *		applied is NULL for a partially applied revision.
  */
 Datum
 migr_history(PG_FUNCTION_ARGS)
@@ -246,12 +301,14 @@ migr_history(PG_FUNCTION_ARGS)
 	int			n;
 	bool		cyclic;
 	int			i;
+	int		   *partial;
 	ArrayType  *empty = migr_text_array(NIL);
 
 	InitMaterializedSRF(fcinfo, 0);
 	catalog_connect();
 	g = catalog_load_graph();
 	in = look_range(g, range);
+	partial = look_partial_next(g);
 	order = graph_topo_all(g, &n, &cyclic);
 	for (i = 0; i < n; i++)
 	{
@@ -269,6 +326,12 @@ migr_history(PG_FUNCTION_ARGS)
 		values[4] = TimestampTzGetDatum(r->applied_at);
 		nulls[4] = !r->has_applied_at;
 		values[5] = BoolGetDatum(r->nchildren == 0);
+		if (partial[order[i]] > 0)
+		{
+			/* neither applied nor unapplied */
+			values[2] = look_partial_message(r, partial[order[i]]);
+			nulls[3] = true;
+		}
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	}
 	catalog_finish();
@@ -601,6 +664,36 @@ look_check_jobs(ReturnSetInfo *rsinfo)
 }
 
 /*
+ * look_check_partial
+ *		Partially applied revisions, and the way to finish each.
+ */
+static void
+look_check_partial(ReturnSetInfo *rsinfo)
+{
+	ListCell   *lc;
+
+	foreach(lc, catalog_partials())
+	{
+		MigrPartial *part = (MigrPartial *) lfirst(lc);
+		const char *state = part->job_state ? part->job_state : "";
+		char	   *hint;
+
+		if (strcmp(state, "queued") == 0 || strcmp(state, "running") == 0)
+			hint = psprintf("Job %s finishes it; SELECT migr_wait() waits for it.",
+							part->job);
+		else if (strcmp(state, "failed") == 0)
+			hint = psprintf("Fix the cause and SELECT migr_retry(%s); or SELECT migr_cancel(%s), fix the cause and resume it with migr_upgrade().",
+							part->job, part->job);
+		else
+			hint = pstrdup("Resume it with migr_upgrade(); or undo its committed statements by hand and SELECT migr_stamp() to a revision below it.");
+		look_finding(rsinfo, part->revision, "warning", "partially_applied",
+					 psprintf("revision is partially applied: its statements before statement %d committed, the rest did not run",
+							  part->next_statement),
+					 hint);
+	}
+}
+
+/*
  * migr_check() returns table (revision, severity, code, message, hint)
  *		Everything wrong or risky; no rows when all is clear.
  */
@@ -618,6 +711,7 @@ migr_check(PG_FUNCTION_ARGS)
 	look_check_lint(g, rsinfo);
 	look_check_archives(rsinfo);
 	look_check_jobs(rsinfo);
+	look_check_partial(rsinfo);
 	catalog_finish();
 	return (Datum) 0;
 }

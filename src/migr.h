@@ -144,7 +144,19 @@ typedef struct MigrRevDef
 	char	   *downgrade;
 	char	   *checksum;
 	char	   *applied_checksum;	/* as recorded when applied, or NULL */
+	int			partial_next;	/* partially applied: the first statement
+								 * that has not run; else 0 */
+	char	   *partial_checksum;	/* as recorded when started, or NULL */
 } MigrRevDef;
+
+/* A partially applied revision (migr.partial) and its latest job. */
+typedef struct MigrPartial
+{
+	char	   *revision;
+	int			next_statement; /* the first statement that has not run */
+	char	   *job;			/* id of its latest job, or NULL */
+	char	   *job_state;		/* that job's state, or NULL */
+} MigrPartial;
 
 /* catalog.c */
 
@@ -180,6 +192,8 @@ extern void catalog_finish(void);
 extern void catalog_become_owner(MigrCatalogUser *save);
 extern void catalog_restore_user(MigrCatalogUser *save);
 extern void catalog_lock(const char *fname, bool moving);
+extern bool catalog_try_lock(const char *fname, bool moving);
+extern void catalog_lock_define(const char *fname);
 extern void catalog_lock_session(void);
 extern void catalog_unlock_session(void);
 extern bool catalog_head_is_applied(List **heads);
@@ -188,6 +202,11 @@ extern MigrGraph *catalog_load_graph(void);
 extern void catalog_mark_applied(const char *id, const char *checksum,
 								 double ms);
 extern void catalog_mark_unapplied(const char *id);
+extern void catalog_mark_partial(const char *id, const char *checksum,
+								 int next);
+extern void catalog_clear_partial(const char *id);
+extern List *catalog_partials(void);
+extern bool catalog_revision_queued(const char *id);
 extern void catalog_log(const char *action, const char *revision,
 						const char *target, double ms, const char *outcome);
 extern bool catalog_get_def(const char *id, MigrRevDef *def, bool *applied);
@@ -273,6 +292,7 @@ extern void job_queue(List *revisions, int first, const char *statement,
 					  const char *target);
 extern bool job_blocking(List **revisions, List **messages);
 extern bool job_pending_quiet(List **revisions, List **messages);
+extern bool job_waited_on(void);
 extern void job_reconcile(void);
 extern List *job_check_findings(void);
 extern char *job_error_text(ErrorData *edata);

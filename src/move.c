@@ -62,6 +62,12 @@ static void move_queued_rows(List *revisions, List *messages,
 							 ReturnSetInfo *rsinfo);
 static void move_check_forward_only(void);
 static void move_check_no_jobs(const char *fname);
+static void move_lock(const char *fname);
+static bool move_try_lock(const char *fname);
+static void move_wait_worker(const char *fname, int *polls);
+static void move_check_partial(MovePlan *p, const char *target);
+static void move_stamp_partials(MigrGraph *g, bool *want, const char *target,
+								ReturnSetInfo *rsinfo);
 
 /*
  * move_prepare
@@ -150,6 +156,117 @@ move_check_no_jobs(const char *fname)
 }
 
 /*
+ * move_try_lock
+ *		The migr lock for an in-line move, unless a background worker holds
+ *		it (catalog_try_lock): then false.  The caller looks at the queue:
+ *		with jobs pending it does not wait at all; without, the worker is
+ *		finishing, and the caller polls rather than queueing for the lock,
+ *		so that a job it read a moment too early (one the worker starts
+ *		after all) is seen and stops it, instead of it waiting for a build
+ *		that waits for its snapshot in turn.  Under REPEATABLE READ the
+ *		queue as the snapshot shows it never changes: wait for the lock
+ *		(catalog_lock() then fails with a serialization error if a move
+ *		committed meanwhile, and the deadlock detector sees the rest).
+ */
+static bool
+move_try_lock(const char *fname)
+{
+	if (IsolationUsesXactSnapshot())
+	{
+		catalog_lock(fname, true);
+		return true;
+	}
+	return catalog_try_lock(fname, true);
+}
+
+/*
+ * move_lock
+ *		The migr lock for a downgrade or a stamp, refused while jobs are
+ *		queued.  Checked before the lock, to fail fast, and again once it is
+ *		held (or found held by a worker): the session we waited for may
+ *		have queued jobs and committed meanwhile, which the first check
+ *		could not see.  catalog_run() reads with a fresh snapshot, so the
+ *		second check sees them (under REPEATABLE READ catalog_lock() has
+ *		already failed with a serialization error instead).
+ */
+static void
+move_lock(const char *fname)
+{
+	int			polls = 0;
+
+	move_check_no_jobs(fname);
+	for (;;)
+	{
+		bool		locked = move_try_lock(fname);
+
+		move_check_no_jobs(fname);
+		if (locked)
+			break;
+		move_wait_worker(fname, &polls);
+	}
+}
+
+/*
+ * move_wait_worker
+ *		Pause before looking again at a worker that holds the migr lock
+ *		with no job pending: it is finishing, which takes moments.  Should
+ *		it be building after all (a job cancelled a moment too late), its
+ *		build may wait for this transaction, or for one that waits for
+ *		this one: the deadlock detector does not see a poll, so give up
+ *		with an error when the build waits for us, and in any case after
+ *		two seconds.  *polls counts the calls.
+ */
+static void
+move_wait_worker(const char *fname, int *polls)
+{
+	apply_sleep(20);
+	if (++*polls >= 100 || job_waited_on())
+		ereport(ERROR,
+				(errcode(ERRCODE_LOCK_NOT_AVAILABLE),
+				 errmsg("cannot call %s while a background worker holds the migr lock", fname),
+				 errdetail("The worker has no job pending but has not let go of the lock."),
+				 errhint("Retry in a new transaction; migr_jobs() shows the queue.")));
+}
+
+/*
+ * move_check_partial
+ *		Refuse a downgrade that would revert a revision that a partially
+ *		applied revision needs.  The partially applied revision itself is
+ *		not applied, so no downgrade reverts it: its downgrade script was
+ *		written for the whole upgrade and could not undo half of it.
+ */
+static void
+move_check_partial(MovePlan *p, const char *target)
+{
+	ListCell   *lc;
+	int			i;
+
+	foreach(lc, catalog_partials())
+	{
+		MigrPartial *part = (MigrPartial *) lfirst(lc);
+		int			k = graph_find(p->g, part->revision);
+		MigrTarget	t = {false, 1, &k};
+		bool	   *needs;
+
+		if (k < 0)
+			continue;
+		needs = graph_ancestors(p->g, &t, true, false);
+		for (i = 0; i < p->n; i++)
+			if (needs[p->order[i]])
+				ereport(ERROR,
+						(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+						 errmsg("cannot downgrade to \"%s\": revision \"%s\" is partially applied on top of revision \"%s\"",
+								target, part->revision,
+								p->g->revs[p->order[i]].id),
+						 errdetail("Statements of \"%s\" before statement %d have committed; its downgrade script cannot undo half of it.",
+								   part->revision, part->next_statement),
+						 errhint("Finish it with migr_upgrade('%s') and downgrade through it; or undo its committed statements by hand and SELECT migr_stamp() to a revision below it.",
+								 part->revision)));
+		pfree(needs);
+	}
+}
+
+/*
  * move_check_forward_only
  */
 static void
@@ -178,7 +295,9 @@ move_get_def(const char *id, MigrRevDef *def)
 	stored = def->checksum;
 	if (strcmp(checksum_revision(def), stored) != 0 ||
 		(def->applied_checksum &&
-		 strcmp(def->applied_checksum, stored) != 0))
+		 strcmp(def->applied_checksum, stored) != 0) ||
+		(def->partial_checksum &&
+		 strcmp(def->partial_checksum, stored) != 0))
 		ereport(ERROR,
 				(errcode(ERRCODE_MIGR_APPLIED_CHANGED),
 				 errmsg("revision \"%s\" does not match its checksum", id),
@@ -250,7 +369,8 @@ move_one(MigrRev *rev, MoveKind kind, const char *target,
  * move_run
  *		One attempt at a revision, inside its subtransaction: run the script
  *		and record it.  What a script SETs lasts until the end of its
- *		revision.
+ *		revision.  A partially applied revision resumes at its first
+ *		statement that has not run: what committed never runs again.
  */
 static double
 move_run(MigrRev *rev, MoveKind kind, const char *target, int *deferred_at)
@@ -262,7 +382,8 @@ move_run(MigrRev *rev, MoveKind kind, const char *target, int *deferred_at)
 	move_get_def(rev->id, &def);
 	if (kind == MOVE_UPGRADE)
 	{
-		ms = apply_script(rev->id, "upgrade", def.upgrade, 1, deferred_at);
+		ms = apply_script(rev->id, "upgrade", def.upgrade,
+						  Max(def.partial_next, 1), deferred_at);
 		if (*deferred_at == 0)
 		{
 			catalog_mark_applied(rev->id, def.checksum, ms);
@@ -327,6 +448,10 @@ move_queue(MovePlan *p, int from, int first, const char *target,
 	}
 	move_get_def(p->g->revs[p->order[from]].id, &def);
 	stmts = script_split(def.upgrade, def.id, "upgrade");
+
+	/* its statements before "first" commit with this transaction */
+	if (first > 1)
+		catalog_mark_partial(def.id, def.checksum, first);
 	job_queue(revisions, first,
 			  ((MigrStmt *) list_nth(stmts, first - 1))->sql, target);
 	move_queued_rows(revisions, messages, rsinfo);
@@ -389,14 +514,22 @@ migr_upgrade(PG_FUNCTION_ARGS)
 	p = move_prepare(target, MOVE_UPGRADE);
 	if (p->n > 0)
 	{
-		catalog_lock("migr_upgrade()", true);
+		int			polls = 0;
 
-		/* a worker may have got its jobs queued while we waited */
-		if (job_blocking(&queued, &messages))
+		for (;;)
 		{
-			move_queued_rows(queued, messages, rsinfo);
-			catalog_finish();
-			return (Datum) 0;
+			bool		locked = move_try_lock("migr_upgrade()");
+
+			/* a worker may have got its jobs queued while we waited */
+			if (job_blocking(&queued, &messages))
+			{
+				move_queued_rows(queued, messages, rsinfo);
+				catalog_finish();
+				return (Datum) 0;
+			}
+			if (locked)
+				break;
+			move_wait_worker("migr_upgrade()", &polls);
 		}
 		p = move_prepare(target, MOVE_UPGRADE);
 		for (i = 0; i < p->n; i++)
@@ -429,14 +562,46 @@ migr_downgrade(PG_FUNCTION_ARGS)
 	move_check_forward_only();
 	InitMaterializedSRF(fcinfo, 0);
 	catalog_connect();
-	move_check_no_jobs("migr_downgrade()");
-	catalog_lock("migr_downgrade()", true);
+	move_lock("migr_downgrade()");
 	p = move_prepare(target, MOVE_DOWNGRADE);
 	move_check_reversible(p, target);
+	move_check_partial(p, target);
 	for (i = 0; i < p->n; i++)
 		move_one(&p->g->revs[p->order[i]], MOVE_DOWNGRADE, target, rsinfo);
 	catalog_finish();
 	return (Datum) 0;
+}
+
+/*
+ * move_stamp_partials
+ *		A stamp says what the schema is, whatever ran: a partially applied
+ *		revision outside the target is declared unapplied (its committed
+ *		statements were undone by hand), one inside it is marked applied
+ *		below with the others (its rest was done by hand).  Both lose their
+ *		migr.partial row; the first gets an "unapplied" row here.
+ */
+static void
+move_stamp_partials(MigrGraph *g, bool *want, const char *target,
+					ReturnSetInfo *rsinfo)
+{
+	ListCell   *lc;
+
+	foreach(lc, catalog_partials())
+	{
+		MigrPartial *part = (MigrPartial *) lfirst(lc);
+		int			k = graph_find(g, part->revision);
+		Datum		values[2];
+		bool		nulls[2] = {false, false};
+
+		if (k >= 0 && want[k])
+			continue;			/* catalog_mark_applied() clears it */
+		catalog_clear_partial(part->revision);
+		catalog_log("stamp", part->revision, target, -1, "unapplied");
+		values[0] = CStringGetTextDatum(part->revision);
+		values[1] = CStringGetTextDatum("unapplied");
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values,
+							 nulls);
+	}
 }
 
 /*
@@ -460,12 +625,12 @@ migr_stamp(PG_FUNCTION_ARGS)
 
 	InitMaterializedSRF(fcinfo, 0);
 	catalog_connect();
-	move_check_no_jobs("migr_stamp()");
-	catalog_lock("migr_stamp()", true);
+	move_lock("migr_stamp()");
 	g = catalog_load_graph();
 	t = target_resolve(g, target);
 	want = graph_ancestors(g, t, true, true);
 	graph_check_defined(g, want);
+	move_stamp_partials(g, want, target, rsinfo);
 
 	/* first unmark, children first, what the target does not include */
 	in = palloc0(sizeof(bool) * Max(g->nrevs, 1));
@@ -523,7 +688,8 @@ migr_stamp(PG_FUNCTION_ARGS)
  *		(step int, revision text, statement text, deferred boolean)
  *		What an upgrade or downgrade would run, statement by statement,
  *		without running it.  A revision with an empty script has one row
- *		whose statement is NULL.
+ *		whose statement is NULL; a partially applied one starts at the
+ *		statement it resumes at (after its SETs, which are run again).
  */
 Datum
 migr_plan(PG_FUNCTION_ARGS)
@@ -577,6 +743,10 @@ migr_plan(PG_FUNCTION_ARGS)
 		{
 			MigrStmt   *ms = (MigrStmt *) lfirst(lc);
 
+			/* a partially applied revision resumes (move_run) */
+			if (kind == MOVE_UPGRADE && ms->index < def.partial_next &&
+				ms->tag != T_VariableSetStmt)
+				continue;
 			values[0] = Int32GetDatum(++step);
 			values[2] = CStringGetTextDatum(ms->sql);
 			values[3] = BoolGetDatum(kind == MOVE_UPGRADE &&

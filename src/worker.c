@@ -540,6 +540,9 @@ worker_invalid_indexes(MigrStmt *ms)
 /*
  * worker_drop_indexes
  *		Drop invalid indexes a build left behind, without blocking writers.
+ *		A migr_cancel() that arrives meanwhile (its pg_cancel_backend is
+ *		meant for the build) must not interrupt the drop and leave the
+ *		index behind: it is held off until the drop is done, then raised.
  */
 static void
 worker_drop_indexes(List *drop)
@@ -554,8 +557,18 @@ worker_drop_indexes(List *drop)
 		ereport(LOG,
 				(errmsg("migr: dropping invalid index %s left by an interrupted build",
 						(char *) lfirst(lc))));
-		worker_run_toplevel(sql);
+		HOLD_CANCEL_INTERRUPTS();
+		PG_TRY();
+		{
+			worker_run_toplevel(sql);
+		}
+		PG_FINALLY();
+		{
+			RESUME_CANCEL_INTERRUPTS();
+		}
+		PG_END_TRY();
 	}
+	CHECK_FOR_INTERRUPTS();
 }
 
 /*
@@ -708,10 +721,18 @@ worker_update_job(WorkerJob *job, MigrQuery *q, Datum *values)
 	catalog_restore_user(&save);
 }
 
+/*
+ * worker_set_progress
+ *		Record, in the transaction that ran them, that the job's statements
+ *		before "next" have run: the revision is partially applied from now
+ *		until its last statement runs.
+ */
 static void
 worker_set_progress(WorkerJob *job, int next)
 {
 	Datum		values[2];
+
+	catalog_mark_partial(job->revision, job->checksum, next);
 
 	values[0] = Int64GetDatum(job->id);
 	values[1] = Int32GetDatum(next);

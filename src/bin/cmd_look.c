@@ -102,7 +102,7 @@ cmd_history(int argc, char **argv)
 	params[0] = argc > 0 ? argv[0] : NULL;
 	return look_table("SELECT h.revision, "
 					  "pg_catalog.array_to_string(h.down_revision, ' ') AS down_revision, "
-					  "CASE WHEN h.applied THEN 'yes' ELSE '' END AS applied, "
+					  "CASE WHEN h.applied THEN 'yes' WHEN h.applied IS NULL THEN 'partial' ELSE '' END AS applied, "
 					  "CASE WHEN h.is_head THEN 'yes' ELSE '' END AS head, "
 					  "pg_catalog.date_trunc('second', h.applied_at) AS applied_at, "
 					  "h.message "
