@@ -54,6 +54,7 @@ PG_FUNCTION_INFO_V1(migr_cancel);
 /* the settings a worker takes over from the session that queued its jobs */
 static const char *const job_settings[] = {
 	"migr.lock_timeout", "migr.lock_retries", "migr.retry_delay",
+	"migr.max_retry_delay", "migr.lock_deadline",
 	"migr.statement_timeout", "migr.max_job_attempts", "search_path", NULL
 };
 
