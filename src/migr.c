@@ -88,7 +88,7 @@ _PG_init(void)
 							"How many times a revision that timed out on a lock is retried.",
 							"-1 means no limit but migr.lock_deadline.",
 							&migr_lock_retries,
-							-1, -1, INT_MAX,
+							-1, -1, 1000,
 							PGC_USERSET, 0,
 							NULL, NULL, NULL);
 	DefineCustomIntVariable("migr.retry_delay",
