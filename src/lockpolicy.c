@@ -78,7 +78,8 @@ static char *failed_sql = NULL;
 static List *lock_add_target(List *targets, RangeVar *rv, LOCKMODE mode);
 static List *lock_targets(const char *sql);
 static void lock_describe_blockers(StringInfo detail, int *first_pid);
-static void lock_describe_pid(StringInfo detail, int pid, Oid relid);
+static bool lock_describe_pid(StringInfo detail, int pid, Oid relid,
+							  TimestampTz waited_from);
 static int	lock_next_wait(MigrLockRetry *retry);
 static char *lock_ms_string(int ms);
 
@@ -132,7 +133,7 @@ apply_retry_or_throw(const char *id, int attempt, MigrLockRetry *retry,
 	initStringInfo(&detail);
 	lock_describe_blockers(&detail, &pid);
 	if (detail.len == 0)
-		appendStringInfo(&detail, _("No session holds a conflicting lock on the statement's tables any more; the last attempt failed with: %s"),
+		appendStringInfo(&detail, _("No session that was there before the statement began to wait holds a conflicting lock on its tables now; the last attempt failed with: %s"),
 						 edata->message);
 	MemoryContextReset(failed_cxt);
 	failed_sql = NULL;
@@ -357,6 +358,11 @@ lock_targets(const char *sql)
  *		with those the failed statement needs; *first_pid is set to the
  *		first of them.  Nothing is added when there are none (any more) or
  *		the statement is not known.
+ *
+ *		Sessions whose transaction began after the statement started to
+ *		wait are left out: they queued behind it and got their locks when
+ *		it gave up (a busy application always has a few); they are not why
+ *		it waited.
  */
 static void
 lock_describe_blockers(StringInfo detail, int *first_pid)
@@ -366,9 +372,12 @@ lock_describe_blockers(StringInfo detail, int *first_pid)
 	int			pids[LOCK_MAX_BLOCKERS];
 	int			npids = 0;
 	int			more = 0;
+	TimestampTz waited_from;
 
 	if (failed_sql == NULL)
 		return;
+	waited_from = TimestampTzPlusMilliseconds(GetCurrentTimestamp(),
+											  -migr_lock_timeout);
 	targets = lock_targets(failed_sql);
 	foreach(lc, targets)
 	{
@@ -397,10 +406,9 @@ lock_describe_blockers(StringInfo detail, int *first_pid)
 				more++;
 				continue;
 			}
+			if (!lock_describe_pid(detail, pid, relid, waited_from))
+				continue;
 			pids[npids++] = pid;
-			if (detail->len > 0)
-				appendStringInfoChar(detail, '\n');
-			lock_describe_pid(detail, pid, relid);
 			if (*first_pid == 0)
 				*first_pid = pid;
 		}
@@ -411,12 +419,15 @@ lock_describe_blockers(StringInfo detail, int *first_pid)
 
 /*
  * lock_describe_pid
- *		One blocking session: which table it holds, since when its
- *		transaction has been open, what it does.  A prepared transaction has
- *		no process (pid 0).
+ *		One blocking session, on a line of its own: which table it holds,
+ *		since when its transaction has been open, what it does.  A prepared
+ *		transaction has no process (pid 0).  Returns false, describing
+ *		nothing, for a session that has gone, is idle (its transaction has
+ *		ended) or began its transaction after waited_from.
  */
-static void
-lock_describe_pid(StringInfo detail, int pid, Oid relid)
+static bool
+lock_describe_pid(StringInfo detail, int pid, Oid relid,
+				  TimestampTz waited_from)
 {
 	char	   *relname = quote_qualified_identifier(get_namespace_name(get_rel_namespace(relid)),
 													 get_rel_name(relid));
@@ -432,9 +443,11 @@ lock_describe_pid(StringInfo detail, int pid, Oid relid)
 
 	if (pid == 0)
 	{
+		if (detail->len > 0)
+			appendStringInfoChar(detail, '\n');
 		appendStringInfo(detail, _("A prepared transaction holds a conflicting lock on table %s (see pg_prepared_xacts)."),
 						 relname);
-		return;
+		return true;
 	}
 
 	/* what pg_stat_activity shows now, not as of this transaction's start */
@@ -449,9 +462,7 @@ lock_describe_pid(StringInfo detail, int pid, Oid relid)
 	if (SPI_processed == 0)
 	{
 		SPI_finish();
-		appendStringInfo(detail, _("Process %d holds a conflicting lock on table %s."),
-						 pid, relname);
-		return;
+		return false;
 	}
 	app = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
 	xact_start = DatumGetTimestampTz(SPI_getbinval(SPI_tuptable->vals[0],
@@ -459,6 +470,15 @@ lock_describe_pid(StringInfo detail, int pid, Oid relid)
 												   &isnull));
 	state = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3);
 	query = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 4);
+	if ((state && strcmp(state, "idle") == 0) ||
+		(!isnull && xact_start > waited_from))
+	{
+		SPI_finish();
+		return false;
+	}
+
+	if (detail->len > 0)
+		appendStringInfoChar(detail, '\n');
 
 	appendStringInfo(detail, _("Process %d holds a conflicting lock on table %s: application \"%s\""),
 					 pid, relname, app ? app : "");
@@ -484,4 +504,5 @@ lock_describe_pid(StringInfo detail, int pid, Oid relid)
 	}
 	appendStringInfoChar(detail, '.');
 	SPI_finish();
+	return true;
 }
