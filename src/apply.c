@@ -9,10 +9,11 @@
  * each statement runs with lock_timeout set to migr.lock_timeout; if it
  * cannot get its locks in time, the revision's subtransaction is rolled
  * back (which releases whatever it did get), and the revision is run again
- * after a wait, until migr.lock_deadline (move.c, lockpolicy.c).  One subtransaction per revision, not per statement: each
- * subtransaction end walks the relation cache once the transaction has
- * created more than a few relations, so a subtransaction per statement made
- * long histories quadratic.  The background worker, which runs few
+ * after a wait, until migr.lock_deadline (move.c, lockpolicy.c).  One
+ * subtransaction per revision, not per statement: each subtransaction end
+ * walks the relation cache once the transaction has created more than a few
+ * relations, so a subtransaction per statement made long histories
+ * quadratic.  The background worker, which runs few
  * statements, retries statement by statement.  migr.statement_timeout
  * bounds each statement the same way.
  *

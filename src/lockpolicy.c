@@ -127,13 +127,16 @@ apply_retry_or_throw(const char *id, int attempt, MigrLockRetry *retry,
 	int			pid = 0;
 	int			wait;
 
+	/* a worker's NOTICEs would reach nobody: its retries go to the log */
+	int			elevel = (MyBackendType == B_BG_WORKER) ? LOG : NOTICE;
+
 	if (edata->sqlerrcode != ERRCODE_LOCK_NOT_AVAILABLE)
 		ReThrowError(edata);
 
 	initStringInfo(&detail);
 	lock_describe_blockers(&detail, &pid);
 	if (detail.len == 0)
-		appendStringInfo(&detail, _("No session that was there before the statement began to wait holds a conflicting lock on its tables now; the last attempt failed with: %s"),
+		appendStringInfo(&detail, _("No session found holding a conflicting lock on the statement's tables since before it began to wait; the last attempt failed with: %s"),
 						 edata->message);
 	MemoryContextReset(failed_cxt);
 	failed_sql = NULL;
@@ -170,7 +173,6 @@ apply_retry_or_throw(const char *id, int attempt, MigrLockRetry *retry,
 	if (left >= 0 && wait > left)
 		wait = (int) left;		/* one last attempt at the deadline */
 
-	/* a worker's NOTICEs would go nowhere: its retries go to the log */
 	if (left >= 0)
 		appendStringInfo(&detail, _("\nAttempt %d failed; migr.lock_deadline ends in %ld s."),
 						 attempt, (left + 999) / 1000);
@@ -178,13 +180,13 @@ apply_retry_or_throw(const char *id, int attempt, MigrLockRetry *retry,
 		appendStringInfo(&detail, _("\nAttempt %d failed; there is no migr.lock_deadline."),
 						 attempt);
 	if (migr_lock_retries >= 0)
-		ereport(MyBackendType == B_BG_WORKER ? LOG : NOTICE,
+		ereport(elevel,
 				(errcode(ERRCODE_LOCK_NOT_AVAILABLE),
 				 errmsg("could not obtain the locks for revision \"%s\", retrying in %d ms (attempt %d of %d)",
 						id, wait, attempt + 1, migr_lock_retries + 1),
 				 errdetail_internal("%s", detail.data)));
 	else
-		ereport(MyBackendType == B_BG_WORKER ? LOG : NOTICE,
+		ereport(elevel,
 				(errcode(ERRCODE_LOCK_NOT_AVAILABLE),
 				 errmsg("could not obtain the locks for revision \"%s\", retrying in %d ms",
 						id, wait),
