@@ -7,6 +7,7 @@
 #    transaction age, state, query), the waits grow from migr.retry_delay
 #    to migr.max_retry_delay with jitter, and the final error's hint names
 #    the pid to end; migr.lock_retries, when set, still bounds the count;
+#    statement_timeout still ends the call;
 #  - a background worker follows the same policy for the statements it runs
 #    after a CREATE INDEX CONCURRENTLY: it retries (logging who blocks, a
 #    worker's NOTICEs going nowhere), finishes once the blocker ends, and
@@ -83,6 +84,17 @@ like($err,
 	'backend: migr.lock_retries = 1 gives up after 2 attempts');
 like($err, qr/or raise migr\.lock_retries \(-1 leaves only migr\.lock_deadline\)/,
 	'backend: its hint names migr.lock_retries');
+
+# statement_timeout ends the retrying (in a wait between attempts or in an
+# attempt), long before the deadline
+my $secs;
+($secs, $ret, $out, $err) = timed_psql($node, $db, q{
+SET statement_timeout = '1500ms';
+SELECT migr_upgrade('head');
+});
+like($err, qr/ERROR:  57014: canceling statement due to statement timeout/,
+	'backend: statement_timeout still ends the call');
+cmp_ok($secs, '<', 10, "backend: at once ($secs s), not at migr.lock_deadline");
 is($node->safe_psql($db, q{SELECT count(*) FROM migr.applied}), '0',
 	'backend: nothing applied');
 release($bg);
