@@ -21,6 +21,7 @@ OBJS = \
 	src/move.o \
 	src/look.o
 OBJS += src/lint.o src/archive.o
+OBJS += src/lockpolicy.o
 
 EXTENSION = migr
 DATA = src/migr--1.0.sql src/migr--1.0--1.1.sql

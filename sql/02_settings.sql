@@ -6,16 +6,20 @@
 -- migr need not be preloaded: load it so that its settings exist
 LOAD 'migr';
 
+-- the lock policy's defaults (changed in 1.1: 5s / 3 retries before)
 SHOW migr.lock_timeout;
+SHOW migr.lock_deadline;
 SHOW migr.lock_retries;
 SHOW migr.retry_delay;
+SHOW migr.max_retry_delay;
 SHOW migr.statement_timeout;
 SHOW migr.forward_only;
 
 SELECT name, setting, unit, context, vartype, min_val, max_val
   FROM pg_settings
  WHERE name IN ('migr.lock_timeout', 'migr.lock_retries', 'migr.retry_delay',
-                'migr.statement_timeout', 'migr.forward_only')
+                'migr.statement_timeout', 'migr.forward_only',
+                'migr.lock_deadline', 'migr.max_retry_delay')
  ORDER BY name;
 
 -- valid values
@@ -27,6 +31,14 @@ SET migr.retry_delay = '1min';
 SHOW migr.retry_delay;
 SET migr.lock_retries = 0;
 SHOW migr.lock_retries;
+SET migr.lock_retries = -1;
+SHOW migr.lock_retries;
+SET migr.lock_deadline = '30s';
+SHOW migr.lock_deadline;
+SET migr.lock_deadline = 0;
+SHOW migr.lock_deadline;
+SET migr.max_retry_delay = '10s';
+SHOW migr.max_retry_delay;
 SET migr.statement_timeout = '10s';
 SHOW migr.statement_timeout;
 SET migr.forward_only = on;
@@ -35,6 +47,8 @@ RESET ALL;
 SHOW migr.lock_timeout;
 SHOW migr.retry_delay;
 SHOW migr.lock_retries;
+SHOW migr.lock_deadline;
+SHOW migr.max_retry_delay;
 SHOW migr.statement_timeout;
 SHOW migr.forward_only;
 
@@ -43,9 +57,12 @@ SET migr.lock_timeout = -1;
 SET migr.lock_timeout = 'soon';
 SET migr.lock_timeout = '5 parsecs';
 SET migr.retry_delay = -5;
-SET migr.lock_retries = -1;
+SET migr.lock_retries = -2;
 SET migr.lock_retries = 1001;
 SET migr.lock_retries = 'many';
+SET migr.lock_deadline = -1;
+SET migr.lock_deadline = 'never';
+SET migr.max_retry_delay = '-1s';
 SET migr.statement_timeout = '-1s';
 SET migr.forward_only = 'maybe';
 -- the prefix is reserved: a misspelt setting is an error, not a placeholder
@@ -54,6 +71,7 @@ SET migr.lock_timeuot = '1s';
 -- nothing changed
 SHOW migr.lock_timeout;
 SHOW migr.lock_retries;
+SHOW migr.lock_deadline;
 
 -- forward_only can only be changed by a superuser
 CREATE ROLE migr_settings_user NOLOGIN;

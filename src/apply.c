@@ -8,12 +8,12 @@
  * EXCLUSIVE lock makes every other session queue behind it in turn.  So
  * each statement runs with lock_timeout set to migr.lock_timeout; if it
  * cannot get its locks in time, the revision's subtransaction is rolled
- * back (which releases whatever it did get), migr waits migr.retry_delay
- * (doubled each time) and runs the revision again, up to migr.lock_retries
- * times (move.c).  One subtransaction per revision, not per statement: each
- * subtransaction end walks the relation cache once the transaction has
- * created more than a few relations, so a subtransaction per statement made
- * long histories quadratic.  The background worker, which runs few
+ * back (which releases whatever it did get), and the revision is run again
+ * after a wait, until migr.lock_deadline (move.c, lockpolicy.c).  One
+ * subtransaction per revision, not per statement: each subtransaction end
+ * walks the relation cache once the transaction has created more than a few
+ * relations, so a subtransaction per statement made long histories
+ * quadratic.  The background worker, which runs few
  * statements, retries statement by statement.  migr.statement_timeout
  * bounds each statement the same way.
  *
@@ -100,6 +100,9 @@ apply_error_callback(void *arg)
 
 	errcontext("%s script of revision \"%s\", statement %d at line %d",
 			   ac->section, ac->id, ac->stmt->index, ac->stmt->line);
+	/* the retry names who blocks it (lockpolicy.c) */
+	if (geterrcode() == ERRCODE_LOCK_NOT_AVAILABLE)
+		lock_note_failed_statement(ac->stmt->sql);
 }
 
 /*
@@ -253,36 +256,6 @@ apply_sleep(int ms)
 }
 
 /*
- * apply_retry_or_throw
- *		After a failed attempt: if it failed for lack of a lock and attempts
- *		remain, say so, wait migr.retry_delay (doubled each time) and return
- *		true; otherwise raise the error.  edata is freed.
- */
-bool
-apply_retry_or_throw(const char *id, int attempt, int *delay,
-					 ErrorData *edata)
-{
-	if (edata->sqlerrcode != ERRCODE_LOCK_NOT_AVAILABLE)
-		ReThrowError(edata);
-	if (attempt > migr_lock_retries)
-		ereport(ERROR,
-				(errcode(ERRCODE_LOCK_NOT_AVAILABLE),
-				 errmsg("could not obtain the locks for revision \"%s\" after %d attempts",
-						id, attempt),
-				 errdetail("The last attempt failed with: %s", edata->message),
-				 errhint("Another session holds a conflicting lock (see pg_locks and pg_stat_activity). Retry when it is done, or raise migr.lock_timeout or migr.lock_retries."),
-				 edata->context ? errcontext("%s", edata->context) : 0));
-	ereport(NOTICE,
-			(errmsg("could not obtain the locks for revision \"%s\", retrying in %d ms (attempt %d of %d)",
-					id, *delay, attempt + 1, migr_lock_retries + 1),
-			 errdetail("%s", edata->message)));
-	FreeErrorData(edata);
-	apply_sleep(*delay);
-	*delay = (*delay > INT_MAX / 2) ? INT_MAX : *delay * 2;
-	return true;
-}
-
-/*
  * apply_statement
  *		Run one statement in its own subtransaction, retrying it while it
  *		fails for lack of a lock (the background worker's way).
@@ -290,16 +263,17 @@ apply_retry_or_throw(const char *id, int attempt, int *delay,
 static void
 apply_statement(ApplyContext *ac)
 {
-	int			delay = migr_retry_delay;
+	MigrLockRetry retry;
 	int			attempt;
 
+	lock_retry_start(&retry);
 	for (attempt = 1;; attempt++)
 	{
 		ErrorData  *edata = NULL;
 
 		if (apply_try(ac, &edata))
 			return;
-		(void) apply_retry_or_throw(ac->id, attempt, &delay, edata);
+		(void) apply_retry_or_throw(ac->id, attempt, &retry, edata);
 	}
 }
 

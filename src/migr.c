@@ -25,9 +25,11 @@
 
 PG_MODULE_MAGIC;
 
-int			migr_lock_timeout = 5000;
-int			migr_lock_retries = 3;
+int			migr_lock_timeout = 500;
+int			migr_lock_retries = -1;
 int			migr_retry_delay = 500;
+int			migr_max_retry_delay = 2000;
+int			migr_lock_deadline = 300000;
 int			migr_statement_timeout = 0;
 bool		migr_forward_only = false;
 int			migr_max_job_attempts = 3;
@@ -57,26 +59,52 @@ void		_PG_init(void);
 void
 _PG_init(void)
 {
+	/*
+	 * The lock policy (lockpolicy.c).  The defaults bound what a blocked
+	 * migration costs the application (at most lock_timeout of queueing at
+	 * a time) and still let it finish by itself within about
+	 * max_retry_delay of the blocker's end, trying for up to lock_deadline.
+	 */
 	DefineCustomIntVariable("migr.lock_timeout",
 							"Lock timeout applied to each statement of a migration.",
 							"A statement that cannot get its locks in this time is "
-							"rolled back and retried; 0 leaves lock_timeout as it is.",
+							"rolled back and retried; meanwhile every session that "
+							"needs a conflicting lock queues behind it.  0 leaves "
+							"lock_timeout as it is.",
 							&migr_lock_timeout,
-							5000, 0, INT_MAX,
+							500, 0, INT_MAX,
+							PGC_USERSET, GUC_UNIT_MS,
+							NULL, NULL, NULL);
+	DefineCustomIntVariable("migr.lock_deadline",
+							"How long a migration keeps retrying a revision that timed out on a lock.",
+							"Counted from the revision's first attempt; when it has passed, "
+							"the migration fails naming the sessions that hold the locks.  "
+							"0 means no deadline.",
+							&migr_lock_deadline,
+							300000, 0, INT_MAX,
 							PGC_USERSET, GUC_UNIT_MS,
 							NULL, NULL, NULL);
 	DefineCustomIntVariable("migr.lock_retries",
-							"How many times a statement that timed out on a lock is retried.",
-							NULL,
+							"How many times a revision that timed out on a lock is retried.",
+							"-1 means no limit but migr.lock_deadline.",
 							&migr_lock_retries,
-							3, 0, 1000,
+							-1, -1, 1000,
 							PGC_USERSET, 0,
 							NULL, NULL, NULL);
 	DefineCustomIntVariable("migr.retry_delay",
-							"Wait before the first retry of a statement that timed out on a lock.",
-							"The wait doubles with each further retry.",
+							"Wait before the first retry of a revision that timed out on a lock.",
+							"The wait doubles with each further retry up to "
+							"migr.max_retry_delay; each wait is drawn between half "
+							"of it and all of it.",
 							&migr_retry_delay,
 							500, 0, INT_MAX,
+							PGC_USERSET, GUC_UNIT_MS,
+							NULL, NULL, NULL);
+	DefineCustomIntVariable("migr.max_retry_delay",
+							"Longest wait between two attempts of a revision that timed out on a lock.",
+							"Never shortens the first wait, migr.retry_delay.",
+							&migr_max_retry_delay,
+							2000, 0, INT_MAX,
 							PGC_USERSET, GUC_UNIT_MS,
 							NULL, NULL, NULL);
 	DefineCustomIntVariable("migr.statement_timeout",

@@ -19,6 +19,7 @@
 #include "utils/array.h"
 #include "access/transam.h"
 #include "utils/hsearch.h"
+#include "datatype/timestamp.h"
 
 /* migr's own SQLSTATEs (class MG) */
 #define ERRCODE_MIGR_MULTIPLE_HEADS		MAKE_SQLSTATE('M','G','0','0','1')
@@ -36,6 +37,8 @@
 extern int	migr_lock_timeout;
 extern int	migr_lock_retries;
 extern int	migr_retry_delay;
+extern int	migr_max_retry_delay;
+extern int	migr_lock_deadline;
 extern int	migr_statement_timeout;
 extern bool migr_forward_only;
 extern int	migr_max_job_attempts;
@@ -257,10 +260,22 @@ extern double apply_script(const char *id, const char *section,
 						   const char *script, int first, int *deferred_at);
 extern void apply_one(const char *id, const char *section, MigrStmt *ms);
 extern void apply_sleep(int ms);
-extern bool apply_retry_or_throw(const char *id, int attempt, int *delay,
-								 ErrorData *edata);
 extern bool apply_would_defer(MigrStmt *ms);
 extern Oid	apply_statement_relid(MigrStmt *ms);
+
+/* lockpolicy.c */
+
+/* where a revision (or a worker's statement) stands in its lock retries */
+typedef struct MigrLockRetry
+{
+	TimestampTz start;			/* when its first attempt began */
+	int			delay;			/* the next wait's upper bound, in ms */
+} MigrLockRetry;
+
+extern void lock_retry_start(MigrLockRetry *retry);
+extern void lock_note_failed_statement(const char *sql);
+extern bool apply_retry_or_throw(const char *id, int attempt,
+								 MigrLockRetry *retry, ErrorData *edata);
 
 /* move.c */
 extern void move_get_def(const char *id, MigrRevDef *def);

@@ -321,13 +321,14 @@ move_one(MigrRev *rev, MoveKind kind, const char *target,
 	MemoryContext revcxt;
 	volatile double ms = 0;
 	volatile int deferred_at = 0;
-	int			delay = migr_retry_delay;
+	MigrLockRetry retry;
 	int			attempt;
 	Datum		values[3];
 	bool		nulls[3] = {false, false, false};
 
 	revcxt = AllocSetContextCreate(oldcxt, "migr revision",
 								   ALLOCSET_DEFAULT_SIZES);
+	lock_retry_start(&retry);
 	for (attempt = 1;; attempt++)
 	{
 		ErrorData  *edata = NULL;
@@ -352,7 +353,7 @@ move_one(MigrRev *rev, MoveKind kind, const char *target,
 		MemoryContextReset(revcxt);
 		if (edata == NULL)
 			break;
-		(void) apply_retry_or_throw(rev->id, attempt, &delay, edata);
+		(void) apply_retry_or_throw(rev->id, attempt, &retry, edata);
 	}
 	MemoryContextDelete(revcxt);
 	if (deferred_at > 0)

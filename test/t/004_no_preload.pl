@@ -116,7 +116,8 @@ like(
 	$err,
 	qr/unrecognized configuration parameter "migr.lock_timeout"/,
 	'before the first migr call of a session, migr.lock_timeout is unknown');
-is($out, "0\n5s\n3\n500ms\n0",
+# (the lock defaults of 1.1: 500ms and no count, only migr.lock_deadline)
+is($out, "0\n500ms\n-1\n500ms\n0",
 	'after the first migr call, the settings exist with their defaults');
 
 ($out, $err) = session(
@@ -155,7 +156,7 @@ SHOW migr.lock_timeout;
 SHOW migr.lock_retries;
 SET migr.lock_timout = '1s';
 });
-is($out, "3s\n3",
+is($out, "3s\n-1",
 	'preloaded: the settings exist before any migr call, postgresql.conf applies'
 );
 like(
