@@ -329,24 +329,57 @@ cmd_merge(int argc, char **argv)
  * cmd_wait
  *		migr wait [--timeout INTERVAL]: migr_wait(), which a server without
  *		background jobs does not have.
+ *
+ * migr_wait() also returns false, before its timeout, when a build waits for
+ * the waiting transaction itself (its snapshot would hold the build back):
+ * it returns so that the transaction ends.  So we call it again, in a new
+ * transaction, with what is left of the timeout, counted from the server's
+ * clock when we started.
  */
 int
 cmd_wait(int argc, char **argv)
 {
 	PGconn	   *conn = conn_open();
 	PGresult   *res;
-	const char *params[1];
+	const char *params[2];
 	char	   *sql;
+	char	   *started;
 	int			rc;
 
 	if (conn == NULL)
 		return MIGR_EXIT_FAILED;
+	res = conn_run(conn, "SELECT pg_catalog.clock_timestamp()::pg_catalog.text",
+				   0, NULL);
+	if (conn_failed(res))
+	{
+		conn_report_error(conn, res);
+		PQclear(res);
+		conn_close(conn);
+		return MIGR_EXIT_FAILED;
+	}
+	started = pg_strdup(PQgetvalue(res, 0, 0));
+	PQclear(res);
+
 	params[0] = opts.timeout;
-	sql = psprintf("SELECT %s.migr_wait($1::pg_catalog.interval)",
+	params[1] = started;
+	sql = psprintf("SELECT %s.migr_wait(CASE WHEN $1::pg_catalog.interval IS NOT NULL"
+				   " THEN GREATEST($1::pg_catalog.interval"
+				   " OPERATOR(pg_catalog.-) (pg_catalog.clock_timestamp() OPERATOR(pg_catalog.-) $2::pg_catalog.timestamptz),"
+				   " '0'::pg_catalog.interval) END),"
+				   " $1::pg_catalog.interval IS NULL OR pg_catalog.clock_timestamp() OPERATOR(pg_catalog.<)"
+				   " ($2::pg_catalog.timestamptz OPERATOR(pg_catalog.+) $1::pg_catalog.interval)",
 				   conn_schema());
 	output_progress("migr: waiting for background jobs...\n");
-	res = conn_run(conn, sql, 1, params);
+	for (;;)
+	{
+		res = conn_run(conn, sql, 2, params);
+		if (conn_failed(res) || PQgetvalue(res, 0, 0)[0] == 't' ||
+			PQgetvalue(res, 0, 1)[0] != 't')
+			break;
+		PQclear(res);			/* returned early: wait on, in a new transaction */
+	}
 	pg_free(sql);
+	pg_free(started);
 	if (conn_failed(res))
 	{
 		if (strcmp(conn_sqlstate(res), "42883") == 0 &&

@@ -151,9 +151,9 @@ SELECT migr_upgrade('head');
 ok($node->poll_query_until($db,
 		q{SELECT state FROM migr.job WHERE revision = 'w2'}, 'failed'),
 	'worker: the job fails at the deadline');
-is( $node->safe_psql($db, q{SELECT sqlstate || ': ' || error FROM migr.job WHERE revision = 'w2'}),
-	'55P03: could not obtain the locks for revision "w2" within migr.lock_deadline (1s)',
-	'worker: with 55P03 and the deadline');
+like( $node->safe_psql($db, q{SELECT sqlstate || ': ' || error FROM migr.job WHERE revision = 'w2'}),
+	qr/^55P03: could not obtain the locks for revision "w2" within migr\.lock_deadline \(1s\)\nDETAIL:  Process $bpid holds a conflicting lock on table public\.t2: .*\nHINT:  Let the blocking transaction finish/,
+	'worker: with 55P03 and the deadline, the blocker in the job\'s error');
 like(slurp_file($node->logfile, $log_offset),
 	qr/ERROR:  could not obtain the locks for revision "w2" within migr\.lock_deadline \(1s\)\n.*DETAIL:  Process $bpid holds a conflicting lock on table public\.t2/,
 	'worker: the log names the blocker');
