@@ -184,6 +184,16 @@ if [[ $EUID -eq 0 ]]; then
 	chown -R postgres: "$WORK"
 fi
 
+# MIGR_TEST_ONLY="06_targets lock_timeout_retry 020_worker_role" runs only the
+# named pg_regress files, isolation specs and TAP files (by base name): the
+# others are removed from the copy before anything looks for them.
+if [[ -n ${MIGR_TEST_ONLY:-} ]]; then
+	for f in "$TREE"/sql/*.sql "$TREE"/test/specs/*.spec "$TREE"/test/t/*.pl; do
+		base=$(basename "$f"); base=${base%.*}
+		[[ " $MIGR_TEST_ONLY " == *" $base "* ]] || rm -f "$f"
+	done
+fi
+
 # Which layers have tests.
 shopt -s nullglob
 sql_tests=("$TREE"/sql/*.sql)
@@ -208,15 +218,6 @@ placeholder_expected()
 		fi
 	done
 }
-# MIGR_TEST_ONLY="06_targets lock_timeout_retry 020_worker_role" runs only the
-# named pg_regress files, isolation specs and TAP files (by base name): the
-# others are removed from the copy before anything looks for them.
-if [[ -n ${MIGR_TEST_ONLY:-} ]]; then
-	for f in "$TREE"/sql/*.sql "$TREE"/test/specs/*.spec "$TREE"/test/t/*.pl; do
-		base=$(basename "$f"); base=${base%.*}
-		[[ " $MIGR_TEST_ONLY " == *" $base "* ]] || rm -f "$f"
-	done
-fi
 placeholder_expected "$TREE/sql" sql "$TREE/expected"
 placeholder_expected "$TREE/test/specs" spec "$TREE/test/expected"
 
