@@ -345,10 +345,12 @@ catalog_restore_user(MigrCatalogUser *save)
 
 /*
  * catalog_run
- *		Execute one of our kept plans, preparing it on first use.
+ *		Execute one of our kept plans, preparing it on first use.  Errors
+ *		from SPI itself are raised here; the caller checks which kind of
+ *		result it got (or lets catalog_run_expect do it).
  */
 int
-catalog_run(MigrQuery *cp, Datum *values, const char *nulls, bool read_only)
+catalog_run(MigrQuery *cp, Datum *values, const char *nulls)
 {
 	int			rc;
 	int			nest = 0;
@@ -364,20 +366,19 @@ catalog_run(MigrQuery *cp, Datum *values, const char *nulls, bool read_only)
 			elog(ERROR, "SPI_keepplan failed");
 		cp->plan = plan;
 	}
-	if (cp->tiny)
-	{
-		nest = NewGUCNestLevel();
-		(void) set_config_option("enable_indexscan", "off", PGC_USERSET,
-								 PGC_S_SESSION, GUC_ACTION_SAVE, true, 0,
-								 false);
-		(void) set_config_option("enable_indexonlyscan", "off", PGC_USERSET,
-								 PGC_S_SESSION, GUC_ACTION_SAVE, true, 0,
-								 false);
-		(void) set_config_option("enable_bitmapscan", "off", PGC_USERSET,
-								 PGC_S_SESSION, GUC_ACTION_SAVE, true, 0,
-								 false);
-	}
-	else if (!cp->scan)
+
+	/*
+	 * NB: the settings are changed in a GUC nest level of our own, with
+	 * GUC_ACTION_SAVE, and the level is popped right after execution.  They
+	 * then only ever apply to this one query: the caller's enable_seqscan
+	 * and jit, and what its own scripts SET, are untouched, and an error in
+	 * between leaves nothing behind either, since transaction (or
+	 * subtransaction) abort pops every nest level above its own.  The
+	 * settings act at planning time, and a kept plan is replanned whenever
+	 * the plan cache invalidates it, so they must be in force on every
+	 * execution, not only the first.
+	 */
+	if (!cp->scan)
 	{
 		nest = NewGUCNestLevel();
 		(void) set_config_option("enable_seqscan", "off", PGC_USERSET,
@@ -406,6 +407,30 @@ catalog_run(MigrQuery *cp, Datum *values, const char *nulls, bool read_only)
 	if (nest > 0)
 		AtEOXact_GUC(true, nest);
 	return rc;
+}
+
+/*
+ * catalog_run_expect
+ *		catalog_run, raising an error unless the result is expected_rc.  The
+ *		error says what could not be done: "could not <what>: <SPI result>",
+ *		with <what> formatted from fmt only on failure.
+ */
+void
+catalog_run_expect(MigrQuery *cp, Datum *values, const char *nulls,
+				   int expected_rc, const char *fmt,...)
+{
+	int			rc = catalog_run(cp, values, nulls);
+
+	if (rc != expected_rc)
+	{
+		char		what[256];
+		va_list		args;
+
+		va_start(args, fmt);
+		vsnprintf(what, sizeof(what), fmt, args);
+		va_end(args);
+		elog(ERROR, "could not %s: %s", what, SPI_result_code_string(rc));
+	}
 }
 
 /*
@@ -498,8 +523,9 @@ catalog_bump_state(void)
 	MigrCatalogUser save;
 
 	catalog_become_owner(&save);
-	if (catalog_run(&plan_state, NULL, NULL, false) != SPI_OK_UPDATE ||
-		SPI_processed != 1)
+	catalog_run_expect(&plan_state, NULL, NULL, SPI_OK_UPDATE,
+					   "update migr.state");
+	if (SPI_processed != 1)
 		ereport(ERROR,
 				(errcode(ERRCODE_DATA_CORRUPTED),
 				 errmsg("table \"migr.state\" must hold exactly one row"),
@@ -866,12 +892,12 @@ catalog_mark_applied(const char *id, const char *checksum, double ms)
 		nulls[3] = 'n';
 
 	catalog_become_owner(&save);
-	if (catalog_run(&plan_applied, values, nulls, false) != SPI_OK_INSERT)
-		elog(ERROR, "could not record revision \"%s\" as applied", id);
+	catalog_run_expect(&plan_applied, values, nulls, SPI_OK_INSERT,
+					   "record revision \"%s\" as applied", id);
 	/* a partially applied revision is now whole */
-	if (catalog_has_partial() &&
-		catalog_run(&plan_unpartial, values, NULL, false) != SPI_OK_DELETE)
-		elog(ERROR, "could not record revision \"%s\" as applied", id);
+	if (catalog_has_partial())
+		catalog_run_expect(&plan_unpartial, values, NULL, SPI_OK_DELETE,
+						   "record revision \"%s\" as applied", id);
 	catalog_restore_user(&save);
 }
 
@@ -908,9 +934,8 @@ catalog_mark_partial(const char *id, const char *checksum, int next)
 	values[2] = Int32GetDatum(next);
 	values[3] = catalog_name_datum(GetUserId());
 	catalog_become_owner(&save);
-	if (catalog_run(&plan_partial, values, NULL, false) != SPI_OK_INSERT)
-		elog(ERROR, "could not record revision \"%s\" as partially applied",
-			 id);
+	catalog_run_expect(&plan_partial, values, NULL, SPI_OK_INSERT,
+					   "record revision \"%s\" as partially applied", id);
 	catalog_restore_user(&save);
 }
 
@@ -928,8 +953,8 @@ catalog_clear_partial(const char *id)
 		return;
 	values[0] = CStringGetTextDatum(id);
 	catalog_become_owner(&save);
-	if (catalog_run(&plan_unpartial, values, NULL, false) != SPI_OK_DELETE)
-		elog(ERROR, "could not update migr.partial");
+	catalog_run_expect(&plan_unpartial, values, NULL, SPI_OK_DELETE,
+					   "update migr.partial");
 	catalog_restore_user(&save);
 }
 
@@ -948,8 +973,8 @@ catalog_partials(void)
 	if (!catalog_has_partial())
 		return NIL;
 	catalog_become_owner(&save);
-	if (catalog_run(&plan_partials, NULL, NULL, true) != SPI_OK_SELECT)
-		elog(ERROR, "could not read migr.partial");
+	catalog_run_expect(&plan_partials, NULL, NULL, SPI_OK_SELECT,
+					   "read migr.partial");
 	catalog_restore_user(&save);
 	for (i = 0; i < SPI_processed; i++)
 	{
@@ -982,8 +1007,8 @@ catalog_revision_queued(const char *id)
 
 	values[0] = CStringGetTextDatum(id);
 	catalog_become_owner(&save);
-	if (catalog_run(&plan_rev_queued, values, NULL, true) != SPI_OK_SELECT)
-		elog(ERROR, "could not read the job queue");
+	catalog_run_expect(&plan_rev_queued, values, NULL, SPI_OK_SELECT,
+					   "read the job queue");
 	catalog_restore_user(&save);
 	result = DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0],
 										SPI_tuptable->tupdesc, 1, &isnull));
@@ -1003,8 +1028,8 @@ catalog_mark_unapplied(const char *id)
 
 	values[0] = CStringGetTextDatum(id);
 	catalog_become_owner(&save);
-	if (catalog_run(&plan_unapplied, values, NULL, false) != SPI_OK_DELETE)
-		elog(ERROR, "could not record revision \"%s\" as not applied", id);
+	catalog_run_expect(&plan_unapplied, values, NULL, SPI_OK_DELETE,
+					   "record revision \"%s\" as not applied", id);
 	catalog_restore_user(&save);
 }
 
@@ -1037,8 +1062,8 @@ catalog_log(const char *action, const char *revision, const char *target,
 	values[5] = CStringGetTextDatum(outcome);
 
 	catalog_become_owner(&save);
-	if (catalog_run(&plan_log, values, nulls, false) != SPI_OK_INSERT)
-		elog(ERROR, "could not write to migr.log");
+	catalog_run_expect(&plan_log, values, nulls, SPI_OK_INSERT,
+					   "write to migr.log");
 	catalog_restore_user(&save);
 }
 
@@ -1058,9 +1083,8 @@ catalog_get_def(const char *id, MigrRevDef *def, bool *applied)
 
 	values[0] = CStringGetTextDatum(id);
 	catalog_become_owner(&save);
-	if (catalog_run(catalog_has_partial() ? &plan_getdef : &plan_getdef_10,
-					values, NULL, true) != SPI_OK_SELECT)
-		elog(ERROR, "unexpected result from the revision query");
+	catalog_run_expect(catalog_has_partial() ? &plan_getdef : &plan_getdef_10,
+					   values, NULL, SPI_OK_SELECT, "read revision \"%s\"", id);
 	catalog_restore_user(&save);
 
 	if (SPI_processed != 1)
@@ -1104,8 +1128,8 @@ catalog_label_owner(const char *label)
 
 	values[0] = CStringGetTextDatum(label);
 	catalog_become_owner(&save);
-	if (catalog_run(&plan_label, values, NULL, true) != SPI_OK_SELECT)
-		elog(ERROR, "unexpected result from the label query");
+	catalog_run_expect(&plan_label, values, NULL, SPI_OK_SELECT,
+					   "read label \"%s\"", label);
 	catalog_restore_user(&save);
 	if (SPI_processed > 0)
 		id = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
@@ -1128,8 +1152,8 @@ catalog_is_referenced(const char *id)
 
 	values[0] = CStringGetTextDatum(id);
 	catalog_become_owner(&save);
-	if (catalog_run(&plan_referenced, values, NULL, true) != SPI_OK_SELECT)
-		elog(ERROR, "unexpected result from the reference query");
+	catalog_run_expect(&plan_referenced, values, NULL, SPI_OK_SELECT,
+					   "read the references to revision \"%s\"", id);
 	catalog_restore_user(&save);
 	result = DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0],
 										SPI_tuptable->tupdesc, 1, &isnull));
@@ -1150,7 +1174,6 @@ catalog_store_def(MigrRevDef *def, bool replace, List *old_parents)
 	char		nulls[10];
 	List	   *touched = list_concat_copy(def->parents, old_parents);
 	ListCell   *lc;
-	int			rc;
 
 	memset(nulls, ' ', sizeof(nulls));
 	values[0] = CStringGetTextDatum(def->id);
@@ -1168,28 +1191,35 @@ catalog_store_def(MigrRevDef *def, bool replace, List *old_parents)
 	values[9] = catalog_name_datum(GetUserId());
 
 	catalog_become_owner(&save);
-	rc = catalog_run(replace ? &plan_update : &plan_insert, values, nulls,
-					 false);
-	if (rc != (replace ? SPI_OK_UPDATE : SPI_OK_INSERT) || SPI_processed != 1)
+	if (replace)
+		catalog_run_expect(&plan_update, values, nulls, SPI_OK_UPDATE,
+						   "store revision \"%s\"", def->id);
+	else
+		catalog_run_expect(&plan_insert, values, nulls, SPI_OK_INSERT,
+						   "store revision \"%s\"", def->id);
+	if (SPI_processed != 1)
 		elog(ERROR, "could not store revision \"%s\"", def->id);
-	if (replace &&
-		(catalog_run(&plan_edges_del, values, NULL, false) != SPI_OK_DELETE ||
-		 catalog_run(&plan_labels_del, values, NULL, false) != SPI_OK_DELETE))
-		elog(ERROR, "could not remove the edges of revision \"%s\"", def->id);
-	if (catalog_run(&plan_edges, values, NULL, false) != SPI_OK_INSERT)
-		elog(ERROR, "could not store the edges of revision \"%s\"", def->id);
+	if (replace)
+	{
+		catalog_run_expect(&plan_edges_del, values, NULL, SPI_OK_DELETE,
+						   "remove the edges of revision \"%s\"", def->id);
+		catalog_run_expect(&plan_labels_del, values, NULL, SPI_OK_DELETE,
+						   "remove the edges of revision \"%s\"", def->id);
+	}
+	catalog_run_expect(&plan_edges, values, NULL, SPI_OK_INSERT,
+					   "store the edges of revision \"%s\"", def->id);
 	values[1] = values[3];
-	if (catalog_run(&plan_labels, values, NULL, false) != SPI_OK_INSERT)
-		elog(ERROR, "could not store the labels of revision \"%s\"", def->id);
+	catalog_run_expect(&plan_labels, values, NULL, SPI_OK_INSERT,
+					   "store the labels of revision \"%s\"", def->id);
 	/* the heads: this revision, its old parents and its new ones */
 	touched = lcons(def->id, touched);
 	foreach(lc, touched)
 	{
 		values[0] = CStringGetTextDatum((char *) lfirst(lc));
-		if (catalog_run(&plan_unhead, values, NULL, false) != SPI_OK_DELETE ||
-			catalog_run(&plan_rehead, values, NULL, false) != SPI_OK_INSERT)
-			elog(ERROR, "could not update the heads of revision \"%s\"",
-				 def->id);
+		catalog_run_expect(&plan_unhead, values, NULL, SPI_OK_DELETE,
+						   "update the heads of revision \"%s\"", def->id);
+		catalog_run_expect(&plan_rehead, values, NULL, SPI_OK_INSERT,
+						   "update the heads of revision \"%s\"", def->id);
 	}
 	catalog_restore_user(&save);
 }
@@ -1209,8 +1239,8 @@ catalog_heads(List **ids, List **messages)
 	bool		labels = false;
 
 	catalog_become_owner(&save);
-	if (catalog_run(&plan_heads_msg, NULL, NULL, true) != SPI_OK_SELECT)
-		elog(ERROR, "unexpected result from the heads query");
+	catalog_run_expect(&plan_heads_msg, NULL, NULL, SPI_OK_SELECT,
+					   "read the heads");
 	catalog_restore_user(&save);
 	*ids = NIL;
 	*messages = NIL;

@@ -382,8 +382,8 @@ job_queue(List *revisions, int first, const char *statement,
 		values[4] = role;
 		values[5] = PointerGetDatum(settings);
 		values[6] = login;
-		if (catalog_run(&q_insert, values, nulls, false) != SPI_OK_INSERT)
-			elog(ERROR, "could not queue revision \"%s\"", (char *) lfirst(lc));
+		catalog_run_expect(&q_insert, values, nulls, SPI_OK_INSERT,
+						   "queue revision \"%s\"", (char *) lfirst(lc));
 	}
 	catalog_restore_user(&save);
 
@@ -391,8 +391,8 @@ job_queue(List *revisions, int first, const char *statement,
 
 	values[0] = Int32GetDatum(pid);
 	catalog_become_owner(&save);
-	if (catalog_run(&q_set_pid, values, NULL, false) != SPI_OK_UPDATE)
-		elog(ERROR, "could not record the worker of the queued jobs");
+	catalog_run_expect(&q_set_pid, values, NULL, SPI_OK_UPDATE,
+					   "record the worker of the queued jobs");
 	catalog_restore_user(&save);
 }
 
@@ -426,8 +426,8 @@ job_reconcile(void)
 	uint64		i;
 
 	catalog_become_owner(&save);
-	if (catalog_run(&q_pending, NULL, NULL, true) != SPI_OK_SELECT)
-		elog(ERROR, "could not read the job queue");
+	catalog_run_expect(&q_pending, NULL, NULL, SPI_OK_SELECT,
+					   "read the job queue");
 	catalog_restore_user(&save);
 	for (i = 0; i < SPI_processed && !orphaned; i++)
 	{
@@ -482,8 +482,8 @@ job_pending(List **revisions, List **messages, bool notice)
 	*revisions = NIL;
 	*messages = NIL;
 	catalog_become_owner(&save);
-	if (catalog_run(&q_pending, NULL, NULL, true) != SPI_OK_SELECT)
-		elog(ERROR, "could not read the job queue");
+	catalog_run_expect(&q_pending, NULL, NULL, SPI_OK_SELECT,
+					   "read the job queue");
 	catalog_restore_user(&save);
 	for (i = 0; i < SPI_processed; i++)
 	{
@@ -619,8 +619,8 @@ job_check_own(const char *fname)
 	bool		own;
 
 	catalog_become_owner(&save);
-	if (catalog_run(&q_own, NULL, NULL, true) != SPI_OK_SELECT)
-		elog(ERROR, "could not read the job queue");
+	catalog_run_expect(&q_own, NULL, NULL, SPI_OK_SELECT,
+					   "read the job queue");
 	catalog_restore_user(&save);
 	own = DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0],
 									 SPI_tuptable->tupdesc, 1, &isnull));
@@ -665,8 +665,8 @@ job_waited_on(void)
 	values[0] = CStringGetTextDatum(psprintf("%d/%u", MyBackendId,
 											 MyProc->lxid));
 	catalog_become_owner(&save);
-	if (catalog_run(&q_waited_on, values, NULL, true) != SPI_OK_SELECT)
-		elog(ERROR, "could not read pg_locks");
+	catalog_run_expect(&q_waited_on, values, NULL, SPI_OK_SELECT,
+					   "read pg_locks");
 	waited = DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0],
 										SPI_tuptable->tupdesc, 1, &isnull));
 	SPI_freetuptable(SPI_tuptable);
@@ -781,8 +781,8 @@ job_check_findings(void)
 	uint64		i;
 
 	catalog_become_owner(&save);
-	if (catalog_run(&q_check, NULL, NULL, true) != SPI_OK_SELECT)
-		elog(ERROR, "could not read the job queue");
+	catalog_run_expect(&q_check, NULL, NULL, SPI_OK_SELECT,
+					   "read the job queue");
 	catalog_restore_user(&save);
 	tt = SPI_tuptable;
 	n = SPI_processed;
@@ -872,8 +872,8 @@ migr_jobs(PG_FUNCTION_ARGS)
 	catalog_connect();
 	partials = catalog_partials();
 	catalog_become_owner(&save);
-	if (catalog_run(&q_list, NULL, NULL, true) != SPI_OK_SELECT)
-		elog(ERROR, "could not read the job queue");
+	catalog_run_expect(&q_list, NULL, NULL, SPI_OK_SELECT,
+					   "read the job queue");
 	catalog_restore_user(&save);
 	for (i = 0; i < SPI_processed; i++)
 	{
@@ -916,8 +916,8 @@ migr_retry(PG_FUNCTION_ARGS)
 	catalog_connect();
 	catalog_lock("migr_retry()", false);
 	catalog_become_owner(&save);
-	if (catalog_run(&q_retry, values, NULL, false) != SPI_OK_UPDATE_RETURNING)
-		elog(ERROR, "could not update the job queue");
+	catalog_run_expect(&q_retry, values, NULL, SPI_OK_UPDATE_RETURNING,
+					   "update the job queue");
 	catalog_restore_user(&save);
 	if (SPI_processed != 1)
 		ereport(ERROR,
@@ -930,8 +930,8 @@ migr_retry(PG_FUNCTION_ARGS)
 	values[0] = Int32GetDatum(job_launch(get_role_oid(role, false),
 										 GetTopFullTransactionId()));
 	catalog_become_owner(&save);
-	if (catalog_run(&q_set_pid, values, NULL, false) != SPI_OK_UPDATE)
-		elog(ERROR, "could not record the worker of the queued jobs");
+	catalog_run_expect(&q_set_pid, values, NULL, SPI_OK_UPDATE,
+					   "record the worker of the queued jobs");
 	catalog_restore_user(&save);
 	catalog_finish();
 	PG_RETURN_VOID();
@@ -962,8 +962,8 @@ migr_cancel(PG_FUNCTION_ARGS)
 	values[0] = Int64GetDatum(PG_GETARG_INT64(0));
 	catalog_connect();
 	catalog_become_owner(&save);
-	if (catalog_run(&q_cancel, values, NULL, false) != SPI_OK_UPDATE_RETURNING)
-		elog(ERROR, "could not update the job queue");
+	catalog_run_expect(&q_cancel, values, NULL, SPI_OK_UPDATE_RETURNING,
+					   "update the job queue");
 	for (i = 0; i < SPI_processed; i++)
 	{
 		HeapTuple	tup = SPI_tuptable->vals[i];
@@ -990,7 +990,7 @@ migr_cancel(PG_FUNCTION_ARGS)
 	foreach(lc, running)
 	{
 		values[0] = Int32GetDatum(lfirst_int(lc));
-		(void) catalog_run(&q_cancel_worker, values, NULL, true);
+		(void) catalog_run(&q_cancel_worker, values, NULL);
 	}
 	catalog_restore_user(&save);
 	catalog_finish();

@@ -178,11 +178,12 @@ typedef struct MigrQuery
 	Oid			argtypes[12];
 	void	   *plan;			/* SPIPlanPtr */
 	bool		scan;			/* reads a whole table: plan normally */
-	bool		tiny;			/* reads a whole tiny table: never by index */
 } MigrQuery;
 
-extern int	catalog_run(MigrQuery *cp, Datum *values, const char *nulls,
-						bool read_only);
+extern int	catalog_run(MigrQuery *cp, Datum *values, const char *nulls);
+extern void catalog_run_expect(MigrQuery *cp, Datum *values, const char *nulls,
+							   int expected_rc, const char *fmt,...)
+			pg_attribute_printf(5, 6);
 
 typedef struct MigrCatalogUser
 {

@@ -301,8 +301,8 @@ worker_next_job(WorkerJob *job)
 	worker_begin();
 	catalog_become_owner(&save);
 	values[0] = Int32GetDatum(MyProcPid);
-	if (catalog_run(&q_next, values, NULL, false) != SPI_OK_UPDATE_RETURNING)
-		elog(ERROR, "could not read the job queue");
+	catalog_run_expect(&q_next, values, NULL, SPI_OK_UPDATE_RETURNING,
+					   "read the job queue");
 	found = (SPI_processed == 1);
 	if (found)
 	{
@@ -712,8 +712,8 @@ worker_update_job(WorkerJob *job, MigrQuery *q, Datum *values)
 	MigrCatalogUser save;
 
 	catalog_become_owner(&save);
-	if (catalog_run(q, values, NULL, false) != SPI_OK_UPDATE)
-		elog(ERROR, "could not update job " INT64_FORMAT, job->id);
+	catalog_run_expect(q, values, NULL, SPI_OK_UPDATE,
+					   "update job " INT64_FORMAT, job->id);
 	if (SPI_processed != 1)
 		ereport(ERROR,
 				(errcode(ERRCODE_QUERY_CANCELED),
@@ -868,8 +868,8 @@ worker_record_failure(WorkerJob *job, ErrorData *edata, bool final,
 	worker_begin();
 	catalog_become_owner(&save);
 	values[0] = Int64GetDatum(job->id);
-	if (catalog_run(&q_attempts, values, NULL, false) != SPI_OK_SELECT)
-		elog(ERROR, "could not read job " INT64_FORMAT, job->id);
+	catalog_run_expect(&q_attempts, values, NULL, SPI_OK_SELECT,
+					   "read job " INT64_FORMAT, job->id);
 	if (SPI_processed == 1)
 		attempts = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[0],
 											   SPI_tuptable->tupdesc, 1,
@@ -878,9 +878,8 @@ worker_record_failure(WorkerJob *job, ErrorData *edata, bool final,
 	values[1] = CStringGetTextDatum(*stop ? "failed" : "queued");
 	values[2] = CStringGetTextDatum(job_error_text(edata));
 	values[3] = CStringGetTextDatum(unpack_sql_state(edata->sqlerrcode));
-	if (catalog_run(&q_fail, values, NULL, false) != SPI_OK_UPDATE_RETURNING)
-		elog(ERROR, "could not record the failure of job " INT64_FORMAT,
-			 job->id);
+	catalog_run_expect(&q_fail, values, NULL, SPI_OK_UPDATE_RETURNING,
+					   "record the failure of job " INT64_FORMAT, job->id);
 	recorded = (SPI_processed == 1);
 	catalog_restore_user(&save);
 	worker_commit();
@@ -974,8 +973,8 @@ worker_resume_job(WorkerJob *job)
 	worker_begin();
 	values[0] = Int64GetDatum(job->id);
 	catalog_become_owner(&save);
-	if (catalog_run(&q_resume, values, NULL, false) != SPI_OK_UPDATE_RETURNING)
-		elog(ERROR, "could not update job " INT64_FORMAT, job->id);
+	catalog_run_expect(&q_resume, values, NULL, SPI_OK_UPDATE_RETURNING,
+					   "update job " INT64_FORMAT, job->id);
 	found = (SPI_processed == 1);
 	if (found)
 		job->next = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[0],
