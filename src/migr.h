@@ -313,6 +313,24 @@ extern void job_reconcile(void);
 extern List *job_check_findings(void);
 extern char *job_error_text(ErrorData *edata);
 
+/* a job a worker claimed (job_next_running) */
+typedef struct MigrJobRow
+{
+	int64		id;
+	char	   *revision;
+	char	   *target;
+	char	   *role;
+	int			next;			/* next statement to run */
+	List	   *settings;		/* "name=value" */
+} MigrJobRow;
+
+extern bool job_next_running(MigrJobRow *row, MemoryContext cxt);
+extern void job_set_progress(int64 id, int next);
+extern void job_finish(int64 id);
+extern bool job_record_failure(int64 id, ErrorData *edata, bool final,
+							   bool *stop);
+extern bool job_resume(int64 id, int *next);
+
 /* worker.c */
 extern void worker_register_launcher(void);
 
