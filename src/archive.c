@@ -701,7 +701,7 @@ migr_archive_table(PG_FUNCTION_ARGS)
 	if (PG_ARGISNULL(0))
 		ereport(ERROR,
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("argument \"tbl\" must not be NULL")));
+				 errmsg("argument \"tbl\" must not be null")));
 	relid = PG_GETARG_OID(0);
 	given = PG_ARGISNULL(1) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(1));
 	PreventCommandIfReadOnly("migr_archive_table()");

@@ -609,7 +609,10 @@ catalog_head_is_applied(List **heads)
 	bool		isnull;
 
 	if (!OidIsValid(headid) || !OidIsValid(appliedid) || !OidIsValid(pkeyid))
-		elog(ERROR, "migr's tables are missing; reinstall the extension");
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_TABLE),
+				 errmsg("tables of extension \"migr\" are missing"),
+				 errhint("Reinstall the extension.")));
 
 	*heads = NIL;
 	rel = table_open(headid, AccessShareLock);

@@ -27,6 +27,8 @@
 #define ERRCODE_MIGR_MISSING_REVISION	MAKE_SQLSTATE('M','G','0','0','3')
 #define ERRCODE_MIGR_IRREVERSIBLE		MAKE_SQLSTATE('M','G','0','0','4')
 #define ERRCODE_MIGR_CYCLE				MAKE_SQLSTATE('M','G','0','0','5')
+#define ERRCODE_MIGR_LINT				MAKE_SQLSTATE('M','G','0','0','6')
+#define ERRCODE_MIGR_DATA_OPERATION		MAKE_SQLSTATE('M','G','0','0','7')
 
 /* limits */
 #define MIGR_ID_MAXLEN			64
@@ -266,17 +268,15 @@ extern Oid	apply_statement_relid(MigrStmt *ms);
 
 /* lockpolicy.c */
 
-/* where a revision (or a worker's statement) stands in its lock retries */
-typedef struct MigrLockRetry
-{
-	TimestampTz start;			/* when its first attempt began */
-	int			delay;			/* the next wait's upper bound, in ms */
-} MigrLockRetry;
+/*
+ * One attempt at a unit of work (a revision, or a worker's statement) in a
+ * subtransaction of its own: true if it succeeded; otherwise *edata is the
+ * error, and everything the attempt did is rolled back.
+ */
+typedef bool (*MigrAttempt) (void *arg, ErrorData **edata);
 
-extern void lock_retry_start(MigrLockRetry *retry);
+extern void lock_retry(const char *id, MigrAttempt attempt, void *arg);
 extern void lock_note_failed_statement(const char *sql);
-extern bool apply_retry_or_throw(const char *id, int attempt,
-								 MigrLockRetry *retry, ErrorData *edata);
 
 /* move.c */
 extern void move_get_def(const char *id, MigrRevDef *def);
@@ -341,8 +341,6 @@ extern MigrRevDef *revfile_parse(const char *text);
 extern char *define_revision(MigrRevDef *def, const char *fname);
 
 /* lint.c */
-#define ERRCODE_MIGR_LINT				MAKE_SQLSTATE('M','G','0','0','6')
-#define ERRCODE_MIGR_DATA_OPERATION		MAKE_SQLSTATE('M','G','0','0','7')
 
 typedef enum MigrLintMode
 {
