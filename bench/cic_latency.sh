@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# bench/cic_latency.sh — write latency while an index is built (SPEC §5).
+# bench/cic_latency.sh — write latency while an index is built (README, "Concurrent index builds").
 #
 #   bash bench/cic_latency.sh             5,000,000 rows, ROUNDS=5 (about 10 minutes)
 #   QUICK=1 bash bench/cic_latency.sh     500,000 rows, ROUNDS=3 (about 3 minutes)
