@@ -13,6 +13,13 @@
  * Plans are prepared once per backend and kept; the plan cache replans them
  * if the extension is dropped and created again.
  *
+ * This file owns every read and write of migr.revision, migr.edge,
+ * migr.label, migr.head, migr.applied, migr.partial, migr.log and
+ * migr.state, and the migr and definition locks.  The job queue, migr.job,
+ * belongs to job.c, which runs its queries through catalog_run() too; the
+ * one read of it here, in catalog_partials(), only names the latest job of
+ * each partially applied revision.
+ *
  * Copyright (c) 2026, migr developers
  *
  * IDENTIFICATION
@@ -53,6 +60,12 @@
 #define MIGR_LOCK_KEY		0x6d696772	/* "migr" */
 #define MIGR_LOCK_FIELD4	3			/* pg_advisory_* use 1 and 2 */
 #define MIGR_DEFINE_FIELD4	4			/* the definition lock */
+
+/*
+ * NB: whoever takes both takes the definition lock first (catalog_lock());
+ * see there for why that order, and catalog_lock_define() for why defining
+ * never takes the migr lock.
+ */
 
 
 static MigrQuery plan_heads_msg = {
@@ -115,14 +128,6 @@ static MigrQuery plan_partials = {
 	"         ORDER BY j.id DESC LIMIT 1)"
 	"  FROM migr.partial p ORDER BY p.started_at",
 	0, {0}, NULL, true
-};
-
-/* a job of this revision is queued, running or failed */
-static MigrQuery plan_rev_queued = {
-	"SELECT EXISTS (SELECT 1 FROM migr.job"
-	"  WHERE revision OPERATOR(pg_catalog.=) $1"
-	"    AND state OPERATOR(pg_catalog.=) ANY (ARRAY['queued', 'running', 'failed']))",
-	1, {TEXTOID}, NULL
 };
 
 static MigrQuery plan_log = {
@@ -996,28 +1001,6 @@ catalog_partials(void)
 	return result;
 }
 
-/*
- * catalog_revision_queued
- *		Whether a job of this revision is queued, running or failed.
- */
-bool
-catalog_revision_queued(const char *id)
-{
-	MigrCatalogUser save;
-	Datum		values[1];
-	bool		isnull;
-	bool		result;
-
-	values[0] = CStringGetTextDatum(id);
-	catalog_become_owner(&save);
-	catalog_run_expect(&plan_rev_queued, values, NULL, SPI_OK_SELECT,
-					   "read the job queue");
-	catalog_restore_user(&save);
-	result = DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0],
-										SPI_tuptable->tupdesc, 1, &isnull));
-	SPI_freetuptable(SPI_tuptable);
-	return result;
-}
 
 /*
  * catalog_mark_unapplied

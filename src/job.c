@@ -204,6 +204,14 @@ static MigrQuery q_attempts = {
 	1, {INT8OID}, NULL
 };
 
+/* a job of this revision is queued, running or failed */
+static MigrQuery q_rev_queued = {
+	"SELECT EXISTS (SELECT 1 FROM migr.job"
+	"  WHERE revision OPERATOR(pg_catalog.=) $1"
+	"    AND state OPERATOR(pg_catalog.=) ANY (ARRAY['queued', 'running', 'failed']))",
+	1, {TEXTOID}, NULL
+};
+
 /* for migr_check(): failed jobs, and jobs queued with no live worker */
 static MigrQuery q_check = {
 	"SELECT id, revision, state, error, worker_pid"
@@ -1218,4 +1226,27 @@ job_resume(int64 id, int *next)
 											&isnull));
 	catalog_restore_user(&save);
 	return found;
+}
+
+/*
+ * job_revision_queued
+ *		Whether a job of this revision is queued, running or failed.
+ */
+bool
+job_revision_queued(const char *id)
+{
+	MigrCatalogUser save;
+	Datum		values[1];
+	bool		isnull;
+	bool		result;
+
+	values[0] = CStringGetTextDatum(id);
+	catalog_become_owner(&save);
+	catalog_run_expect(&q_rev_queued, values, NULL, SPI_OK_SELECT,
+					   "read the job queue");
+	catalog_restore_user(&save);
+	result = DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0],
+										SPI_tuptable->tupdesc, 1, &isnull));
+	SPI_freetuptable(SPI_tuptable);
+	return result;
 }

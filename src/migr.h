@@ -212,7 +212,6 @@ extern void catalog_mark_partial(const char *id, const char *checksum,
 								 int next);
 extern void catalog_clear_partial(const char *id);
 extern List *catalog_partials(void);
-extern bool catalog_revision_queued(const char *id);
 extern void catalog_log(const char *action, const char *revision,
 						const char *target, double ms, const char *outcome);
 extern bool catalog_get_def(const char *id, MigrRevDef *def, bool *applied);
@@ -330,6 +329,7 @@ extern void job_finish(int64 id);
 extern bool job_record_failure(int64 id, ErrorData *edata, bool final,
 							   bool *stop);
 extern bool job_resume(int64 id, int *next);
+extern bool job_revision_queued(const char *id);
 
 /* worker.c */
 extern void worker_register_launcher(void);

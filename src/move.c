@@ -183,6 +183,15 @@ move_check_no_jobs(const char *fname)
 static bool
 move_try_lock(const char *fname)
 {
+	/*
+	 * NB: both ways take the definition lock before the migr lock, never
+	 * the other way round (catalog_lock()).  Two movers taking them in
+	 * opposite orders could each hold one and wait for the other, and the
+	 * deadlock detector would then fail one of them with 40P01 for doing
+	 * nothing wrong; one order makes that cycle impossible.  The try-lock
+	 * below gives up only on the migr lock, which with the definition lock
+	 * held can only be a background worker's.
+	 */
 	if (IsolationUsesXactSnapshot())
 	{
 		catalog_lock(fname, true);

@@ -131,18 +131,15 @@ void
 worker_register_launcher(void)
 {
 	BackgroundWorker worker;
+	MigrWorkerArgs args;
 
 	if (!process_shared_preload_libraries_in_progress)
 		return;
-	memset(&worker, 0, sizeof(worker));
-	worker.bgw_flags = BGWORKER_SHMEM_ACCESS |
-		BGWORKER_BACKEND_DATABASE_CONNECTION;
-	worker.bgw_start_time = BgWorkerStart_RecoveryFinished;
-	worker.bgw_restart_time = BGW_NEVER_RESTART;
-	snprintf(worker.bgw_library_name, BGW_MAXLEN, "migr");
+	memset(&args, 0, sizeof(args));
+	job_worker_entry(&worker, "migr launcher", &args);
 	snprintf(worker.bgw_function_name, BGW_MAXLEN, "migr_launcher_main");
-	snprintf(worker.bgw_name, BGW_MAXLEN, "migr launcher");
-	snprintf(worker.bgw_type, BGW_MAXLEN, "migr launcher");
+	/* registered by the postmaster, which is told of nothing */
+	worker.bgw_notify_pid = 0;
 	/* restarted after a crash: that is when interrupted jobs need it */
 	worker.bgw_restart_time = 10;
 	RegisterBackgroundWorker(&worker);
@@ -686,7 +683,18 @@ worker_run_job(WorkerJob *job)
 				}
 				PG_CATCH();
 				{
-					/* leave no INVALID index behind; the caller records it */
+					/*
+					 * Leave no INVALID index behind; the caller records the
+					 * error.  NB: the failed transaction is aborted before
+					 * the cleanup, not after: the cleanup runs statements
+					 * (DROP INDEX CONCURRENTLY among them) that need a
+					 * transaction state of their own, and in the aborted
+					 * one nothing can run.  The error is copied into the
+					 * worker's context first, as the abort frees the
+					 * transaction's memory, and rethrown after the cleanup
+					 * so that worker_try_job still sees the build's error,
+					 * not the cleanup's.
+					 */
 					ErrorData  *edata;
 
 					MemoryContextSwitchTo(worker_cxt);
@@ -808,6 +816,15 @@ worker_try_job(WorkerJob *job)
 		}
 		PG_CATCH();
 		{
+			/*
+			 * NB: the order matters.  The error is copied into the worker's
+			 * context before the abort frees the memory it lives in;
+			 * interrupts are held so that a cancel arriving now cannot
+			 * throw out of the handler with the transaction half aborted;
+			 * the transaction is aborted before the error state is flushed
+			 * and before worker_record_failure starts a new one, which it
+			 * could not do inside the failed one.
+			 */
 			MemoryContextSwitchTo(worker_cxt);
 			edata = CopyErrorData();
 			HOLD_INTERRUPTS();
