@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
-# bench/cic_latency.sh — write latency while an index is built (SPEC §5).
+# bench/cic_latency.sh — write latency while an index is built (README, "Concurrent index builds").
 #
 #   bash bench/cic_latency.sh             5,000,000 rows, ROUNDS=5 (about 10 minutes)
 #   QUICK=1 bash bench/cic_latency.sh     500,000 rows, ROUNDS=3 (about 3 minutes)
 #
-# On one throwaway cluster (as the postgres user, Unix socket only, first free
+# On one throwaway cluster (tools/setup.sh's helpers; Unix socket only, first free
 # port of 54330-54339, migr preloaded, durability at its defaults), a table
 # bench_t of ROWS rows takes a pgbench write load (CLIENTS clients, JOBS
 # threads, RATE transactions per second in all; each transaction updates a
@@ -35,7 +35,12 @@ set -uo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ROOT=$(cd "$HERE/.." && pwd)
-PGBIN=${PGBIN:-/usr/lib/postgresql/15/bin}
+# the cluster helpers shared with tools/test.sh (PGBIN wins over MIGR_PG_BINDIR)
+[[ -n ${PGBIN:-} ]] && MIGR_PG_BINDIR=$PGBIN
+# shellcheck source=../tools/setup.sh
+source "$ROOT/tools/setup.sh"
+set +e						# setup.sh sets -e; this script checks each step
+PGBIN=$PG_BINDIR
 
 QUICK=${QUICK:-0}
 if [[ $QUICK == 1 ]]; then d_ROWS=500000; d_ROUNDS=3; else d_ROWS=5000000; d_ROUNDS=5; fi
@@ -61,22 +66,12 @@ exec > >(tee "$REPORT") 2>&1
 
 say()  { printf '%s\n' "$*"; }
 die()  { say "cic_latency.sh: $*"; exit 1; }
-as_pg() { if [[ $EUID == 0 ]]; then runuser -u postgres -- "$@"; else "$@"; fi; }
+as_pg() { migr_as_pg "$@"; }
 now()  { date +%s.%N; }
 calc() { awk "BEGIN { printf \"%.6f\\n\", $* }"; }
 
 # ---------------------------------------------------------------- what we need
-need=()
-for p in postgresql-15 postgresql-server-dev-15 make gcc; do
-    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || need+=("$p")
-done
-if (( ${#need[@]} )); then
-    say "installing with apt-get: ${need[*]}"
-    [[ $EUID == 0 ]] || die "need root to apt-get install ${need[*]}"
-    { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
-        --no-install-recommends "${need[@]}"; } > "$LOGDIR/apt.log" 2>&1 \
-        || { tail -20 "$LOGDIR/apt.log"; die "apt-get install failed"; }
-fi
+migr_setup > "$LOGDIR/setup.log" 2>&1 || { tail -20 "$LOGDIR/setup.log"; die "tools/setup.sh failed"; }
 [[ -x $PGBIN/pgbench ]] || die "no pgbench in $PGBIN"
 
 if [[ $SKIP_BUILD != 1 ]]; then
@@ -108,10 +103,7 @@ cleanup() {
     trap - EXIT INT TERM
     [[ -n $PGB_PID ]] && kill "$PGB_PID" 2>/dev/null
     if [[ -n $POLLER_PID ]]; then touch "$TMP/poll_stop"; wait "$POLLER_PID" 2>/dev/null; fi
-    if [[ $STARTED == 1 ]]; then
-        as_pg "$PGBIN/pg_ctl" -D "$DATA" -m fast -w -t 60 stop > /dev/null 2>&1 \
-            || say "cic_latency.sh: could not stop the bench cluster in $DATA"
-    fi
+    [[ $STARTED == 1 ]] && migr_stop_cluster "$DATA"
     [[ -f $TMP/postgres.log ]] && cp "$TMP/postgres.log" "$LOGDIR/postgres.log"
     if [[ $KEEP == 1 ]]; then say "kept $TMP"; else rm -rf "$TMP"; fi
     exit "$rc"
@@ -120,18 +112,15 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-as_pg "$PGBIN/initdb" -D "$DATA" -A trust -U postgres -E UTF8 --locale=C > "$LOGDIR/initdb.log" 2>&1 \
-    || { tail "$LOGDIR/initdb.log"; die "initdb failed"; }
-cat >> "$DATA/postgresql.conf" <<EOF
+migr_init_cluster "$DATA" "$SOCK" "$PORT" yes || die "initdb failed"
+as_pg tee -a "$DATA/postgresql.conf" > /dev/null <<EOF
 
 # bench/cic_latency.sh: durability settings (fsync, synchronous_commit,
-# full_page_writes) stay at their defaults.  Server-wide settings apply to
-# the three builds alike (migr's worker takes only migr.* and search_path
-# from its caller).
-port = $PORT
-listen_addresses = ''
-unix_socket_directories = '$SOCK'
-shared_preload_libraries = 'migr'
+# full_page_writes) at their defaults, whatever tools/setup.sh chose for
+# tests.  Server-wide settings apply to the three builds alike (migr's
+# worker takes only migr.* and search_path from its caller).
+fsync = on
+full_page_writes = on
 shared_buffers = 512MB
 maintenance_work_mem = 256MB
 max_wal_size = 8GB
@@ -143,11 +132,10 @@ EOF
 touch "$TMP/postgres.log"
 [[ $EUID == 0 ]] && chown postgres:postgres "$TMP/postgres.log"
 STARTED=1
-as_pg "$PGBIN/pg_ctl" -D "$DATA" -l "$TMP/postgres.log" -w -t 60 start > "$LOGDIR/pg_ctl.log" 2>&1 \
-    || { tail -20 "$TMP/postgres.log"; die "the server does not start"; }
+migr_start_cluster "$DATA" "$TMP/postgres.log" || die "the server does not start"
 
-unset PGHOST PGHOSTADDR PGPORT PGDATABASE PGUSER PGSERVICE PGOPTIONS
-export PGHOST=$SOCK PGPORT=$PORT PGUSER=postgres PGDATABASE=postgres
+migr_clean_pg_env
+export PGHOST=$SOCK PGPORT=$PORT PGUSER=$(migr_pg_user) PGDATABASE=postgres
 PSQL=("$PGBIN/psql" -X -v ON_ERROR_STOP=1)
 sql() { "${PSQL[@]}" -At "$@"; }
 

@@ -4,7 +4,7 @@
 #   bash bench/cli.sh            N=1000 revision files, RUNS=5 full applies each
 #   QUICK=1 bash bench/cli.sh    N=200, RUNS=3 (about a minute)
 #
-# On one throwaway cluster (as the postgres user, Unix socket only, first free
+# On one throwaway cluster (tools/setup.sh's helpers; Unix socket only, first free
 # port of 54350-54359, migr preloaded, durability at its defaults), for a
 # linear history of N revisions made by bench/gen_history.py (each creates a
 # table, adds a column and an index; the same history as revision files, as
@@ -34,7 +34,13 @@ set -uo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ROOT=$(cd "$HERE/.." && pwd)
 PY=/usr/bin/python3            # Debian's python, where python3-alembic lives
-PGBIN=${PGBIN:-/usr/lib/postgresql/15/bin}   # another installation: PGBIN=.../bin
+# the cluster helpers shared with tools/test.sh; another installation:
+# PGBIN=.../bin (wins over MIGR_PG_BINDIR)
+[[ -n ${PGBIN:-} ]] && MIGR_PG_BINDIR=$PGBIN
+# shellcheck source=../tools/setup.sh
+source "$ROOT/tools/setup.sh"
+set +e						# setup.sh sets -e; this script checks each step
+PGBIN=$PG_BINDIR
 
 QUICK=${QUICK:-0}
 if [[ $QUICK == 1 ]]; then d_N=200; d_RUNS=3; d_NOOP=9; else d_N=1000; d_RUNS=5; d_NOOP=15; fi
@@ -60,21 +66,10 @@ MISSES=0
 declare -a PROBLEMS=()
 say()  { printf '%s\n' "$*"; }
 die()  { say "cli.sh: $*"; exit 1; }
-as_pg() { if [[ $EUID == 0 ]]; then runuser -u postgres -- "$@"; else "$@"; fi; }
+as_pg() { migr_as_pg "$@"; }
 
 # ---------------------------------------------------------------- what we need
-need=()
-for p in postgresql-15 postgresql-server-dev-15 libpq-dev libssl-dev python3-alembic \
-         python3-psycopg2 make gcc; do
-    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || need+=("$p")
-done
-if (( ${#need[@]} )); then
-    say "installing with apt-get: ${need[*]}"
-    [[ $EUID == 0 ]] || die "need root to apt-get install ${need[*]}"
-    { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
-        --no-install-recommends "${need[@]}"; } > "$LOGDIR/apt.log" 2>&1 \
-        || { tail -20 "$LOGDIR/apt.log"; die "apt-get install failed"; }
-fi
+migr_setup > "$LOGDIR/setup.log" 2>&1 || { tail -20 "$LOGDIR/setup.log"; die "tools/setup.sh failed"; }
 $PY -c 'import alembic, psycopg2' 2>/dev/null || die "$PY cannot import alembic and psycopg2"
 
 MIGR=$ROOT/src/bin/migr
@@ -104,10 +99,7 @@ STARTED=0
 cleanup() {
     local rc=$?
     trap - EXIT INT TERM
-    if [[ $STARTED == 1 ]]; then
-        as_pg "$PGBIN/pg_ctl" -D "$DATA" -m fast -w -t 60 stop > /dev/null 2>&1 \
-            || say "cli.sh: could not stop the bench cluster in $DATA"
-    fi
+    [[ $STARTED == 1 ]] && migr_stop_cluster "$DATA"
     [[ -f $TMP/postgres.log ]] && cp "$TMP/postgres.log" "$LOGDIR/postgres.log"
     if [[ $KEEP == 1 ]]; then say "kept $TMP"; else rm -rf "$TMP"; fi
     exit "$rc"
@@ -116,16 +108,14 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-as_pg "$PGBIN/initdb" -D "$DATA" -A trust -U postgres -E UTF8 --locale=C > "$LOGDIR/initdb.log" 2>&1 \
-    || { tail "$LOGDIR/initdb.log"; die "initdb failed"; }
-cat >> "$DATA/postgresql.conf" <<EOF
+migr_init_cluster "$DATA" "$SOCK" "$PORT" yes || die "initdb failed"
+as_pg tee -a "$DATA/postgresql.conf" > /dev/null <<EOF
 
 # bench/cli.sh: durability settings (fsync, synchronous_commit,
-# full_page_writes) stay at their defaults.
-port = $PORT
-listen_addresses = ''
-unix_socket_directories = '$SOCK'
-shared_preload_libraries = 'migr'
+# full_page_writes) at their defaults, whatever tools/setup.sh chose for
+# tests.
+fsync = on
+full_page_writes = on
 shared_buffers = 512MB
 max_wal_size = 4GB
 # one transaction creating thousands of tables holds thousands of locks
@@ -134,17 +124,17 @@ EOF
 touch "$TMP/postgres.log"
 [[ $EUID == 0 ]] && chown postgres:postgres "$TMP/postgres.log"
 STARTED=1
-as_pg "$PGBIN/pg_ctl" -D "$DATA" -l "$TMP/postgres.log" -w -t 60 start > "$LOGDIR/pg_ctl.log" 2>&1 \
-    || { tail -20 "$TMP/postgres.log"; die "the server does not start"; }
+migr_start_cluster "$DATA" "$TMP/postgres.log" || die "the server does not start"
 
 # Every client talks to this cluster only.
-unset PGHOST PGHOSTADDR PGPORT PGDATABASE PGUSER PGSERVICE PGOPTIONS MIGR_DIR
-export PGHOST=$SOCK PGPORT=$PORT PGUSER=postgres
+migr_clean_pg_env
+unset MIGR_DIR
+export PGHOST=$SOCK PGPORT=$PORT PGUSER=$(migr_pg_user)
 PSQL=("$PGBIN/psql" -X -v ON_ERROR_STOP=1)
 sql()        { local db=$1; shift; "${PSQL[@]}" -d "$db" -At "$@"; }
 mkdb()       { "$PGBIN/createdb" -T template0 "$1"; }
 checkpoint() { sql postgres -qc 'CHECKPOINT' > /dev/null; }
-alembic_url() { echo "postgresql+psycopg2://postgres@/$1?host=$SOCK&port=$PORT"; }
+alembic_url() { echo "postgresql+psycopg2://$PGUSER@/$1?host=$SOCK&port=$PORT"; }
 
 # timed LOG cmd...: stdout and stderr to LOG; T_MS = wall-clock ms; T_RC = status.
 timed() {

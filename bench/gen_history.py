@@ -7,7 +7,7 @@ writes, for a linear history of N revisions r00000001 .. rNNNNNNNN (revision
 i's parent is i-1), each of which creates table t_<i>, adds a column and an
 index to it, and whose downgrade drops it:
 
-    OUTDIR/revs/r00000001.sql ...   revision files in the format of SPEC section 4
+    OUTDIR/revs/r00000001.sql ...   revision files in the format of the README's "Revision files"
     OUTDIR/load_migr_load.sql       one SELECT migr_load($rev$<file text>$rev$) per file
     OUTDIR/load_migr_define.sql     one SELECT migr_define(id, ARRAY[parent], up, down) per revision
     OUTDIR/floor.sql                every upgrade script concatenated (run with psql -1)

@@ -35,9 +35,8 @@ SELECT to_regclass('scr_e5') IS NOT NULL AS scr_e5_kept;
 DROP TABLE scr_e5;
 
 -- syntax errors, in either script, name the revision and the script.
--- (Caught in a function: the error's cursor position is currently reported
--- against the caller's query instead of the script, see the bug report, so
--- psql would point at the wrong place.)
+-- (Caught in a function only to show the SQLSTATE and the context line
+-- that names them on one line.)
 CREATE FUNCTION pg_temp.try(sql text) RETURNS text LANGUAGE plpgsql AS $f$
 DECLARE
     st text;

@@ -1,5 +1,5 @@
 --
--- migr_load(): revisions from the text of revision files (SPEC section 4).
+-- migr_load(): revisions from the text of revision files (README, "Revision files").
 --
 
 -- every directive
@@ -170,9 +170,8 @@ SELECT migr_load(E'-- migr:revision x1\n-- migr:upgrade\nBEGIN;\nSELECT 1;\nCOMM
 SELECT migr_load(E'-- migr:revision x1\n-- migr:down_revision base f4\n-- migr:upgrade\nSELECT 1;\n');
 SELECT migr_load(E'-- migr:revision x1\n-- migr:branch_labels users\n-- migr:upgrade\nSELECT 1;\n');
 -- an unterminated quote hides the rest of the file: no downgrade section,
--- and the script does not parse.  (Caught in a function: the cursor
--- position of a script's syntax error is currently reported against the
--- caller's query, see the bug report.)
+-- and the script does not parse.  (Caught in a function only to show the
+-- SQLSTATE and the context line that names the revision on one line.)
 CREATE FUNCTION pg_temp.try(sql text) RETURNS text LANGUAGE plpgsql AS $f$
 DECLARE
     st text;

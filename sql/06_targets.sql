@@ -1,5 +1,5 @@
 --
--- Targets (SPEC section 2): head, heads, base, current, ids and unique
+-- Targets (README, "Targets"): head, heads, base, current, ids and unique
 -- prefixes, labels, label@head, +N, -N, target+N, target-N.
 -- migr_show() resolves a target without changing anything; migr_upgrade()
 -- and migr_downgrade() move.

@@ -1,5 +1,5 @@
 --
--- Privileges and security (SPEC section 7): functions that change state are
+-- Privileges and security (README, "Security"): functions that change state are
 -- not granted to PUBLIC; EXECUTE on migr_upgrade(text) is all a role needs;
 -- scripts run as the calling role; migr's tables are not writable; migr's
 -- own queries are immune to objects planted on the search_path.
@@ -7,7 +7,7 @@
 -- Settings of features that come later (lint, data operations) are turned
 -- off where they exist, so that this file's output does not depend on them.
 LOAD 'migr';
-DO $$ BEGIN PERFORM set_config('migr.lint', 'off', false); EXCEPTION WHEN OTHERS THEN NULL; END $$;
+SET migr.lint = 'off';
 DO $$ BEGIN PERFORM set_config('migr.data_operations', 'allow', false); EXCEPTION WHEN OTHERS THEN NULL; END $$;
 
 SET client_min_messages = warning;
@@ -108,7 +108,7 @@ CREATE SCHEMA evil AUTHORIZATION migr_app;
 -- a new session, so that migr prepares its queries under the planted path
 \c -
 LOAD 'migr';
-DO $$ BEGIN PERFORM set_config('migr.lint', 'off', false); EXCEPTION WHEN OTHERS THEN NULL; END $$;
+SET migr.lint = 'off';
 DO $$ BEGIN PERFORM set_config('migr.data_operations', 'allow', false); EXCEPTION WHEN OTHERS THEN NULL; END $$;
 SET ROLE migr_app;
 CREATE FUNCTION evil.trap_text(text, text) RETURNS boolean LANGUAGE plpgsql AS

@@ -1,6 +1,6 @@
 --
--- The revision graph answers as Alembic's RevisionMap does (issue 8; SPEC
--- sections 1-2), on the issue's expand/contract graph:
+-- The revision graph answers as Alembic's RevisionMap does (issue 8; README,
+-- "Targets"), on the issue's expand/contract graph:
 --
 --   base0 <- e1 (label expand) <- e2
 --   base0 <- c1 (label contract) <- c2 (depends_on e1) <- c3
@@ -21,7 +21,7 @@ EXCEPTION WHEN OTHERS THEN
     RETURN st;
 END
 $f$;
-DO $$ BEGIN PERFORM set_config('migr.lint', 'off', false); EXCEPTION WHEN OTHERS THEN NULL; END $$;
+SET migr.lint = 'off';
 
 SELECT migr_define('base0', NULL, 'CREATE TABLE ag_base0 (a int)', 'DROP TABLE ag_base0', 'base');
 SELECT migr_define('e1', '{base0}', 'CREATE TABLE ag_e1 (a int)', 'DROP TABLE ag_e1', 'expand one',

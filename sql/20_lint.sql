@@ -1,5 +1,5 @@
 --
--- Lint (SPEC section 6): every rule with a positive and a negative case,
+-- Lint (README, "Lint"): every rule with a positive and a negative case,
 -- severity from the catalog's sizes, migr.lint, the "-- migr:allow"
 -- directive, migr_lint() on scripts with comments, dollar quotes and strings
 -- that look like SQL, and migr_check() on unapplied revisions.

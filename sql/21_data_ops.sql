@@ -1,5 +1,5 @@
 --
--- Data operations (SPEC section 6): every statement is classified from its
+-- Data operations (README, "Lint"): every statement is classified from its
 -- parse tree; INSERT, UPDATE, DELETE, MERGE, COPY, TRUNCATE, SELECT INTO and
 -- CREATE TABLE AS in a schema revision follow migr.data_operations (warn,
 -- error, allow); a data revision may hold them.

@@ -1,5 +1,5 @@
 --
--- migr_archive_table() (SPEC section 3): structure, rows, owner, grants and
+-- migr_archive_table() (README, "Archive a table before a destructive change"): structure, rows, owner, grants and
 -- row-level security copied; names quoted, never truncated silently, never
 -- overwritten; recorded with the revision being applied; migr_archives();
 -- the archives' age in migr_check().

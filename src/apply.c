@@ -80,7 +80,7 @@ typedef struct ApplyTimer
 
 static void apply_error_callback(void *arg);
 static void apply_run(ApplyContext *ac);
-static bool apply_try(ApplyContext *ac, ErrorData **edata);
+static bool apply_try(void *arg, ErrorData **edata);
 static void apply_statement(ApplyContext *ac);
 static Node *apply_strip_concurrently(MigrStmt *ms);
 static Oid	apply_target_relid(Node *stmt);
@@ -205,8 +205,9 @@ apply_run(ApplyContext *ac)
  *		false is returned.
  */
 static bool
-apply_try(ApplyContext *ac, ErrorData **edata)
+apply_try(void *arg, ErrorData **edata)
 {
+	ApplyContext *ac = (ApplyContext *) arg;
 	MemoryContext oldcxt = CurrentMemoryContext;
 	ResourceOwner oldowner = CurrentResourceOwner;
 	volatile bool ok = false;
@@ -263,18 +264,7 @@ apply_sleep(int ms)
 static void
 apply_statement(ApplyContext *ac)
 {
-	MigrLockRetry retry;
-	int			attempt;
-
-	lock_retry_start(&retry);
-	for (attempt = 1;; attempt++)
-	{
-		ErrorData  *edata = NULL;
-
-		if (apply_try(ac, &edata))
-			return;
-		(void) apply_retry_or_throw(ac->id, attempt, &retry, edata);
-	}
+	lock_retry(ac->id, apply_try, ac);
 }
 
 /*

@@ -90,13 +90,8 @@ static void archive_target(ArchiveRel *src, const char *given,
 static char *archive_columns(ArchiveRel *src);
 static int64 archive_count(const char *qname, bool only);
 static void archive_copy_rows(ArchiveRel *src, ArchiveRel *tgt, int64 *rows);
-static void archive_checks(ArchiveRel *src, ArchiveRel *tgt);
-static void archive_sequence_defaults(ArchiveRel *src, ArchiveRel *tgt);
 static char *archive_role(Oid roleid);
-static void archive_privileges(ArchiveRel *src, ArchiveRel *tgt);
-static void archive_column_privileges(ArchiveRel *src, ArchiveRel *tgt);
-static void archive_rls(ArchiveRel *src, ArchiveRel *tgt);
-static void archive_policy(ArchiveRel *tgt, HeapTuple tup, TupleDesc desc);
+static void archive_copy_definition(ArchiveRel *src, ArchiveRel *tgt);
 static void archive_record(ArchiveRel *src, ArchiveRel *tgt, int64 rows);
 static int	archive_days(TimestampTz at);
 
@@ -389,81 +384,6 @@ archive_copy_rows(ArchiveRel *src, ArchiveRel *tgt, int64 *rows)
 }
 
 /*
- * archive_checks
- *		The source's CHECK constraints, added after the rows, valid or NOT
- *		VALID as in the source.
- */
-static void
-archive_checks(ArchiveRel *src, ArchiveRel *tgt)
-{
-	Oid			types[1] = {OIDOID};
-	Datum		values[1];
-	SPITupleTable *tt;
-	uint64		n;
-	uint64		i;
-
-	values[0] = ObjectIdGetDatum(src->relid);
-	if (SPI_execute_with_args("SELECT conname, pg_catalog.pg_get_constraintdef(oid)"
-							  "  FROM pg_catalog.pg_constraint"
-							  " WHERE conrelid OPERATOR(pg_catalog.=) $1"
-							  "   AND contype OPERATOR(pg_catalog.=) 'c'"
-							  " ORDER BY conname",
-							  1, types, values, NULL, false, 0) != SPI_OK_SELECT)
-		elog(ERROR, "could not read the CHECK constraints of \"%s\"", src->qname);
-	tt = SPI_tuptable;
-	n = SPI_processed;
-	for (i = 0; i < n; i++)
-		archive_sql(psprintf("ALTER TABLE %s ADD CONSTRAINT %s %s", tgt->qname,
-							 quote_identifier(SPI_getvalue(tt->vals[i], tt->tupdesc, 1)),
-							 SPI_getvalue(tt->vals[i], tt->tupdesc, 2)),
-					SPI_OK_UTILITY);
-}
-
-/*
- * archive_sequence_defaults
- *		Defaults copied from the source that use a sequence the source owns
- *		(serial columns) are dropped: they would tie the archive to the
- *		source, and DROP TABLE of the source would fail.
- */
-static void
-archive_sequence_defaults(ArchiveRel *src, ArchiveRel *tgt)
-{
-	Oid			types[2] = {OIDOID, OIDOID};
-	Datum		values[2];
-	SPITupleTable *tt;
-	uint64		n;
-	uint64		i;
-
-	values[0] = ObjectIdGetDatum(tgt->relid);
-	values[1] = ObjectIdGetDatum(src->relid);
-	if (SPI_execute_with_args("SELECT DISTINCT a.attname"
-							  "  FROM pg_catalog.pg_attrdef d"
-							  "  JOIN pg_catalog.pg_attribute a"
-							  "    ON a.attrelid OPERATOR(pg_catalog.=) d.adrelid"
-							  "   AND a.attnum OPERATOR(pg_catalog.=) d.adnum"
-							  "  JOIN pg_catalog.pg_depend dd"
-							  "    ON dd.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_attrdef'::pg_catalog.regclass"
-							  "   AND dd.objid OPERATOR(pg_catalog.=) d.oid"
-							  "   AND dd.refclassid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass"
-							  "  JOIN pg_catalog.pg_depend sd"
-							  "    ON sd.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass"
-							  "   AND sd.objid OPERATOR(pg_catalog.=) dd.refobjid"
-							  "   AND sd.refclassid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass"
-							  "   AND sd.refobjid OPERATOR(pg_catalog.=) $2"
-							  " WHERE d.adrelid OPERATOR(pg_catalog.=) $1"
-							  " ORDER BY 1",
-							  2, types, values, NULL, false, 0) != SPI_OK_SELECT)
-		elog(ERROR, "could not read the defaults of \"%s\"", tgt->qname);
-	tt = SPI_tuptable;
-	n = SPI_processed;
-	for (i = 0; i < n; i++)
-		archive_sql(psprintf("ALTER TABLE %s ALTER COLUMN %s DROP DEFAULT",
-							 tgt->qname,
-							 quote_identifier(SPI_getvalue(tt->vals[i], tt->tupdesc, 1))),
-					SPI_OK_UTILITY);
-}
-
-/*
  * archive_role
  *		A grantee as GRANT and REVOKE write it: PUBLIC for 0.
  */
@@ -476,103 +396,111 @@ archive_role(Oid roleid)
 }
 
 /*
- * archive_privileges
- *		The archive's owner and table privileges become exactly the
- *		source's: everything the new table got (including default
- *		privileges) is revoked, then the source's grants are repeated.
+ * archive_set_owner
+ *		The archive's owner becomes the source's, before its privileges are
+ *		made the source's.
  */
 static void
-archive_privileges(ArchiveRel *src, ArchiveRel *tgt)
+archive_set_owner(ArchiveRel *src, ArchiveRel *tgt)
 {
-	static const char *acl_sql =
-	"SELECT x.grantee, x.is_grantable,"
-	"       pg_catalog.string_agg(x.privilege_type, ', ' ORDER BY x.privilege_type)"
-	"  FROM pg_catalog.pg_class c,"
-	"       pg_catalog.aclexplode(COALESCE(c.relacl,"
-	"                             pg_catalog.acldefault('r', c.relowner))) x"
-	" WHERE c.oid OPERATOR(pg_catalog.=) $1"
-	" GROUP BY 1, 2 ORDER BY 1, 2";
-	Oid			types[1] = {OIDOID};
-	Datum		values[1];
-	SPITupleTable *tt;
-	uint64		n;
-	uint64		i;
-	bool		isnull;
-
 	if (tgt->owner != src->owner)
 		archive_sql(psprintf("ALTER TABLE %s OWNER TO %s", tgt->qname,
 							 archive_role(src->owner)), SPI_OK_UTILITY);
-
-	values[0] = ObjectIdGetDatum(tgt->relid);
-	if (SPI_execute_with_args(acl_sql, 1, types, values, NULL, false, 0) != SPI_OK_SELECT)
-		elog(ERROR, "could not read the privileges of \"%s\"", tgt->qname);
-	tt = SPI_tuptable;
-	n = SPI_processed;
-	for (i = 0; i < n; i++)
-		archive_sql(psprintf("REVOKE ALL ON TABLE %s FROM %s", tgt->qname,
-							 archive_role(DatumGetObjectId(SPI_getbinval(tt->vals[i], tt->tupdesc, 1, &isnull)))),
-					SPI_OK_UTILITY);
-
-	values[0] = ObjectIdGetDatum(src->relid);
-	if (SPI_execute_with_args(acl_sql, 1, types, values, NULL, false, 0) != SPI_OK_SELECT)
-		elog(ERROR, "could not read the privileges of \"%s\"", src->qname);
-	tt = SPI_tuptable;
-	n = SPI_processed;
-	for (i = 0; i < n; i++)
-		archive_sql(psprintf("GRANT %s ON TABLE %s TO %s%s",
-							 SPI_getvalue(tt->vals[i], tt->tupdesc, 3), tgt->qname,
-							 archive_role(DatumGetObjectId(SPI_getbinval(tt->vals[i], tt->tupdesc, 1, &isnull))),
-							 DatumGetBool(SPI_getbinval(tt->vals[i], tt->tupdesc, 2, &isnull)) ?
-							 " WITH GRANT OPTION" : ""),
-					SPI_OK_UTILITY);
 }
 
 /*
- * archive_column_privileges
- *		The source's column privileges, on the same columns of the archive
- *		(a new table has none of its own).
+ * archive_set_rls
+ *		Row-level security enabled and forced as on the source, before its
+ *		policies are copied.
  */
 static void
-archive_column_privileges(ArchiveRel *src, ArchiveRel *tgt)
+archive_set_rls(ArchiveRel *src, ArchiveRel *tgt)
 {
-	Oid			types[1] = {OIDOID};
-	Datum		values[1];
-	SPITupleTable *tt;
-	uint64		n;
-	uint64		i;
+	HeapTuple	tup = SearchSysCache1(RELOID, ObjectIdGetDatum(src->relid));
+	bool		enable;
+	bool		force;
+
+	if (!HeapTupleIsValid(tup))
+		elog(ERROR, "cache lookup failed for relation %u", src->relid);
+	enable = ((Form_pg_class) GETSTRUCT(tup))->relrowsecurity;
+	force = ((Form_pg_class) GETSTRUCT(tup))->relforcerowsecurity;
+	ReleaseSysCache(tup);
+	if (enable)
+		archive_sql(psprintf("ALTER TABLE %s ENABLE ROW LEVEL SECURITY",
+							 tgt->qname), SPI_OK_UTILITY);
+	if (force)
+		archive_sql(psprintf("ALTER TABLE %s FORCE ROW LEVEL SECURITY",
+							 tgt->qname), SPI_OK_UTILITY);
+}
+
+/* a CHECK constraint of the source, valid or NOT VALID as there */
+static char *
+archive_build_check(ArchiveRel *tgt, HeapTuple tup, TupleDesc desc)
+{
+	return psprintf("ALTER TABLE %s ADD CONSTRAINT %s %s", tgt->qname,
+					quote_identifier(SPI_getvalue(tup, desc, 1)),
+					SPI_getvalue(tup, desc, 2));
+}
+
+/*
+ * A default copied from the source that uses a sequence the source owns (a
+ * serial column) is dropped: it would tie the archive to the source, and
+ * DROP TABLE of the source would fail.
+ */
+static char *
+archive_build_drop_default(ArchiveRel *tgt, HeapTuple tup, TupleDesc desc)
+{
+	return psprintf("ALTER TABLE %s ALTER COLUMN %s DROP DEFAULT",
+					tgt->qname, quote_identifier(SPI_getvalue(tup, desc, 1)));
+}
+
+/*
+ * Everything the new table got (including default privileges) is revoked,
+ * before the source's grants are repeated.
+ */
+static char *
+archive_build_revoke(ArchiveRel *tgt, HeapTuple tup, TupleDesc desc)
+{
 	bool		isnull;
 
-	values[0] = ObjectIdGetDatum(src->relid);
-	if (SPI_execute_with_args("SELECT a.attname, x.grantee, x.is_grantable,"
-							  "       pg_catalog.string_agg(x.privilege_type, ', ' ORDER BY x.privilege_type)"
-							  "  FROM pg_catalog.pg_attribute a,"
-							  "       pg_catalog.aclexplode(a.attacl) x"
-							  " WHERE a.attrelid OPERATOR(pg_catalog.=) $1"
-							  "   AND a.attnum OPERATOR(pg_catalog.>) 0"
-							  "   AND NOT a.attisdropped"
-							  " GROUP BY 1, 2, 3 ORDER BY 1, 2, 3",
-							  1, types, values, NULL, false, 0) != SPI_OK_SELECT)
-		elog(ERROR, "could not read the column privileges of \"%s\"", src->qname);
-	tt = SPI_tuptable;
-	n = SPI_processed;
-	for (i = 0; i < n; i++)
-		archive_sql(psprintf("GRANT %s (%s) ON TABLE %s TO %s%s",
-							 SPI_getvalue(tt->vals[i], tt->tupdesc, 4),
-							 quote_identifier(SPI_getvalue(tt->vals[i], tt->tupdesc, 1)),
-							 tgt->qname,
-							 archive_role(DatumGetObjectId(SPI_getbinval(tt->vals[i], tt->tupdesc, 2, &isnull))),
-							 DatumGetBool(SPI_getbinval(tt->vals[i], tt->tupdesc, 3, &isnull)) ?
-							 " WITH GRANT OPTION" : ""),
-					SPI_OK_UTILITY);
+	return psprintf("REVOKE ALL ON TABLE %s FROM %s", tgt->qname,
+					archive_role(DatumGetObjectId(SPI_getbinval(tup, desc, 1, &isnull))));
+}
+
+/* a table privilege of the source */
+static char *
+archive_build_grant(ArchiveRel *tgt, HeapTuple tup, TupleDesc desc)
+{
+	bool		isnull;
+
+	return psprintf("GRANT %s ON TABLE %s TO %s%s",
+					SPI_getvalue(tup, desc, 3), tgt->qname,
+					archive_role(DatumGetObjectId(SPI_getbinval(tup, desc, 1, &isnull))),
+					DatumGetBool(SPI_getbinval(tup, desc, 2, &isnull)) ?
+					" WITH GRANT OPTION" : "");
+}
+
+/* a column privilege of the source, on the same column of the archive */
+static char *
+archive_build_column_grant(ArchiveRel *tgt, HeapTuple tup, TupleDesc desc)
+{
+	bool		isnull;
+
+	return psprintf("GRANT %s (%s) ON TABLE %s TO %s%s",
+					SPI_getvalue(tup, desc, 4),
+					quote_identifier(SPI_getvalue(tup, desc, 1)),
+					tgt->qname,
+					archive_role(DatumGetObjectId(SPI_getbinval(tup, desc, 2, &isnull))),
+					DatumGetBool(SPI_getbinval(tup, desc, 3, &isnull)) ?
+					" WITH GRANT OPTION" : "");
 }
 
 /*
- * archive_policy
- *		CREATE POLICY on the archive like one of the source's (a row of the
- *		query in archive_rls()).
+ * A policy of the source, with its roles, command, USING and WITH CHECK
+ * expressions.
  */
-static void
-archive_policy(ArchiveRel *tgt, HeapTuple tup, TupleDesc desc)
+static char *
+archive_build_policy(ArchiveRel *tgt, HeapTuple tup, TupleDesc desc)
 {
 	bool		isnull;
 	char		cmd = DatumGetChar(SPI_getbinval(tup, desc, 3, &isnull));
@@ -600,51 +528,117 @@ archive_policy(ArchiveRel *tgt, HeapTuple tup, TupleDesc desc)
 		appendStringInfo(&buf, " USING (%s)", qual);
 	if (check)
 		appendStringInfo(&buf, " WITH CHECK (%s)", check);
-	archive_sql(buf.data, SPI_OK_UTILITY);
+	return buf.data;
 }
 
+#define ARCHIVE_ACL_SQL \
+	"SELECT x.grantee, x.is_grantable," \
+	"       pg_catalog.string_agg(x.privilege_type, ', ' ORDER BY x.privilege_type)" \
+	"  FROM pg_catalog.pg_class c," \
+	"       pg_catalog.aclexplode(COALESCE(c.relacl," \
+	"                             pg_catalog.acldefault('r', c.relowner))) x" \
+	" WHERE c.oid OPERATOR(pg_catalog.=) $1" \
+	" GROUP BY 1, 2 ORDER BY 1, 2"
+
 /*
- * archive_rls
- *		Row-level security as the source has it: ENABLE, FORCE, and every
- *		policy, with its roles, command, USING and WITH CHECK expressions.
+ * What the archive takes over from the source after the rows, in order:
+ * for each step, a catalog query by OID ($1 the archive's or the source's,
+ * $2 always the source's), and one statement on the archive per row.
+ */
+typedef struct ArchiveStep
+{
+	const char *what;			/* for the error: "could not read the ..." */
+	bool		of_archive;		/* $1 is the archive's OID, not the source's */
+	void		(*prepare) (ArchiveRel *src, ArchiveRel *tgt);	/* or NULL */
+	const char *sql;
+	char	   *(*build) (ArchiveRel *tgt, HeapTuple tup, TupleDesc desc);
+} ArchiveStep;
+
+static const ArchiveStep archive_steps[] = {
+	{"CHECK constraints", false, NULL,
+		"SELECT conname, pg_catalog.pg_get_constraintdef(oid)"
+		"  FROM pg_catalog.pg_constraint"
+		" WHERE conrelid OPERATOR(pg_catalog.=) $1"
+		"   AND contype OPERATOR(pg_catalog.=) 'c'"
+		" ORDER BY conname",
+	archive_build_check},
+	{"defaults", true, NULL,
+		"SELECT DISTINCT a.attname"
+		"  FROM pg_catalog.pg_attrdef d"
+		"  JOIN pg_catalog.pg_attribute a"
+		"    ON a.attrelid OPERATOR(pg_catalog.=) d.adrelid"
+		"   AND a.attnum OPERATOR(pg_catalog.=) d.adnum"
+		"  JOIN pg_catalog.pg_depend dd"
+		"    ON dd.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_attrdef'::pg_catalog.regclass"
+		"   AND dd.objid OPERATOR(pg_catalog.=) d.oid"
+		"   AND dd.refclassid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass"
+		"  JOIN pg_catalog.pg_depend sd"
+		"    ON sd.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass"
+		"   AND sd.objid OPERATOR(pg_catalog.=) dd.refobjid"
+		"   AND sd.refclassid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass"
+		"   AND sd.refobjid OPERATOR(pg_catalog.=) $2"
+		" WHERE d.adrelid OPERATOR(pg_catalog.=) $1"
+		" ORDER BY 1",
+	archive_build_drop_default},
+	{"privileges", true, archive_set_owner, ARCHIVE_ACL_SQL,
+	archive_build_revoke},
+	{"privileges", false, NULL, ARCHIVE_ACL_SQL,
+	archive_build_grant},
+	{"column privileges", false, NULL,
+		"SELECT a.attname, x.grantee, x.is_grantable,"
+		"       pg_catalog.string_agg(x.privilege_type, ', ' ORDER BY x.privilege_type)"
+		"  FROM pg_catalog.pg_attribute a,"
+		"       pg_catalog.aclexplode(a.attacl) x"
+		" WHERE a.attrelid OPERATOR(pg_catalog.=) $1"
+		"   AND a.attnum OPERATOR(pg_catalog.>) 0"
+		"   AND NOT a.attisdropped"
+		" GROUP BY 1, 2, 3 ORDER BY 1, 2, 3",
+	archive_build_column_grant},
+	{"policies", false, archive_set_rls,
+		"SELECT polname, polpermissive, polcmd, polroles,"
+		"       pg_catalog.pg_get_expr(polqual, polrelid),"
+		"       pg_catalog.pg_get_expr(polwithcheck, polrelid)"
+		"  FROM pg_catalog.pg_policy"
+		" WHERE polrelid OPERATOR(pg_catalog.=) $1"
+		" ORDER BY polname",
+	archive_build_policy},
+};
+
+/*
+ * archive_copy_definition
+ *		Make the archive's constraints, defaults, owner, privileges and
+ *		row-level security the source's (archive_steps).  Each query's rows
+ *		are read whole before the first statement built from them runs.
  */
 static void
-archive_rls(ArchiveRel *src, ArchiveRel *tgt)
+archive_copy_definition(ArchiveRel *src, ArchiveRel *tgt)
 {
-	HeapTuple	tup = SearchSysCache1(RELOID, ObjectIdGetDatum(src->relid));
-	bool		enable;
-	bool		force;
-	Oid			types[1] = {OIDOID};
-	Datum		values[1];
-	SPITupleTable *tt;
-	uint64		n;
-	uint64		i;
+	Oid			types[2] = {OIDOID, OIDOID};
+	size_t		s;
 
-	if (!HeapTupleIsValid(tup))
-		elog(ERROR, "cache lookup failed for relation %u", src->relid);
-	enable = ((Form_pg_class) GETSTRUCT(tup))->relrowsecurity;
-	force = ((Form_pg_class) GETSTRUCT(tup))->relforcerowsecurity;
-	ReleaseSysCache(tup);
-	if (enable)
-		archive_sql(psprintf("ALTER TABLE %s ENABLE ROW LEVEL SECURITY",
-							 tgt->qname), SPI_OK_UTILITY);
-	if (force)
-		archive_sql(psprintf("ALTER TABLE %s FORCE ROW LEVEL SECURITY",
-							 tgt->qname), SPI_OK_UTILITY);
+	for (s = 0; s < lengthof(archive_steps); s++)
+	{
+		const ArchiveStep *step = &archive_steps[s];
+		ArchiveRel *rel = step->of_archive ? tgt : src;
+		Datum		values[2];
+		SPITupleTable *tt;
+		uint64		n;
+		uint64		i;
 
-	values[0] = ObjectIdGetDatum(src->relid);
-	if (SPI_execute_with_args("SELECT polname, polpermissive, polcmd, polroles,"
-							  "       pg_catalog.pg_get_expr(polqual, polrelid),"
-							  "       pg_catalog.pg_get_expr(polwithcheck, polrelid)"
-							  "  FROM pg_catalog.pg_policy"
-							  " WHERE polrelid OPERATOR(pg_catalog.=) $1"
-							  " ORDER BY polname",
-							  1, types, values, NULL, false, 0) != SPI_OK_SELECT)
-		elog(ERROR, "could not read the policies of \"%s\"", src->qname);
-	tt = SPI_tuptable;
-	n = SPI_processed;
-	for (i = 0; i < n; i++)
-		archive_policy(tgt, tt->vals[i], tt->tupdesc);
+		if (step->prepare)
+			step->prepare(src, tgt);
+		values[0] = ObjectIdGetDatum(rel->relid);
+		values[1] = ObjectIdGetDatum(src->relid);
+		if (SPI_execute_with_args(step->sql, 2, types, values, NULL,
+								  false, 0) != SPI_OK_SELECT)
+			elog(ERROR, "could not read the %s of \"%s\"", step->what,
+				 rel->qname);
+		tt = SPI_tuptable;
+		n = SPI_processed;
+		for (i = 0; i < n; i++)
+			archive_sql(step->build(tgt, tt->vals[i], tt->tupdesc),
+						SPI_OK_UTILITY);
+	}
 }
 
 /*
@@ -701,7 +695,7 @@ migr_archive_table(PG_FUNCTION_ARGS)
 	if (PG_ARGISNULL(0))
 		ereport(ERROR,
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("argument \"tbl\" must not be NULL")));
+				 errmsg("argument \"tbl\" must not be null")));
 	relid = PG_GETARG_OID(0);
 	given = PG_ARGISNULL(1) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(1));
 	PreventCommandIfReadOnly("migr_archive_table()");
@@ -712,11 +706,7 @@ migr_archive_table(PG_FUNCTION_ARGS)
 	archive_target(&src, given, &tgt);
 	tgt.owner = GetUserId();
 	archive_copy_rows(&src, &tgt, &rows);
-	archive_checks(&src, &tgt);
-	archive_sequence_defaults(&src, &tgt);
-	archive_privileges(&src, &tgt);
-	archive_column_privileges(&src, &tgt);
-	archive_rls(&src, &tgt);
+	archive_copy_definition(&src, &tgt);
 	archive_record(&src, &tgt, rows);
 	catalog_finish();
 	PG_RETURN_OID(tgt.relid);

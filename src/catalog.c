@@ -13,6 +13,13 @@
  * Plans are prepared once per backend and kept; the plan cache replans them
  * if the extension is dropped and created again.
  *
+ * This file owns every read and write of migr.revision, migr.edge,
+ * migr.label, migr.head, migr.applied, migr.partial, migr.log and
+ * migr.state, and the migr and definition locks.  The job queue, migr.job,
+ * belongs to job.c, which runs its queries through catalog_run() too; the
+ * one read of it here, in catalog_partials(), only names the latest job of
+ * each partially applied revision.
+ *
  * Copyright (c) 2026, migr developers
  *
  * IDENTIFICATION
@@ -53,6 +60,12 @@
 #define MIGR_LOCK_KEY		0x6d696772	/* "migr" */
 #define MIGR_LOCK_FIELD4	3			/* pg_advisory_* use 1 and 2 */
 #define MIGR_DEFINE_FIELD4	4			/* the definition lock */
+
+/*
+ * NB: whoever takes both takes the definition lock first (catalog_lock());
+ * see there for why that order, and catalog_lock_define() for why defining
+ * never takes the migr lock.
+ */
 
 
 static MigrQuery plan_heads_msg = {
@@ -115,14 +128,6 @@ static MigrQuery plan_partials = {
 	"         ORDER BY j.id DESC LIMIT 1)"
 	"  FROM migr.partial p ORDER BY p.started_at",
 	0, {0}, NULL, true
-};
-
-/* a job of this revision is queued, running or failed */
-static MigrQuery plan_rev_queued = {
-	"SELECT EXISTS (SELECT 1 FROM migr.job"
-	"  WHERE revision OPERATOR(pg_catalog.=) $1"
-	"    AND state OPERATOR(pg_catalog.=) ANY (ARRAY['queued', 'running', 'failed']))",
-	1, {TEXTOID}, NULL
 };
 
 static MigrQuery plan_log = {
@@ -345,10 +350,12 @@ catalog_restore_user(MigrCatalogUser *save)
 
 /*
  * catalog_run
- *		Execute one of our kept plans, preparing it on first use.
+ *		Execute one of our kept plans, preparing it on first use.  Errors
+ *		from SPI itself are raised here; the caller checks which kind of
+ *		result it got (or lets catalog_run_expect do it).
  */
 int
-catalog_run(MigrQuery *cp, Datum *values, const char *nulls, bool read_only)
+catalog_run(MigrQuery *cp, Datum *values, const char *nulls)
 {
 	int			rc;
 	int			nest = 0;
@@ -364,20 +371,19 @@ catalog_run(MigrQuery *cp, Datum *values, const char *nulls, bool read_only)
 			elog(ERROR, "SPI_keepplan failed");
 		cp->plan = plan;
 	}
-	if (cp->tiny)
-	{
-		nest = NewGUCNestLevel();
-		(void) set_config_option("enable_indexscan", "off", PGC_USERSET,
-								 PGC_S_SESSION, GUC_ACTION_SAVE, true, 0,
-								 false);
-		(void) set_config_option("enable_indexonlyscan", "off", PGC_USERSET,
-								 PGC_S_SESSION, GUC_ACTION_SAVE, true, 0,
-								 false);
-		(void) set_config_option("enable_bitmapscan", "off", PGC_USERSET,
-								 PGC_S_SESSION, GUC_ACTION_SAVE, true, 0,
-								 false);
-	}
-	else if (!cp->scan)
+
+	/*
+	 * NB: the settings are changed in a GUC nest level of our own, with
+	 * GUC_ACTION_SAVE, and the level is popped right after execution.  They
+	 * then only ever apply to this one query: the caller's enable_seqscan
+	 * and jit, and what its own scripts SET, are untouched, and an error in
+	 * between leaves nothing behind either, since transaction (or
+	 * subtransaction) abort pops every nest level above its own.  The
+	 * settings act at planning time, and a kept plan is replanned whenever
+	 * the plan cache invalidates it, so they must be in force on every
+	 * execution, not only the first.
+	 */
+	if (!cp->scan)
 	{
 		nest = NewGUCNestLevel();
 		(void) set_config_option("enable_seqscan", "off", PGC_USERSET,
@@ -406,6 +412,30 @@ catalog_run(MigrQuery *cp, Datum *values, const char *nulls, bool read_only)
 	if (nest > 0)
 		AtEOXact_GUC(true, nest);
 	return rc;
+}
+
+/*
+ * catalog_run_expect
+ *		catalog_run, raising an error unless the result is expected_rc.  The
+ *		error says what could not be done: "could not <what>: <SPI result>",
+ *		with <what> formatted from fmt only on failure.
+ */
+void
+catalog_run_expect(MigrQuery *cp, Datum *values, const char *nulls,
+				   int expected_rc, const char *fmt,...)
+{
+	int			rc = catalog_run(cp, values, nulls);
+
+	if (rc != expected_rc)
+	{
+		char		what[256];
+		va_list		args;
+
+		va_start(args, fmt);
+		vsnprintf(what, sizeof(what), fmt, args);
+		va_end(args);
+		elog(ERROR, "could not %s: %s", what, SPI_result_code_string(rc));
+	}
 }
 
 /*
@@ -498,8 +528,9 @@ catalog_bump_state(void)
 	MigrCatalogUser save;
 
 	catalog_become_owner(&save);
-	if (catalog_run(&plan_state, NULL, NULL, false) != SPI_OK_UPDATE ||
-		SPI_processed != 1)
+	catalog_run_expect(&plan_state, NULL, NULL, SPI_OK_UPDATE,
+					   "update migr.state");
+	if (SPI_processed != 1)
 		ereport(ERROR,
 				(errcode(ERRCODE_DATA_CORRUPTED),
 				 errmsg("table \"migr.state\" must hold exactly one row"),
@@ -583,7 +614,10 @@ catalog_head_is_applied(List **heads)
 	bool		isnull;
 
 	if (!OidIsValid(headid) || !OidIsValid(appliedid) || !OidIsValid(pkeyid))
-		elog(ERROR, "migr's tables are missing; reinstall the extension");
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_TABLE),
+				 errmsg("tables of extension \"migr\" are missing"),
+				 errhint("Reinstall the extension.")));
 
 	*heads = NIL;
 	rel = table_open(headid, AccessShareLock);
@@ -866,12 +900,12 @@ catalog_mark_applied(const char *id, const char *checksum, double ms)
 		nulls[3] = 'n';
 
 	catalog_become_owner(&save);
-	if (catalog_run(&plan_applied, values, nulls, false) != SPI_OK_INSERT)
-		elog(ERROR, "could not record revision \"%s\" as applied", id);
+	catalog_run_expect(&plan_applied, values, nulls, SPI_OK_INSERT,
+					   "record revision \"%s\" as applied", id);
 	/* a partially applied revision is now whole */
-	if (catalog_has_partial() &&
-		catalog_run(&plan_unpartial, values, NULL, false) != SPI_OK_DELETE)
-		elog(ERROR, "could not record revision \"%s\" as applied", id);
+	if (catalog_has_partial())
+		catalog_run_expect(&plan_unpartial, values, NULL, SPI_OK_DELETE,
+						   "record revision \"%s\" as applied", id);
 	catalog_restore_user(&save);
 }
 
@@ -908,9 +942,8 @@ catalog_mark_partial(const char *id, const char *checksum, int next)
 	values[2] = Int32GetDatum(next);
 	values[3] = catalog_name_datum(GetUserId());
 	catalog_become_owner(&save);
-	if (catalog_run(&plan_partial, values, NULL, false) != SPI_OK_INSERT)
-		elog(ERROR, "could not record revision \"%s\" as partially applied",
-			 id);
+	catalog_run_expect(&plan_partial, values, NULL, SPI_OK_INSERT,
+					   "record revision \"%s\" as partially applied", id);
 	catalog_restore_user(&save);
 }
 
@@ -928,8 +961,8 @@ catalog_clear_partial(const char *id)
 		return;
 	values[0] = CStringGetTextDatum(id);
 	catalog_become_owner(&save);
-	if (catalog_run(&plan_unpartial, values, NULL, false) != SPI_OK_DELETE)
-		elog(ERROR, "could not update migr.partial");
+	catalog_run_expect(&plan_unpartial, values, NULL, SPI_OK_DELETE,
+					   "update migr.partial");
 	catalog_restore_user(&save);
 }
 
@@ -948,8 +981,8 @@ catalog_partials(void)
 	if (!catalog_has_partial())
 		return NIL;
 	catalog_become_owner(&save);
-	if (catalog_run(&plan_partials, NULL, NULL, true) != SPI_OK_SELECT)
-		elog(ERROR, "could not read migr.partial");
+	catalog_run_expect(&plan_partials, NULL, NULL, SPI_OK_SELECT,
+					   "read migr.partial");
 	catalog_restore_user(&save);
 	for (i = 0; i < SPI_processed; i++)
 	{
@@ -968,28 +1001,6 @@ catalog_partials(void)
 	return result;
 }
 
-/*
- * catalog_revision_queued
- *		Whether a job of this revision is queued, running or failed.
- */
-bool
-catalog_revision_queued(const char *id)
-{
-	MigrCatalogUser save;
-	Datum		values[1];
-	bool		isnull;
-	bool		result;
-
-	values[0] = CStringGetTextDatum(id);
-	catalog_become_owner(&save);
-	if (catalog_run(&plan_rev_queued, values, NULL, true) != SPI_OK_SELECT)
-		elog(ERROR, "could not read the job queue");
-	catalog_restore_user(&save);
-	result = DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0],
-										SPI_tuptable->tupdesc, 1, &isnull));
-	SPI_freetuptable(SPI_tuptable);
-	return result;
-}
 
 /*
  * catalog_mark_unapplied
@@ -1003,8 +1014,8 @@ catalog_mark_unapplied(const char *id)
 
 	values[0] = CStringGetTextDatum(id);
 	catalog_become_owner(&save);
-	if (catalog_run(&plan_unapplied, values, NULL, false) != SPI_OK_DELETE)
-		elog(ERROR, "could not record revision \"%s\" as not applied", id);
+	catalog_run_expect(&plan_unapplied, values, NULL, SPI_OK_DELETE,
+					   "record revision \"%s\" as not applied", id);
 	catalog_restore_user(&save);
 }
 
@@ -1037,8 +1048,8 @@ catalog_log(const char *action, const char *revision, const char *target,
 	values[5] = CStringGetTextDatum(outcome);
 
 	catalog_become_owner(&save);
-	if (catalog_run(&plan_log, values, nulls, false) != SPI_OK_INSERT)
-		elog(ERROR, "could not write to migr.log");
+	catalog_run_expect(&plan_log, values, nulls, SPI_OK_INSERT,
+					   "write to migr.log");
 	catalog_restore_user(&save);
 }
 
@@ -1058,9 +1069,8 @@ catalog_get_def(const char *id, MigrRevDef *def, bool *applied)
 
 	values[0] = CStringGetTextDatum(id);
 	catalog_become_owner(&save);
-	if (catalog_run(catalog_has_partial() ? &plan_getdef : &plan_getdef_10,
-					values, NULL, true) != SPI_OK_SELECT)
-		elog(ERROR, "unexpected result from the revision query");
+	catalog_run_expect(catalog_has_partial() ? &plan_getdef : &plan_getdef_10,
+					   values, NULL, SPI_OK_SELECT, "read revision \"%s\"", id);
 	catalog_restore_user(&save);
 
 	if (SPI_processed != 1)
@@ -1104,8 +1114,8 @@ catalog_label_owner(const char *label)
 
 	values[0] = CStringGetTextDatum(label);
 	catalog_become_owner(&save);
-	if (catalog_run(&plan_label, values, NULL, true) != SPI_OK_SELECT)
-		elog(ERROR, "unexpected result from the label query");
+	catalog_run_expect(&plan_label, values, NULL, SPI_OK_SELECT,
+					   "read label \"%s\"", label);
 	catalog_restore_user(&save);
 	if (SPI_processed > 0)
 		id = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
@@ -1128,8 +1138,8 @@ catalog_is_referenced(const char *id)
 
 	values[0] = CStringGetTextDatum(id);
 	catalog_become_owner(&save);
-	if (catalog_run(&plan_referenced, values, NULL, true) != SPI_OK_SELECT)
-		elog(ERROR, "unexpected result from the reference query");
+	catalog_run_expect(&plan_referenced, values, NULL, SPI_OK_SELECT,
+					   "read the references to revision \"%s\"", id);
 	catalog_restore_user(&save);
 	result = DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0],
 										SPI_tuptable->tupdesc, 1, &isnull));
@@ -1150,7 +1160,6 @@ catalog_store_def(MigrRevDef *def, bool replace, List *old_parents)
 	char		nulls[10];
 	List	   *touched = list_concat_copy(def->parents, old_parents);
 	ListCell   *lc;
-	int			rc;
 
 	memset(nulls, ' ', sizeof(nulls));
 	values[0] = CStringGetTextDatum(def->id);
@@ -1168,28 +1177,35 @@ catalog_store_def(MigrRevDef *def, bool replace, List *old_parents)
 	values[9] = catalog_name_datum(GetUserId());
 
 	catalog_become_owner(&save);
-	rc = catalog_run(replace ? &plan_update : &plan_insert, values, nulls,
-					 false);
-	if (rc != (replace ? SPI_OK_UPDATE : SPI_OK_INSERT) || SPI_processed != 1)
+	if (replace)
+		catalog_run_expect(&plan_update, values, nulls, SPI_OK_UPDATE,
+						   "store revision \"%s\"", def->id);
+	else
+		catalog_run_expect(&plan_insert, values, nulls, SPI_OK_INSERT,
+						   "store revision \"%s\"", def->id);
+	if (SPI_processed != 1)
 		elog(ERROR, "could not store revision \"%s\"", def->id);
-	if (replace &&
-		(catalog_run(&plan_edges_del, values, NULL, false) != SPI_OK_DELETE ||
-		 catalog_run(&plan_labels_del, values, NULL, false) != SPI_OK_DELETE))
-		elog(ERROR, "could not remove the edges of revision \"%s\"", def->id);
-	if (catalog_run(&plan_edges, values, NULL, false) != SPI_OK_INSERT)
-		elog(ERROR, "could not store the edges of revision \"%s\"", def->id);
+	if (replace)
+	{
+		catalog_run_expect(&plan_edges_del, values, NULL, SPI_OK_DELETE,
+						   "remove the edges of revision \"%s\"", def->id);
+		catalog_run_expect(&plan_labels_del, values, NULL, SPI_OK_DELETE,
+						   "remove the edges of revision \"%s\"", def->id);
+	}
+	catalog_run_expect(&plan_edges, values, NULL, SPI_OK_INSERT,
+					   "store the edges of revision \"%s\"", def->id);
 	values[1] = values[3];
-	if (catalog_run(&plan_labels, values, NULL, false) != SPI_OK_INSERT)
-		elog(ERROR, "could not store the labels of revision \"%s\"", def->id);
+	catalog_run_expect(&plan_labels, values, NULL, SPI_OK_INSERT,
+					   "store the labels of revision \"%s\"", def->id);
 	/* the heads: this revision, its old parents and its new ones */
 	touched = lcons(def->id, touched);
 	foreach(lc, touched)
 	{
 		values[0] = CStringGetTextDatum((char *) lfirst(lc));
-		if (catalog_run(&plan_unhead, values, NULL, false) != SPI_OK_DELETE ||
-			catalog_run(&plan_rehead, values, NULL, false) != SPI_OK_INSERT)
-			elog(ERROR, "could not update the heads of revision \"%s\"",
-				 def->id);
+		catalog_run_expect(&plan_unhead, values, NULL, SPI_OK_DELETE,
+						   "update the heads of revision \"%s\"", def->id);
+		catalog_run_expect(&plan_rehead, values, NULL, SPI_OK_INSERT,
+						   "update the heads of revision \"%s\"", def->id);
 	}
 	catalog_restore_user(&save);
 }
@@ -1209,8 +1225,8 @@ catalog_heads(List **ids, List **messages)
 	bool		labels = false;
 
 	catalog_become_owner(&save);
-	if (catalog_run(&plan_heads_msg, NULL, NULL, true) != SPI_OK_SELECT)
-		elog(ERROR, "unexpected result from the heads query");
+	catalog_run_expect(&plan_heads_msg, NULL, NULL, SPI_OK_SELECT,
+					   "read the heads");
 	catalog_restore_user(&save);
 	*ids = NIL;
 	*messages = NIL;

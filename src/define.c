@@ -272,7 +272,7 @@ define_check_changeable(MigrRevDef *old, bool applied, const char *diff)
 				 errdetail("Its statements before statement %d have committed; the new definition differs in: %s.",
 						   old->partial_next, diff),
 				 errhint("Finish it with migr_upgrade() (after migr_retry() or migr_cancel() of its job), then write a new revision that makes the change.")));
-	if (catalog_revision_queued(old->id))
+	if (job_revision_queued(old->id))
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("revision \"%s\" is queued for a background worker and cannot be changed",

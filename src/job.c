@@ -40,6 +40,7 @@
 #include "storage/proc.h"
 #include "storage/procarray.h"
 #include "utils/acl.h"
+#include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/guc.h"
 #include "utils/guc_tables.h"
@@ -134,6 +135,81 @@ static MigrQuery q_cancel = {
 static MigrQuery q_cancel_worker = {
 	"SELECT pg_catalog.pg_cancel_backend($1)",
 	1, {INT4OID}, NULL, true
+};
+
+/*
+ * A worker's queries.  Every change of a job's state is a compare-and-set:
+ * the UPDATE names the state it expects, waits for a concurrent
+ * migr_cancel()'s row lock, then skips a row that changed meanwhile, and
+ * the caller checks the row count.
+ *
+ * NB: the state in the WHERE clause is what makes this safe, not the row
+ * lock alone.  Under READ COMMITTED, an UPDATE that waited for another
+ * transaction's row lock re-evaluates its WHERE clause on the row as that
+ * transaction left it (EvalPlanQual), so a worker's update after a
+ * committed migr_cancel() finds the row 'cancelled' and changes nothing.
+ * Without the state test the worker would overwrite the cancel, and a job
+ * the user cancelled would be recorded done or queued again.  So a cancel
+ * always wins over a worker's later update.
+ */
+static MigrQuery q_next = {
+	"UPDATE migr.job SET state = 'running', worker_pid = $1,"
+	"  started_at = COALESCE(started_at, pg_catalog.now())"
+	" WHERE id OPERATOR(pg_catalog.=)"
+	"       (SELECT id FROM migr.job"
+	"         WHERE state OPERATOR(pg_catalog.=) ANY (ARRAY['queued', 'running'])"
+	"         ORDER BY id LIMIT 1 FOR UPDATE)"
+	"   AND state OPERATOR(pg_catalog.=) ANY (ARRAY['queued', 'running'])"
+	" RETURNING id, revision, next_statement, settings, role, target",
+	1, {INT4OID}, NULL
+};
+
+static MigrQuery q_progress = {
+	"UPDATE migr.job SET next_statement = $2"
+	" WHERE id OPERATOR(pg_catalog.=) $1"
+	"   AND state OPERATOR(pg_catalog.=) 'running'",
+	2, {INT8OID, INT4OID}, NULL
+};
+
+static MigrQuery q_done = {
+	"UPDATE migr.job SET state = 'done', error = NULL, sqlstate = NULL,"
+	"  finished_at = pg_catalog.now()"
+	" WHERE id OPERATOR(pg_catalog.=) $1"
+	"   AND state OPERATOR(pg_catalog.=) 'running'",
+	1, {INT8OID}, NULL
+};
+
+/* after a failed attempt, the job goes on, from where it stopped */
+static MigrQuery q_resume = {
+	"UPDATE migr.job SET state = 'running'"
+	" WHERE id OPERATOR(pg_catalog.=) $1"
+	"   AND state OPERATOR(pg_catalog.=) 'queued'"
+	" RETURNING next_statement",
+	1, {INT8OID}, NULL
+};
+
+static MigrQuery q_fail = {
+	"UPDATE migr.job SET state = $2, attempts = attempts OPERATOR(pg_catalog.+) 1,"
+	"  error = $3, sqlstate = $4,"
+	"  finished_at = CASE WHEN $2 OPERATOR(pg_catalog.=) 'failed'"
+	"                     THEN pg_catalog.now() END"
+	" WHERE id OPERATOR(pg_catalog.=) $1"
+	"   AND state OPERATOR(pg_catalog.=) 'running'"
+	" RETURNING attempts",
+	4, {INT8OID, TEXTOID, TEXTOID, TEXTOID}, NULL
+};
+
+static MigrQuery q_attempts = {
+	"SELECT attempts FROM migr.job WHERE id OPERATOR(pg_catalog.=) $1",
+	1, {INT8OID}, NULL
+};
+
+/* a job of this revision is queued, running or failed */
+static MigrQuery q_rev_queued = {
+	"SELECT EXISTS (SELECT 1 FROM migr.job"
+	"  WHERE revision OPERATOR(pg_catalog.=) $1"
+	"    AND state OPERATOR(pg_catalog.=) ANY (ARRAY['queued', 'running', 'failed']))",
+	1, {TEXTOID}, NULL
 };
 
 /* for migr_check(): failed jobs, and jobs queued with no live worker */
@@ -382,8 +458,8 @@ job_queue(List *revisions, int first, const char *statement,
 		values[4] = role;
 		values[5] = PointerGetDatum(settings);
 		values[6] = login;
-		if (catalog_run(&q_insert, values, nulls, false) != SPI_OK_INSERT)
-			elog(ERROR, "could not queue revision \"%s\"", (char *) lfirst(lc));
+		catalog_run_expect(&q_insert, values, nulls, SPI_OK_INSERT,
+						   "queue revision \"%s\"", (char *) lfirst(lc));
 	}
 	catalog_restore_user(&save);
 
@@ -391,8 +467,8 @@ job_queue(List *revisions, int first, const char *statement,
 
 	values[0] = Int32GetDatum(pid);
 	catalog_become_owner(&save);
-	if (catalog_run(&q_set_pid, values, NULL, false) != SPI_OK_UPDATE)
-		elog(ERROR, "could not record the worker of the queued jobs");
+	catalog_run_expect(&q_set_pid, values, NULL, SPI_OK_UPDATE,
+					   "record the worker of the queued jobs");
 	catalog_restore_user(&save);
 }
 
@@ -426,8 +502,8 @@ job_reconcile(void)
 	uint64		i;
 
 	catalog_become_owner(&save);
-	if (catalog_run(&q_pending, NULL, NULL, true) != SPI_OK_SELECT)
-		elog(ERROR, "could not read the job queue");
+	catalog_run_expect(&q_pending, NULL, NULL, SPI_OK_SELECT,
+					   "read the job queue");
 	catalog_restore_user(&save);
 	for (i = 0; i < SPI_processed && !orphaned; i++)
 	{
@@ -482,8 +558,8 @@ job_pending(List **revisions, List **messages, bool notice)
 	*revisions = NIL;
 	*messages = NIL;
 	catalog_become_owner(&save);
-	if (catalog_run(&q_pending, NULL, NULL, true) != SPI_OK_SELECT)
-		elog(ERROR, "could not read the job queue");
+	catalog_run_expect(&q_pending, NULL, NULL, SPI_OK_SELECT,
+					   "read the job queue");
 	catalog_restore_user(&save);
 	for (i = 0; i < SPI_processed; i++)
 	{
@@ -619,8 +695,8 @@ job_check_own(const char *fname)
 	bool		own;
 
 	catalog_become_owner(&save);
-	if (catalog_run(&q_own, NULL, NULL, true) != SPI_OK_SELECT)
-		elog(ERROR, "could not read the job queue");
+	catalog_run_expect(&q_own, NULL, NULL, SPI_OK_SELECT,
+					   "read the job queue");
 	catalog_restore_user(&save);
 	own = DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0],
 									 SPI_tuptable->tupdesc, 1, &isnull));
@@ -665,8 +741,8 @@ job_waited_on(void)
 	values[0] = CStringGetTextDatum(psprintf("%d/%u", MyBackendId,
 											 MyProc->lxid));
 	catalog_become_owner(&save);
-	if (catalog_run(&q_waited_on, values, NULL, true) != SPI_OK_SELECT)
-		elog(ERROR, "could not read pg_locks");
+	catalog_run_expect(&q_waited_on, values, NULL, SPI_OK_SELECT,
+					   "read pg_locks");
 	waited = DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0],
 										SPI_tuptable->tupdesc, 1, &isnull));
 	SPI_freetuptable(SPI_tuptable);
@@ -781,8 +857,8 @@ job_check_findings(void)
 	uint64		i;
 
 	catalog_become_owner(&save);
-	if (catalog_run(&q_check, NULL, NULL, true) != SPI_OK_SELECT)
-		elog(ERROR, "could not read the job queue");
+	catalog_run_expect(&q_check, NULL, NULL, SPI_OK_SELECT,
+					   "read the job queue");
 	catalog_restore_user(&save);
 	tt = SPI_tuptable;
 	n = SPI_processed;
@@ -872,8 +948,8 @@ migr_jobs(PG_FUNCTION_ARGS)
 	catalog_connect();
 	partials = catalog_partials();
 	catalog_become_owner(&save);
-	if (catalog_run(&q_list, NULL, NULL, true) != SPI_OK_SELECT)
-		elog(ERROR, "could not read the job queue");
+	catalog_run_expect(&q_list, NULL, NULL, SPI_OK_SELECT,
+					   "read the job queue");
 	catalog_restore_user(&save);
 	for (i = 0; i < SPI_processed; i++)
 	{
@@ -916,8 +992,8 @@ migr_retry(PG_FUNCTION_ARGS)
 	catalog_connect();
 	catalog_lock("migr_retry()", false);
 	catalog_become_owner(&save);
-	if (catalog_run(&q_retry, values, NULL, false) != SPI_OK_UPDATE_RETURNING)
-		elog(ERROR, "could not update the job queue");
+	catalog_run_expect(&q_retry, values, NULL, SPI_OK_UPDATE_RETURNING,
+					   "update the job queue");
 	catalog_restore_user(&save);
 	if (SPI_processed != 1)
 		ereport(ERROR,
@@ -930,8 +1006,8 @@ migr_retry(PG_FUNCTION_ARGS)
 	values[0] = Int32GetDatum(job_launch(get_role_oid(role, false),
 										 GetTopFullTransactionId()));
 	catalog_become_owner(&save);
-	if (catalog_run(&q_set_pid, values, NULL, false) != SPI_OK_UPDATE)
-		elog(ERROR, "could not record the worker of the queued jobs");
+	catalog_run_expect(&q_set_pid, values, NULL, SPI_OK_UPDATE,
+					   "record the worker of the queued jobs");
 	catalog_restore_user(&save);
 	catalog_finish();
 	PG_RETURN_VOID();
@@ -962,8 +1038,8 @@ migr_cancel(PG_FUNCTION_ARGS)
 	values[0] = Int64GetDatum(PG_GETARG_INT64(0));
 	catalog_connect();
 	catalog_become_owner(&save);
-	if (catalog_run(&q_cancel, values, NULL, false) != SPI_OK_UPDATE_RETURNING)
-		elog(ERROR, "could not update the job queue");
+	catalog_run_expect(&q_cancel, values, NULL, SPI_OK_UPDATE_RETURNING,
+					   "update the job queue");
 	for (i = 0; i < SPI_processed; i++)
 	{
 		HeapTuple	tup = SPI_tuptable->vals[i];
@@ -990,9 +1066,187 @@ migr_cancel(PG_FUNCTION_ARGS)
 	foreach(lc, running)
 	{
 		values[0] = Int32GetDatum(lfirst_int(lc));
-		(void) catalog_run(&q_cancel_worker, values, NULL, true);
+		(void) catalog_run(&q_cancel_worker, values, NULL);
 	}
 	catalog_restore_user(&save);
 	catalog_finish();
 	PG_RETURN_VOID();
+}
+
+/*
+ * job_next_running
+ *		Claim the first queued (or interrupted) job for this worker, marking
+ *		it running; false if there is none.  The row's values are copied
+ *		into cxt, so that they outlive the transaction.
+ */
+bool
+job_next_running(MigrJobRow *row, MemoryContext cxt)
+{
+	MigrCatalogUser save;
+	Datum		values[1];
+	bool		found;
+
+	catalog_become_owner(&save);
+	values[0] = Int32GetDatum(MyProcPid);
+	catalog_run_expect(&q_next, values, NULL, SPI_OK_UPDATE_RETURNING,
+					   "read the job queue");
+	found = (SPI_processed == 1);
+	if (found)
+	{
+		HeapTuple	tup = SPI_tuptable->vals[0];
+		TupleDesc	desc = SPI_tuptable->tupdesc;
+		MemoryContext old = MemoryContextSwitchTo(cxt);
+		bool		isnull;
+		Datum		settings;
+
+		memset(row, 0, sizeof(MigrJobRow));
+		row->id = DatumGetInt64(SPI_getbinval(tup, desc, 1, &isnull));
+		row->revision = SPI_getvalue(tup, desc, 2);
+		row->next = DatumGetInt32(SPI_getbinval(tup, desc, 3, &isnull));
+		settings = SPI_getbinval(tup, desc, 4, &isnull);
+		row->settings = migr_array_list(DatumGetArrayTypeP(settings),
+										"settings");
+		row->role = SPI_getvalue(tup, desc, 5);
+		row->target = SPI_getvalue(tup, desc, 6);
+		MemoryContextSwitchTo(old);
+		SPI_freetuptable(SPI_tuptable);
+	}
+	catalog_restore_user(&save);
+	return found;
+}
+
+/*
+ * job_update_running
+ *		One of a running job's compare-and-set updates, as the extension's
+ *		owner.  The job was cancelled if its row is no longer running: the
+ *		error rolls back the transaction the update belongs to, and with it
+ *		the work the update was to record.
+ */
+static void
+job_update_running(int64 id, MigrQuery *q, Datum *values)
+{
+	MigrCatalogUser save;
+
+	catalog_become_owner(&save);
+	catalog_run_expect(q, values, NULL, SPI_OK_UPDATE,
+					   "update job " INT64_FORMAT, id);
+	if (SPI_processed != 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_QUERY_CANCELED),
+				 errmsg("job " INT64_FORMAT " was cancelled", id)));
+	catalog_restore_user(&save);
+}
+
+/*
+ * job_set_progress
+ *		Record that the running job's statements before "next" have run, in
+ *		the transaction that ran them.
+ */
+void
+job_set_progress(int64 id, int next)
+{
+	Datum		values[2];
+
+	values[0] = Int64GetDatum(id);
+	values[1] = Int32GetDatum(next);
+	job_update_running(id, &q_progress, values);
+}
+
+/*
+ * job_finish
+ *		Record the running job as done, in the transaction that ran its last
+ *		statement.
+ */
+void
+job_finish(int64 id)
+{
+	Datum		values[1];
+
+	values[0] = Int64GetDatum(id);
+	job_update_running(id, &q_done, values);
+}
+
+/*
+ * job_record_failure
+ *		Record a failed attempt of a running job, with the error's detail
+ *		and hint.  Returns false if the job was cancelled in the meantime;
+ *		*stop is set when the job has used up its attempts (or the failure
+ *		is final): the job is then failed, and the queue stops.
+ */
+bool
+job_record_failure(int64 id, ErrorData *edata, bool final, bool *stop)
+{
+	MigrCatalogUser save;
+	Datum		values[4];
+	int			attempts = 0;
+	bool		isnull;
+	bool		recorded;
+
+	catalog_become_owner(&save);
+	values[0] = Int64GetDatum(id);
+	catalog_run_expect(&q_attempts, values, NULL, SPI_OK_SELECT,
+					   "read job " INT64_FORMAT, id);
+	if (SPI_processed == 1)
+		attempts = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[0],
+											   SPI_tuptable->tupdesc, 1,
+											   &isnull));
+	*stop = final || (attempts + 1 >= migr_max_job_attempts);
+	values[1] = CStringGetTextDatum(*stop ? "failed" : "queued");
+	values[2] = CStringGetTextDatum(job_error_text(edata));
+	values[3] = CStringGetTextDatum(unpack_sql_state(edata->sqlerrcode));
+	catalog_run_expect(&q_fail, values, NULL, SPI_OK_UPDATE_RETURNING,
+					   "record the failure of job " INT64_FORMAT, id);
+	recorded = (SPI_processed == 1);
+	catalog_restore_user(&save);
+	return recorded;
+}
+
+/*
+ * job_resume
+ *		Mark a job that is to be retried running again, and set *next to
+ *		where the failed attempt left off.  False if it was cancelled
+ *		meanwhile.
+ */
+bool
+job_resume(int64 id, int *next)
+{
+	MigrCatalogUser save;
+	Datum		values[1];
+	bool		isnull;
+	bool		found;
+
+	values[0] = Int64GetDatum(id);
+	catalog_become_owner(&save);
+	catalog_run_expect(&q_resume, values, NULL, SPI_OK_UPDATE_RETURNING,
+					   "update job " INT64_FORMAT, id);
+	found = (SPI_processed == 1);
+	if (found)
+		*next = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[0],
+											SPI_tuptable->tupdesc, 1,
+											&isnull));
+	catalog_restore_user(&save);
+	return found;
+}
+
+/*
+ * job_revision_queued
+ *		Whether a job of this revision is queued, running or failed.
+ */
+bool
+job_revision_queued(const char *id)
+{
+	MigrCatalogUser save;
+	Datum		values[1];
+	bool		isnull;
+	bool		result;
+
+	values[0] = CStringGetTextDatum(id);
+	catalog_become_owner(&save);
+	catalog_run_expect(&q_rev_queued, values, NULL, SPI_OK_SELECT,
+					   "read the job queue");
+	catalog_restore_user(&save);
+	result = DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0],
+										SPI_tuptable->tupdesc, 1, &isnull));
+	SPI_freetuptable(SPI_tuptable);
+	return result;
 }

@@ -1,7 +1,7 @@
 /*-------------------------------------------------------------------------
  *
  * lint.c
- *	  Lint of migration scripts: the rules of SPEC.md section 6, decided
+ *	  Lint of migration scripts: the rules of the README's "Lint", decided
  *	  from the server's parse trees and the live catalog; migr_lint().
  *
  * Each statement of a script is looked at with its parse tree, in order

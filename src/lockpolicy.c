@@ -75,19 +75,64 @@ typedef struct LockTarget
 static MemoryContext failed_cxt = NULL;
 static char *failed_sql = NULL;
 
+/* where a revision (or a worker's statement) stands in its lock retries */
+typedef struct MigrLockRetry
+{
+	TimestampTz start;			/* when its first attempt began */
+	int			delay;			/* the next wait's upper bound, in ms */
+} MigrLockRetry;
+
 static List *lock_add_target(List *targets, RangeVar *rv, LOCKMODE mode);
 static List *lock_targets(const char *sql);
 static void lock_describe_blockers(StringInfo detail, int *first_pid);
 static bool lock_describe_pid(StringInfo detail, int pid, Oid relid,
 							  TimestampTz waited_from);
+static void lock_retry_start(MigrLockRetry *retry);
+static bool apply_retry_or_throw(const char *id, int attempt,
+								 MigrLockRetry *retry, ErrorData *edata);
 static int	lock_next_wait(MigrLockRetry *retry);
 static char *lock_ms_string(int ms);
+
+/*
+ * lock_retry
+ *		Make attempts at a revision (or at a worker's statement) until one
+ *		succeeds, as long as they fail for lack of a lock and the policy
+ *		allows another; raise the last error otherwise.  This is the one
+ *		retry loop of move.c and apply.c.
+ *
+ * NB: the worker's job-level retry (worker_try_job) is a different thing
+ * and does not use this.  It retries a whole job after any error, across
+ * transactions, with migr.max_job_attempts and a pause counted in seconds,
+ * and records every failed attempt in migr.job for the user to see.  Here
+ * the unit is one subtransaction inside the caller's transaction, only
+ * lock timeouts are retried (any other error is the caller's to see at
+ * once), and the policy is migr.lock_retries and migr.lock_deadline, kept
+ * short because the caller's transaction holds its locks meanwhile.  A
+ * worker's statement that exhausts this policy fails its attempt, and the
+ * job-level retry takes over.
+ */
+void
+lock_retry(const char *id, MigrAttempt attempt, void *arg)
+{
+	MigrLockRetry retry;
+	int			n;
+
+	lock_retry_start(&retry);
+	for (n = 1;; n++)
+	{
+		ErrorData  *edata = NULL;
+
+		if (attempt(arg, &edata))
+			return;
+		(void) apply_retry_or_throw(id, n, &retry, edata);
+	}
+}
 
 /*
  * lock_retry_start
  *		Before the first attempt of a revision (or of a worker's statement).
  */
-void
+static void
 lock_retry_start(MigrLockRetry *retry)
 {
 	retry->start = GetCurrentTimestamp();
@@ -117,7 +162,7 @@ lock_note_failed_statement(const char *sql)
  *		migr.lock_deadline nor migr.lock_retries is used up, say who blocks,
  *		wait and return true; otherwise raise the error.  edata is freed.
  */
-bool
+static bool
 apply_retry_or_throw(const char *id, int attempt, MigrLockRetry *retry,
 					 ErrorData *edata)
 {
@@ -136,7 +181,7 @@ apply_retry_or_throw(const char *id, int attempt, MigrLockRetry *retry,
 	initStringInfo(&detail);
 	lock_describe_blockers(&detail, &pid);
 	if (detail.len == 0)
-		appendStringInfo(&detail, _("No session found holding a conflicting lock on the statement's tables since before it began to wait; the last attempt failed with: %s"),
+		appendStringInfo(&detail, _("No session was found holding a conflicting lock on the statement's tables since before it began to wait.  The last attempt failed with \"%s\"."),
 						 edata->message);
 	MemoryContextReset(failed_cxt);
 	failed_sql = NULL;

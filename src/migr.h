@@ -27,6 +27,8 @@
 #define ERRCODE_MIGR_MISSING_REVISION	MAKE_SQLSTATE('M','G','0','0','3')
 #define ERRCODE_MIGR_IRREVERSIBLE		MAKE_SQLSTATE('M','G','0','0','4')
 #define ERRCODE_MIGR_CYCLE				MAKE_SQLSTATE('M','G','0','0','5')
+#define ERRCODE_MIGR_LINT				MAKE_SQLSTATE('M','G','0','0','6')
+#define ERRCODE_MIGR_DATA_OPERATION		MAKE_SQLSTATE('M','G','0','0','7')
 
 /* limits */
 #define MIGR_ID_MAXLEN			64
@@ -178,11 +180,12 @@ typedef struct MigrQuery
 	Oid			argtypes[12];
 	void	   *plan;			/* SPIPlanPtr */
 	bool		scan;			/* reads a whole table: plan normally */
-	bool		tiny;			/* reads a whole tiny table: never by index */
 } MigrQuery;
 
-extern int	catalog_run(MigrQuery *cp, Datum *values, const char *nulls,
-						bool read_only);
+extern int	catalog_run(MigrQuery *cp, Datum *values, const char *nulls);
+extern void catalog_run_expect(MigrQuery *cp, Datum *values, const char *nulls,
+							   int expected_rc, const char *fmt,...)
+			pg_attribute_printf(5, 6);
 
 typedef struct MigrCatalogUser
 {
@@ -209,7 +212,6 @@ extern void catalog_mark_partial(const char *id, const char *checksum,
 								 int next);
 extern void catalog_clear_partial(const char *id);
 extern List *catalog_partials(void);
-extern bool catalog_revision_queued(const char *id);
 extern void catalog_log(const char *action, const char *revision,
 						const char *target, double ms, const char *outcome);
 extern bool catalog_get_def(const char *id, MigrRevDef *def, bool *applied);
@@ -265,17 +267,15 @@ extern Oid	apply_statement_relid(MigrStmt *ms);
 
 /* lockpolicy.c */
 
-/* where a revision (or a worker's statement) stands in its lock retries */
-typedef struct MigrLockRetry
-{
-	TimestampTz start;			/* when its first attempt began */
-	int			delay;			/* the next wait's upper bound, in ms */
-} MigrLockRetry;
+/*
+ * One attempt at a unit of work (a revision, or a worker's statement) in a
+ * subtransaction of its own: true if it succeeded; otherwise *edata is the
+ * error, and everything the attempt did is rolled back.
+ */
+typedef bool (*MigrAttempt) (void *arg, ErrorData **edata);
 
-extern void lock_retry_start(MigrLockRetry *retry);
+extern void lock_retry(const char *id, MigrAttempt attempt, void *arg);
 extern void lock_note_failed_statement(const char *sql);
-extern bool apply_retry_or_throw(const char *id, int attempt,
-								 MigrLockRetry *retry, ErrorData *edata);
 
 /* move.c */
 extern void move_get_def(const char *id, MigrRevDef *def);
@@ -312,6 +312,25 @@ extern void job_reconcile(void);
 extern List *job_check_findings(void);
 extern char *job_error_text(ErrorData *edata);
 
+/* a job a worker claimed (job_next_running) */
+typedef struct MigrJobRow
+{
+	int64		id;
+	char	   *revision;
+	char	   *target;
+	char	   *role;
+	int			next;			/* next statement to run */
+	List	   *settings;		/* "name=value" */
+} MigrJobRow;
+
+extern bool job_next_running(MigrJobRow *row, MemoryContext cxt);
+extern void job_set_progress(int64 id, int next);
+extern void job_finish(int64 id);
+extern bool job_record_failure(int64 id, ErrorData *edata, bool final,
+							   bool *stop);
+extern bool job_resume(int64 id, int *next);
+extern bool job_revision_queued(const char *id);
+
 /* worker.c */
 extern void worker_register_launcher(void);
 
@@ -322,8 +341,6 @@ extern MigrRevDef *revfile_parse(const char *text);
 extern char *define_revision(MigrRevDef *def, const char *fname);
 
 /* lint.c */
-#define ERRCODE_MIGR_LINT				MAKE_SQLSTATE('M','G','0','0','6')
-#define ERRCODE_MIGR_DATA_OPERATION		MAKE_SQLSTATE('M','G','0','0','7')
 
 typedef enum MigrLintMode
 {

@@ -50,10 +50,22 @@ typedef struct MovePlan
 	int			n;
 } MovePlan;
 
+/* one revision as move_attempt() works on it */
+typedef struct MoveAttempt
+{
+	MigrRev    *rev;
+	MoveKind	kind;
+	const char *target;
+	MemoryContext revcxt;		/* reset after every attempt */
+	double		ms;
+	int			deferred_at;
+} MoveAttempt;
+
 static MovePlan *move_prepare(const char *target, MoveKind kind);
 static void move_check_reversible(MovePlan *p, const char *target);
 static int	move_one(MigrRev *rev, MoveKind kind, const char *target,
 					 ReturnSetInfo *rsinfo);
+static bool move_attempt(void *arg, ErrorData **edata);
 static double move_run(MigrRev *rev, MoveKind kind, const char *target,
 					   int *deferred_at);
 static void move_queue(MovePlan *p, int from, int first, const char *target,
@@ -171,6 +183,15 @@ move_check_no_jobs(const char *fname)
 static bool
 move_try_lock(const char *fname)
 {
+	/*
+	 * NB: both ways take the definition lock before the migr lock, never
+	 * the other way round (catalog_lock()).  Two movers taking them in
+	 * opposite orders could each hold one and wait for the other, and the
+	 * deadlock detector would then fail one of them with 40P01 for doing
+	 * nothing wrong; one order makes that cycle impossible.  The try-lock
+	 * below gives up only on the migr lock, which with the definition lock
+	 * held can only be a background worker's.
+	 */
 	if (IsolationUsesXactSnapshot())
 	{
 		catalog_lock(fname, true);
@@ -316,54 +337,76 @@ static int
 move_one(MigrRev *rev, MoveKind kind, const char *target,
 		 ReturnSetInfo *rsinfo)
 {
-	MemoryContext oldcxt = CurrentMemoryContext;
-	ResourceOwner oldowner = CurrentResourceOwner;
-	MemoryContext revcxt;
-	volatile double ms = 0;
-	volatile int deferred_at = 0;
-	MigrLockRetry retry;
-	int			attempt;
+	MoveAttempt ma;
 	Datum		values[3];
 	bool		nulls[3] = {false, false, false};
 
-	revcxt = AllocSetContextCreate(oldcxt, "migr revision",
-								   ALLOCSET_DEFAULT_SIZES);
-	lock_retry_start(&retry);
-	for (attempt = 1;; attempt++)
-	{
-		ErrorData  *edata = NULL;
-
-		BeginInternalSubTransaction(NULL);
-		MemoryContextSwitchTo(revcxt);
-		PG_TRY();
-		{
-			ms = move_run(rev, kind, target, (int *) &deferred_at);
-			ReleaseCurrentSubTransaction();
-		}
-		PG_CATCH();
-		{
-			MemoryContextSwitchTo(oldcxt);
-			edata = CopyErrorData();
-			FlushErrorState();
-			RollbackAndReleaseCurrentSubTransaction();
-		}
-		PG_END_TRY();
-		MemoryContextSwitchTo(oldcxt);
-		CurrentResourceOwner = oldowner;
-		MemoryContextReset(revcxt);
-		if (edata == NULL)
-			break;
-		(void) apply_retry_or_throw(rev->id, attempt, &retry, edata);
-	}
-	MemoryContextDelete(revcxt);
-	if (deferred_at > 0)
-		return deferred_at;		/* its row comes with the queued ones */
+	ma.rev = rev;
+	ma.kind = kind;
+	ma.target = target;
+	ma.revcxt = AllocSetContextCreate(CurrentMemoryContext, "migr revision",
+									  ALLOCSET_DEFAULT_SIZES);
+	ma.ms = 0;
+	ma.deferred_at = 0;
+	lock_retry(rev->id, move_attempt, &ma);
+	MemoryContextDelete(ma.revcxt);
+	if (ma.deferred_at > 0)
+		return ma.deferred_at;	/* its row comes with the queued ones */
 
 	values[0] = CStringGetTextDatum(rev->id);
 	values[1] = PointerGetDatum(rev->message);
-	values[2] = Float8GetDatum(ms);
+	values[2] = Float8GetDatum(ma.ms);
 	tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	return 0;
+}
+
+/*
+ * move_attempt
+ *		One attempt at a revision, in a subtransaction of its own (a
+ *		MigrAttempt for lock_retry).
+ */
+static bool
+move_attempt(void *arg, ErrorData **edata)
+{
+	MoveAttempt *ma = (MoveAttempt *) arg;
+	MemoryContext oldcxt = CurrentMemoryContext;
+	ResourceOwner oldowner = CurrentResourceOwner;
+
+	*edata = NULL;
+	BeginInternalSubTransaction(NULL);
+	MemoryContextSwitchTo(ma->revcxt);
+	PG_TRY();
+	{
+		ma->ms = move_run(ma->rev, ma->kind, ma->target, &ma->deferred_at);
+		ReleaseCurrentSubTransaction();
+	}
+	PG_CATCH();
+	{
+		MemoryContextSwitchTo(oldcxt);
+		*edata = CopyErrorData();
+		FlushErrorState();
+		RollbackAndReleaseCurrentSubTransaction();
+	}
+	PG_END_TRY();
+
+	/*
+	 * NB: both ways out of the subtransaction leave CurrentResourceOwner
+	 * pointing at the parent transaction's owner, not at the owner that was
+	 * current when we began: inside a set-returning function called from a
+	 * portal that is the portal's owner, and the buffer pins and relation
+	 * references the executor takes after we return must be released by
+	 * it, or they would outlive the portal (the server warns about leaked
+	 * references) or be released twice.  Hence the explicit restore, as in
+	 * PL/pgSQL's exception blocks.  The memory context is restored for the
+	 * same reason: the subtransaction's ends switch to its parent's
+	 * CurTransactionContext.  What the attempt allocated lives in revcxt,
+	 * reset here, so that a hundred retries do not keep a hundred parsed
+	 * scripts.
+	 */
+	MemoryContextSwitchTo(oldcxt);
+	CurrentResourceOwner = oldowner;
+	MemoryContextReset(ma->revcxt);
+	return *edata == NULL;
 }
 
 /*

@@ -97,64 +97,6 @@ typedef struct WorkerJob
 
 static MemoryContext worker_cxt = NULL;
 
-/*
- * Every change of a job's state is a compare-and-set: the UPDATE names the
- * state it expects, waits for a concurrent migr_cancel()'s row lock, then
- * skips a row that changed meanwhile, and the caller checks the row count.
- * So a cancel always wins over a worker's later update.
- */
-static MigrQuery q_next = {
-	"UPDATE migr.job SET state = 'running', worker_pid = $1,"
-	"  started_at = COALESCE(started_at, pg_catalog.now())"
-	" WHERE id OPERATOR(pg_catalog.=)"
-	"       (SELECT id FROM migr.job"
-	"         WHERE state OPERATOR(pg_catalog.=) ANY (ARRAY['queued', 'running'])"
-	"         ORDER BY id LIMIT 1 FOR UPDATE)"
-	"   AND state OPERATOR(pg_catalog.=) ANY (ARRAY['queued', 'running'])"
-	" RETURNING id, revision, next_statement, settings, role, target",
-	1, {INT4OID}, NULL
-};
-
-static MigrQuery q_progress = {
-	"UPDATE migr.job SET next_statement = $2"
-	" WHERE id OPERATOR(pg_catalog.=) $1"
-	"   AND state OPERATOR(pg_catalog.=) 'running'",
-	2, {INT8OID, INT4OID}, NULL
-};
-
-static MigrQuery q_done = {
-	"UPDATE migr.job SET state = 'done', error = NULL, sqlstate = NULL,"
-	"  finished_at = pg_catalog.now()"
-	" WHERE id OPERATOR(pg_catalog.=) $1"
-	"   AND state OPERATOR(pg_catalog.=) 'running'",
-	1, {INT8OID}, NULL
-};
-
-/* after a failed attempt, the job goes on, from where it stopped */
-static MigrQuery q_resume = {
-	"UPDATE migr.job SET state = 'running'"
-	" WHERE id OPERATOR(pg_catalog.=) $1"
-	"   AND state OPERATOR(pg_catalog.=) 'queued'"
-	" RETURNING next_statement",
-	1, {INT8OID}, NULL
-};
-
-static MigrQuery q_fail = {
-	"UPDATE migr.job SET state = $2, attempts = attempts OPERATOR(pg_catalog.+) 1,"
-	"  error = $3, sqlstate = $4,"
-	"  finished_at = CASE WHEN $2 OPERATOR(pg_catalog.=) 'failed'"
-	"                     THEN pg_catalog.now() END"
-	" WHERE id OPERATOR(pg_catalog.=) $1"
-	"   AND state OPERATOR(pg_catalog.=) 'running'"
-	" RETURNING attempts",
-	4, {INT8OID, TEXTOID, TEXTOID, TEXTOID}, NULL
-};
-
-static MigrQuery q_attempts = {
-	"SELECT attempts FROM migr.job WHERE id OPERATOR(pg_catalog.=) $1",
-	1, {INT8OID}, NULL
-};
-
 static void worker_connect(MigrWorkerArgs *args);
 static void worker_begin(void);
 static void worker_commit(void);
@@ -167,7 +109,6 @@ static void worker_replay_sets(WorkerJob *job);
 static void worker_run_job(WorkerJob *job);
 static bool worker_try_job(WorkerJob *job);
 static void worker_run_toplevel(const char *sql);
-static void worker_update_job(WorkerJob *job, MigrQuery *q, Datum *values);
 static void worker_set_progress(WorkerJob *job, int next);
 static void worker_finish_job(WorkerJob *job);
 static List *worker_invalid_indexes(MigrStmt *ms);
@@ -190,18 +131,15 @@ void
 worker_register_launcher(void)
 {
 	BackgroundWorker worker;
+	MigrWorkerArgs args;
 
 	if (!process_shared_preload_libraries_in_progress)
 		return;
-	memset(&worker, 0, sizeof(worker));
-	worker.bgw_flags = BGWORKER_SHMEM_ACCESS |
-		BGWORKER_BACKEND_DATABASE_CONNECTION;
-	worker.bgw_start_time = BgWorkerStart_RecoveryFinished;
-	worker.bgw_restart_time = BGW_NEVER_RESTART;
-	snprintf(worker.bgw_library_name, BGW_MAXLEN, "migr");
+	memset(&args, 0, sizeof(args));
+	job_worker_entry(&worker, "migr launcher", &args);
 	snprintf(worker.bgw_function_name, BGW_MAXLEN, "migr_launcher_main");
-	snprintf(worker.bgw_name, BGW_MAXLEN, "migr launcher");
-	snprintf(worker.bgw_type, BGW_MAXLEN, "migr launcher");
+	/* registered by the postmaster, which is told of nothing */
+	worker.bgw_notify_pid = 0;
 	/* restarted after a crash: that is when interrupted jobs need it */
 	worker.bgw_restart_time = 10;
 	RegisterBackgroundWorker(&worker);
@@ -294,38 +232,22 @@ worker_take_lock(void)
 static bool
 worker_next_job(WorkerJob *job)
 {
-	MigrCatalogUser save;
-	Datum		values[1];
+	MigrJobRow	row;
 	bool		found;
 
 	worker_begin();
-	catalog_become_owner(&save);
-	values[0] = Int32GetDatum(MyProcPid);
-	if (catalog_run(&q_next, values, NULL, false) != SPI_OK_UPDATE_RETURNING)
-		elog(ERROR, "could not read the job queue");
-	found = (SPI_processed == 1);
+	found = job_next_running(&row, worker_cxt);
 	if (found)
 	{
-		HeapTuple	tup = SPI_tuptable->vals[0];
-		TupleDesc	desc = SPI_tuptable->tupdesc;
-		MemoryContext old = MemoryContextSwitchTo(worker_cxt);
-		bool		isnull;
-		Datum		settings;
-
 		memset(job, 0, sizeof(WorkerJob));
-		job->id = DatumGetInt64(SPI_getbinval(tup, desc, 1, &isnull));
-		job->revision = SPI_getvalue(tup, desc, 2);
-		job->next = DatumGetInt32(SPI_getbinval(tup, desc, 3, &isnull));
-		settings = SPI_getbinval(tup, desc, 4, &isnull);
-		job->settings = migr_array_list(DatumGetArrayTypeP(settings),
-										"settings");
-		job->role = SPI_getvalue(tup, desc, 5);
+		job->id = row.id;
+		job->revision = row.revision;
+		job->next = row.next;
+		job->settings = row.settings;
+		job->role = row.role;
 		job->roleid = get_role_oid(job->role, true);
-		job->target = SPI_getvalue(tup, desc, 6);
-		MemoryContextSwitchTo(old);
-		SPI_freetuptable(SPI_tuptable);
+		job->target = row.target;
 	}
-	catalog_restore_user(&save);
 	worker_commit();
 	return found;
 }
@@ -701,27 +623,6 @@ worker_clean_after(MigrStmt *ms, List *before)
 }
 
 /*
- * worker_update_job
- *		One of the job's compare-and-set updates, as the extension's owner.
- *		The job was cancelled if its row is no longer running: the error
- *		rolls back the transaction the update belongs to.
- */
-static void
-worker_update_job(WorkerJob *job, MigrQuery *q, Datum *values)
-{
-	MigrCatalogUser save;
-
-	catalog_become_owner(&save);
-	if (catalog_run(q, values, NULL, false) != SPI_OK_UPDATE)
-		elog(ERROR, "could not update job " INT64_FORMAT, job->id);
-	if (SPI_processed != 1)
-		ereport(ERROR,
-				(errcode(ERRCODE_QUERY_CANCELED),
-				 errmsg("job " INT64_FORMAT " was cancelled", job->id)));
-	catalog_restore_user(&save);
-}
-
-/*
  * worker_set_progress
  *		Record, in the transaction that ran them, that the job's statements
  *		before "next" have run: the revision is partially applied from now
@@ -730,13 +631,8 @@ worker_update_job(WorkerJob *job, MigrQuery *q, Datum *values)
 static void
 worker_set_progress(WorkerJob *job, int next)
 {
-	Datum		values[2];
-
 	catalog_mark_partial(job->revision, job->checksum, next);
-
-	values[0] = Int64GetDatum(job->id);
-	values[1] = Int32GetDatum(next);
-	worker_update_job(job, &q_progress, values);
+	job_set_progress(job->id, next);
 }
 
 /*
@@ -746,13 +642,10 @@ worker_set_progress(WorkerJob *job, int next)
 static void
 worker_finish_job(WorkerJob *job)
 {
-	Datum		values[1];
-
 	catalog_mark_applied(job->revision, job->checksum, job->ms);
 	catalog_log("upgrade", job->revision, job->target, job->ms,
 				"applied by worker");
-	values[0] = Int64GetDatum(job->id);
-	worker_update_job(job, &q_done, values);
+	job_finish(job->id);
 }
 
 /*
@@ -790,7 +683,18 @@ worker_run_job(WorkerJob *job)
 				}
 				PG_CATCH();
 				{
-					/* leave no INVALID index behind; the caller records it */
+					/*
+					 * Leave no INVALID index behind; the caller records the
+					 * error.  NB: the failed transaction is aborted before
+					 * the cleanup, not after: the cleanup runs statements
+					 * (DROP INDEX CONCURRENTLY among them) that need a
+					 * transaction state of their own, and in the aborted
+					 * one nothing can run.  The error is copied into the
+					 * worker's context first, as the abort frees the
+					 * transaction's memory, and rethrown after the cleanup
+					 * so that worker_try_job still sees the build's error,
+					 * not the cleanup's.
+					 */
 					ErrorData  *edata;
 
 					MemoryContextSwitchTo(worker_cxt);
@@ -859,30 +763,10 @@ static bool
 worker_record_failure(WorkerJob *job, ErrorData *edata, bool final,
 					  bool *stop)
 {
-	MigrCatalogUser save;
-	Datum		values[4];
-	int			attempts = 0;
-	bool		isnull;
 	bool		recorded;
 
 	worker_begin();
-	catalog_become_owner(&save);
-	values[0] = Int64GetDatum(job->id);
-	if (catalog_run(&q_attempts, values, NULL, false) != SPI_OK_SELECT)
-		elog(ERROR, "could not read job " INT64_FORMAT, job->id);
-	if (SPI_processed == 1)
-		attempts = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[0],
-											   SPI_tuptable->tupdesc, 1,
-											   &isnull));
-	*stop = final || (attempts + 1 >= migr_max_job_attempts);
-	values[1] = CStringGetTextDatum(*stop ? "failed" : "queued");
-	values[2] = CStringGetTextDatum(job_error_text(edata));
-	values[3] = CStringGetTextDatum(unpack_sql_state(edata->sqlerrcode));
-	if (catalog_run(&q_fail, values, NULL, false) != SPI_OK_UPDATE_RETURNING)
-		elog(ERROR, "could not record the failure of job " INT64_FORMAT,
-			 job->id);
-	recorded = (SPI_processed == 1);
-	catalog_restore_user(&save);
+	recorded = job_record_failure(job->id, edata, final, stop);
 	worker_commit();
 	return recorded;
 }
@@ -932,6 +816,15 @@ worker_try_job(WorkerJob *job)
 		}
 		PG_CATCH();
 		{
+			/*
+			 * NB: the order matters.  The error is copied into the worker's
+			 * context before the abort frees the memory it lives in;
+			 * interrupts are held so that a cancel arriving now cannot
+			 * throw out of the handler with the transaction half aborted;
+			 * the transaction is aborted before the error state is flushed
+			 * and before worker_record_failure starts a new one, which it
+			 * could not do inside the failed one.
+			 */
 			MemoryContextSwitchTo(worker_cxt);
 			edata = CopyErrorData();
 			HOLD_INTERRUPTS();
@@ -966,22 +859,10 @@ worker_try_job(WorkerJob *job)
 static bool
 worker_resume_job(WorkerJob *job)
 {
-	MigrCatalogUser save;
-	Datum		values[1];
-	bool		isnull;
 	bool		found;
 
 	worker_begin();
-	values[0] = Int64GetDatum(job->id);
-	catalog_become_owner(&save);
-	if (catalog_run(&q_resume, values, NULL, false) != SPI_OK_UPDATE_RETURNING)
-		elog(ERROR, "could not update job " INT64_FORMAT, job->id);
-	found = (SPI_processed == 1);
-	if (found)
-		job->next = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[0],
-												SPI_tuptable->tupdesc, 1,
-												&isnull));
-	catalog_restore_user(&save);
+	found = job_resume(job->id, &job->next);
 	worker_commit();
 	return found;
 }

@@ -3,7 +3,7 @@
 # Copyright (c) 2026, migr developers
 #
 # Differential test of migr's revision graph against Alembic's RevisionMap
-# (Debian's python3-alembic is the reference, SPEC §1-2).
+# (Debian's python3-alembic is the reference, README, "Targets").
 #
 # Random graphs, from a fixed seed: several roots, merges, branch labels,
 # depends_on across branches, across separate roots and onto branch labels,

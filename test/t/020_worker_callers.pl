@@ -1,7 +1,7 @@
 
 # Copyright (c) 2026, migr developers
 
-# Background workers (SPEC section 5), many callers during a long build:
+# Background workers (README, "Concurrent index builds"), many callers during a long build:
 #  6. ten application connections call migr_upgrade('head') again and again
 #     (pgbench, 10 clients x 5 calls) while a worker's CREATE INDEX
 #     CONCURRENTLY is held in "waiting for old snapshots".  Every call must

@@ -1,7 +1,7 @@
 
 # Copyright (c) 2026, migr developers
 
-# Background workers (SPEC section 5), dropping things under a worker:
+# Background workers (README, "Concurrent index builds"), dropping things under a worker:
 # 13. DROP EXTENSION migr while a worker builds an index, and DROP DATABASE
 #     ... WITH (FORCE) of the database a worker builds in: neither is
 #     blocked (each must finish well within its statement_timeout), the

@@ -1,7 +1,7 @@
 
 # Copyright (c) 2026, migr developers
 
-# Background workers (SPEC section 5), failures:
+# Background workers (README, "Concurrent index builds"), failures:
 #  5. a unique index over duplicate data: the job is tried
 #     migr.max_job_attempts times (the caller's setting, 2 here), leaves no
 #     INVALID index, then stops the queue: migr_jobs() shows it failed with

@@ -1,7 +1,7 @@
 
 # Copyright (c) 2026, migr developers
 
-# Background workers (SPEC section 5), the ordinary life of a queue:
+# Background workers (README, "Concurrent index builds"), the ordinary life of a queue:
 #  1. an autocommit migr_upgrade() that reaches CREATE INDEX CONCURRENTLY on
 #     an existing table returns at once, while the build still runs; the
 #     worker holds the migr lock, other calls return the queued revisions

@@ -1,7 +1,7 @@
 
 # Copyright (c) 2026, migr developers
 
-# Background workers (SPEC section 5), interrupted builds are resumed.
+# Background workers (README, "Concurrent index builds"), interrupted builds are resumed.
 # Each build is held in "waiting for old snapshots" (its index already in
 # the catalog, INVALID) and then interrupted:
 #  7a. immediate shutdown and start, migr NOT preloaded: the job stays

@@ -1,7 +1,7 @@
 
 # Copyright (c) 2026, migr developers
 
-# Background workers (SPEC section 5), the worker runs as the caller:
+# Background workers (README, "Concurrent index builds"), the worker runs as the caller:
 # 11. a role "app" with nothing but EXECUTE on migr_upgrade(), the
 #     ownership of its table and CREATE on its schema (which CREATE INDEX
 #     needs) upgrades; the worker's session is app's: its

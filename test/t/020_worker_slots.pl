@@ -1,7 +1,7 @@
 
 # Copyright (c) 2026, migr developers
 
-# Background workers (SPEC section 5), no free worker slot:
+# Background workers (README, "Concurrent index builds"), no free worker slot:
 # 10. with max_worker_processes = 1, held by the logical replication
 #     launcher, an upgrade that needs a worker retries for about 5 seconds,
 #     then fails with 53400 and a hint naming max_worker_processes; the

@@ -2,7 +2,7 @@
 # Copyright (c) 2026, migr developers
 
 # Issue 9: a revision is applied whole or not at all, as seen by every
-# later call (SPEC section 7).
+# later call (README, "Security").
 #  item 4: a revision whose deferred statement failed cannot be redefined
 #     (MG002, like an applied one), nor can one queued behind it; after
 #     migr_retry() it is recorded with the checksum it was started with;
@@ -27,8 +27,7 @@ use PostgreSQL::Test::Utils;
 use Test::More;
 use Time::HiRes qw(time);
 use MigrWorker;
-require "$FindBin::RealBin/10_cli_lib.pm";
-MigrCliTest->import(qw(run_migr));
+use MigrCli qw(run_migr);
 
 my $db = 'postgres';
 my $node = new_worker_node('state', rows => 300000,

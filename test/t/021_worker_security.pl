@@ -2,7 +2,7 @@
 # Copyright (c) 2026, migr developers
 
 # Background workers never hold more privilege than the queuing context
-# (SPEC section 7, issue 9 items 1 and 2).  For each way of calling
+# (README, "Security"; issue 9 items 1 and 2).  For each way of calling
 # migr_upgrade(), a revision whose deferred CREATE INDEX CONCURRENTLY is
 # followed by a probe, run by the worker, that records current_user,
 # session_user and what RESET ROLE, SET SESSION AUTHORIZATION and SET ROLE

@@ -2,7 +2,7 @@
 # Copyright (c) 2026, migr developers
 
 # Background jobs that cannot be interleaved, looped or left half done
-# (SPEC sections 5 and 7, issue 9 items 7 to 10):
+# (README, "Concurrent index builds" and "Security"; issue 9 items 7 to 10):
 #  7. settings: a worker-run statement sees the SETs of its own revision
 #     (those run in line before the deferred statement included) and the
 #     caller's session settings, nothing of other revisions;

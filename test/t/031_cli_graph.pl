@@ -14,8 +14,8 @@ use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
 
-require "$FindBin::RealBin/10_cli_lib.pm";
-MigrCliTest->import;
+use lib $FindBin::RealBin;
+use MigrCli;
 
 my $d = PostgreSQL::Test::Utils::tempdir . '/versions';
 my ($rc, $out, $err);

@@ -1,6 +1,7 @@
 # test/t/MigrWorker.pm: helpers shared by the TAP tests of migr's
-# background workers (test/t/020_worker_*.pl, SPEC section 5).  Not run by
-# prove (not *.pl); found through PROVE_FLAGS = -I ./test/t.
+# background workers (test/t/020_worker_*.pl; README, "Concurrent index
+# builds").  Not run by prove (not *.pl); found through PROVE_FLAGS =
+# -I ./test/t.
 #
 # Long index builds are made controllable, never timed: a "holder" session
 # opens a REPEATABLE READ transaction and takes a snapshot before the build

@@ -1,11 +1,12 @@
-# test/t/10_cli_lib.pm: helpers shared by the migr client's TAP tests
-# (test/t/10_cli_*.pl).  Loaded with require, not run by prove (not *.pl).
+# test/t/MigrCli.pm: helpers shared by the migr client's TAP tests
+# (test/t/010_cli_*.pl, 031_cli_graph.pl).  Not run by prove (not *.pl);
+# found through "use lib" on the test's own folder.
 #
 # The client under test is, in order: $ENV{MIGR_BIN}; the tree's own build
 # (src/bin/migr, built here with make if it is missing); "migr" on PATH,
 # which under "make installcheck" starts with pg_config --bindir, where
 # "make install" puts it.
-package MigrCliTest;
+package MigrCli;
 
 use strict;
 use warnings;

@@ -10,8 +10,8 @@ use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
 
-require "$FindBin::RealBin/10_cli_lib.pm";
-MigrCliTest->import;
+use lib $FindBin::RealBin;
+use MigrCli;
 
 my $node = new_migr_node('push', "log_statement = 'all'");
 my $tmp = PostgreSQL::Test::Utils::tempdir;

@@ -8,8 +8,8 @@ use FindBin;
 use PostgreSQL::Test::Utils;
 use Test::More;
 
-require "$FindBin::RealBin/10_cli_lib.pm";
-MigrCliTest->import;
+use lib $FindBin::RealBin;
+use MigrCli;
 
 my $tmp = PostgreSQL::Test::Utils::tempdir;
 my ($rc, $out, $err);
