@@ -28,10 +28,8 @@
 #define ERRCODE_MIGR_IRREVERSIBLE		MAKE_SQLSTATE('M','G','0','0','4')
 #define ERRCODE_MIGR_CYCLE				MAKE_SQLSTATE('M','G','0','0','5')
 
-/* limits */
-#define MIGR_ID_MAXLEN			64
-#define MIGR_MAX_SCRIPT_BYTES	(16 * 1024 * 1024)
-#define MIGR_CHECKSUM_LEN		64	/* hex digits of a SHA-256 */
+/* the revision-file format and its limits, shared with the client */
+#include "common/revformat.h"
 
 /* settings (migr.c) */
 extern int	migr_lock_timeout;

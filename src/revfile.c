@@ -29,7 +29,6 @@
 #include "parser/parser.h"
 
 #include "migr.h"
-#include "revlex.h"
 
 typedef enum Section
 {

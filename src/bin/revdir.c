@@ -32,7 +32,6 @@
 #include "pqexpbuffer.h"
 
 #include "migr_fe.h"
-#include "revlex.h"
 
 typedef enum RevSection
 {
@@ -65,6 +64,7 @@ static const char *const revdir_directives[] = {
 static char *revdir_vformat(const char *fmt, va_list args)
 			pg_attribute_printf(1, 0);
 static int	revdir_name_cmp(const void *a, const void *b);
+static bool revdir_checksum(RevFile *f);
 static bool revdir_read_file(RevDir *rd, RevFile *f, int dfd);
 static void revdir_error(RevParse *p, const char *hint, const char *fmt,...)
 			pg_attribute_printf(3, 4);
@@ -169,37 +169,43 @@ revdir_print_findings(const RevDir *rd, FILE *out, bool errors_only)
 
 /*
  * revdir_check_name
- *		The id and label syntax of SPEC.md section 1, as the server's
- *		target_check_name() enforces it.  On failure *why says what is wrong.
+ *		The id and label syntax (src/common/revname.c, which the server's
+ *		target_check_name() enforces too).  On failure *why says what is
+ *		wrong.
  */
 bool
 revdir_check_name(const char *name, const char **why)
 {
-	size_t		len = strlen(name);
-	const char *c;
+	*why = revname_problem_text(revname_check(name));
+	return *why == NULL;
+}
 
-	if (len == 0 || len > MIGR_ID_MAXLEN)
-	{
-		*why = "it must be 1 to 64 characters long";
+/*
+ * revdir_checksum
+ *		Fill f->checksum with src/common/revsum.c, as the server computes
+ *		it; false if the hash library failed.  One hash context serves
+ *		every file of a run.
+ */
+static bool
+revdir_checksum(RevFile *f)
+{
+	static pg_cryptohash_ctx *ctx = NULL;
+	RevSumFields fields;
+
+	if (ctx == NULL && (ctx = pg_cryptohash_create(PG_SHA256)) == NULL)
 		return false;
-	}
-	for (c = name; *c; c++)
-		if (!(isascii((unsigned char) *c) &&
-			  (isalnum((unsigned char) *c) || *c == '_' || *c == '.' ||
-			   *c == '-')))
-		{
-			*why = "it may only contain letters, digits, \"_\", \".\" and \"-\"";
-			return false;
-		}
-	if (name[0] == '+' || name[0] == '-')
+	fields.id = f->id;
+	fields.parents = (const char *const *) f->parents;
+	fields.nparents = f->nparents;
+	fields.deps = (const char *const *) f->deps;
+	fields.ndeps = f->ndeps;
+	fields.kind = f->kind;
+	fields.upgrade = f->upgrade;
+	fields.downgrade = f->downgrade;
+	if (revsum_compute(ctx, &fields, f->checksum) != NULL)
 	{
-		*why = "it cannot start with \"+\" or \"-\", which denote relative steps";
-		return false;
-	}
-	if (strcmp(name, "head") == 0 || strcmp(name, "heads") == 0 ||
-		strcmp(name, "base") == 0 || strcmp(name, "current") == 0)
-	{
-		*why = "it is a reserved word of migr's targets";
+		pg_cryptohash_free(ctx);
+		ctx = NULL;
 		return false;
 	}
 	return true;
@@ -603,7 +609,7 @@ revdir_parse_text(RevDir *rd, RevFile *f, bool std_strings)
 		termPQExpBuffer(&p.downgrade);
 	p.lineno = 0;
 	revdir_check_def(&p);
-	if (!checksum_revfile(f))
+	if (!revdir_checksum(f))
 	{
 		revdir_add_finding(rd, f->path, 0, f->id, "error", "checksum", NULL,
 						   "could not compute the SHA-256 checksum");
