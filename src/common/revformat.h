@@ -28,6 +28,88 @@
 #define MIGR_CHECKSUM_LEN		64	/* hex digits of a SHA-256 */
 #define MIGR_RANDOM_ID_LEN		12	/* hex digits, as Alembic makes them */
 
+/* revparse.c: the directives, in the order the server's hint lists them */
+typedef enum RevDirective
+{
+	REVDIR_REVISION,
+	REVDIR_DOWN_REVISION,
+	REVDIR_DEPENDS_ON,
+	REVDIR_BRANCH_LABELS,
+	REVDIR_MESSAGE,
+	REVDIR_KIND,
+	REVDIR_UPGRADE,
+	REVDIR_DOWNGRADE,
+	REVDIR_COUNT
+} RevDirective;
+
+typedef enum RevSection
+{
+	REVSEC_HEADER,				/* directives, comments, blank lines */
+	REVSEC_UPGRADE,
+	REVSEC_DOWNGRADE
+} RevSection;
+
+/* why a file is not a revision file (the message says where) */
+typedef enum RevParseProblem
+{
+	REVPARSE_OK,
+	REVPARSE_AFTER_UPGRADE,		/* a header directive inside a script */
+	REVPARSE_TWICE,				/* a header directive given twice */
+	REVPARSE_NOT_ONE_ID,		/* "-- migr:revision" without exactly one id */
+	REVPARSE_ALLOW_IN_HEADER,	/* "-- migr:allow" before the scripts */
+	REVPARSE_UNKNOWN,			/* not a directive's name */
+	REVPARSE_TEXT_AFTER_SECTION,	/* "-- migr:upgrade x" */
+	REVPARSE_SECOND_SECTION,	/* a second upgrade or downgrade */
+	REVPARSE_DOWNGRADE_FIRST,	/* downgrade before upgrade */
+	REVPARSE_MALFORMED,			/* looks like a directive, is not one */
+	REVPARSE_SQL_IN_HEADER,		/* SQL before "-- migr:upgrade" */
+	REVPARSE_NO_REVISION,
+	REVPARSE_NO_UPGRADE
+} RevParseProblem;
+
+/* what a line of a revision file is, from revparse_next() */
+typedef enum RevLineKind
+{
+	REVLINE_END,				/* the text is read, and is a revision file */
+	REVLINE_PROBLEM,			/* see RevParser.problem */
+	REVLINE_NOTHING,			/* a comment, a blank line, a section start */
+	REVLINE_FIELD,				/* a directive that describes the revision */
+	REVLINE_SCRIPT				/* a line of the current section's script */
+} RevLineKind;
+
+typedef struct RevParseLine
+{
+	const char *line;			/* the line, with its newline */
+	int			full;			/* its length with the newline */
+	bool		sql;			/* REVLINE_SCRIPT: holds some SQL */
+	RevDirective directive;		/* REVLINE_FIELD: which, and its value */
+	const char *value;			/* trimmed, not terminated */
+	int			valuelen;
+	int			nwords;			/* words in the value ("base" alone: 0) */
+} RevParseLine;
+
+/* the state of reading one file; the caller keeps the text meanwhile */
+typedef struct RevParser
+{
+	RevLexer	lx;
+	const char *next;			/* the rest of the text */
+	RevSection	section;
+	bool		seen[REVDIR_COUNT];
+	int			lineno;			/* 0 for problems of the whole file */
+	RevParseProblem problem;
+	const char *word;			/* the directive's name, for messages */
+	int			wordlen;
+	const char *line;			/* the line at fault (no newline) */
+	int			linelen;
+} RevParser;
+
+extern void revparse_init(RevParser *p, const char *text, bool std_strings);
+extern RevLineKind revparse_next(RevParser *p, RevParseLine *out);
+extern const char *revparse_word(const char **cursor, const char *end,
+								 int *len);
+extern char *revparse_message(const RevParser *p, bool with_line);
+extern const char *revparse_hint(RevParseProblem problem);
+
 /* revname.c: what is wrong with an id or a label */
 typedef enum RevNameProblem
 {
