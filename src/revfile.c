@@ -27,65 +27,22 @@
 
 #include "migr.h"
 
-static List *revfile_list(const RevParseLine *ln);
-static void revfile_field(MigrRevDef *def, const RevParseLine *ln);
+static List *revfile_list(char **items, int n);
 static void revfile_report(const RevParser *p);
 
 /*
  * revfile_list
- *		A directive's space-separated ids or labels.
+ *		An array of the parser's as a List.
  */
 static List *
-revfile_list(const RevParseLine *ln)
+revfile_list(char **items, int n)
 {
 	List	   *out = NIL;
-	const char *cursor = ln->value;
-	const char *end = ln->value + ln->valuelen;
-	const char *word;
-	int			len;
 	int			i;
 
-	for (i = 0; i < ln->nwords; i++)
-	{
-		word = revparse_word(&cursor, end, &len);
-		out = lappend(out, pnstrdup(word, len));
-	}
+	for (i = 0; i < n; i++)
+		out = lappend(out, items[i]);
 	return out;
-}
-
-/*
- * revfile_field
- *		Record one of the directives that describe the revision.
- */
-static void
-revfile_field(MigrRevDef *def, const RevParseLine *ln)
-{
-	switch (ln->directive)
-	{
-		case REVDIR_REVISION:
-			def->id = linitial(revfile_list(ln));
-			break;
-		case REVDIR_DOWN_REVISION:
-			def->parents = revfile_list(ln);
-			break;
-		case REVDIR_DEPENDS_ON:
-			def->deps = revfile_list(ln);
-			break;
-		case REVDIR_BRANCH_LABELS:
-			def->labels = revfile_list(ln);
-			break;
-		case REVDIR_MESSAGE:
-			def->message = pnstrdup(ln->value, ln->valuelen);
-			break;
-		case REVDIR_KIND:
-			def->kind = pnstrdup(ln->value, ln->valuelen);
-			break;
-		case REVDIR_UPGRADE:
-		case REVDIR_DOWNGRADE:
-		case REVDIR_COUNT:
-			elog(ERROR, "unexpected revision file directive %d",
-				 (int) ln->directive);
-	}
 }
 
 /*
@@ -128,8 +85,6 @@ revfile_parse(const char *text)
 				 errdetail("The limit is %d bytes for each script.",
 						   MIGR_MAX_SCRIPT_BYTES)));
 
-	def->message = "";
-	def->kind = "schema";
 	initStringInfo(&upgrade);
 	initStringInfo(&downgrade);
 	revparse_init(&p, text, standard_conforming_strings);
@@ -138,8 +93,6 @@ revfile_parse(const char *text)
 		CHECK_FOR_INTERRUPTS();
 		if (kind == REVLINE_PROBLEM)
 			revfile_report(&p);
-		else if (kind == REVLINE_FIELD)
-			revfile_field(def, &ln);
 		else if (kind == REVLINE_SCRIPT)
 			appendBinaryStringInfo(p.section == REVSEC_UPGRADE ? &upgrade :
 								   &downgrade, ln.line, ln.full);
@@ -147,6 +100,12 @@ revfile_parse(const char *text)
 
 	upgrade.data[revlex_script_length(upgrade.data, upgrade.len)] = '\0';
 	downgrade.data[revlex_script_length(downgrade.data, downgrade.len)] = '\0';
+	def->id = p.fields.id;
+	def->parents = revfile_list(p.fields.parents, p.fields.nparents);
+	def->deps = revfile_list(p.fields.deps, p.fields.ndeps);
+	def->labels = revfile_list(p.fields.labels, p.fields.nlabels);
+	def->message = p.fields.message ? p.fields.message : "";
+	def->kind = p.fields.kind ? p.fields.kind : "schema";
 	def->upgrade = upgrade.data;
 	def->downgrade = p.seen[REVDIR_DOWNGRADE] ? downgrade.data : NULL;
 	return def;

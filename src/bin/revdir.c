@@ -45,9 +45,8 @@ static char *revdir_vformat(const char *fmt, va_list args)
 			pg_attribute_printf(1, 0);
 static int	revdir_name_cmp(const void *a, const void *b);
 static bool revdir_checksum(RevFile *f);
+static void revdir_take_fields(RevFile *f, const RevFields *fields);
 static bool revdir_read_file(RevDir *rd, RevFile *f, int dfd);
-static char **revdir_list(const RevParseLine *ln, int *n);
-static void revdir_field(RevFile *f, const RevParseLine *ln);
 static void revdir_check_def(RevParse *p);
 static void revdir_check_names(RevParse *p, char **names, int n,
 							   const char *what);
@@ -337,60 +336,22 @@ revdir_read_file(RevDir *rd, RevFile *f, int dfd)
 }
 
 /*
- * revdir_list
- *		A directive's space-separated ids or labels.
- */
-static char **
-revdir_list(const RevParseLine *ln, int *n)
-{
-	char	  **out = pg_malloc(sizeof(char *) * Max(ln->nwords, 1));
-	const char *cursor = ln->value;
-	const char *end = ln->value + ln->valuelen;
-	const char *word;
-	int			len;
-
-	for (*n = 0; *n < ln->nwords; (*n)++)
-	{
-		word = revparse_word(&cursor, end, &len);
-		out[*n] = pnstrdup(word, len);
-	}
-	return out;
-}
-
-/*
- * revdir_field
- *		One of the directives that describe the revision.
+ * revdir_take_fields
+ *		What the directives read so far say, into the file's description
+ *		(findings name the revision once its id is known).
  */
 static void
-revdir_field(RevFile *f, const RevParseLine *ln)
+revdir_take_fields(RevFile *f, const RevFields *fields)
 {
-	int			n;
-
-	switch (ln->directive)
-	{
-		case REVDIR_REVISION:
-			f->id = revdir_list(ln, &n)[0];
-			break;
-		case REVDIR_DOWN_REVISION:
-			f->parents = revdir_list(ln, &f->nparents);
-			break;
-		case REVDIR_DEPENDS_ON:
-			f->deps = revdir_list(ln, &f->ndeps);
-			break;
-		case REVDIR_BRANCH_LABELS:
-			f->labels = revdir_list(ln, &f->nlabels);
-			break;
-		case REVDIR_MESSAGE:
-			f->message = pnstrdup(ln->value, ln->valuelen);
-			break;
-		case REVDIR_KIND:
-			f->kind = pnstrdup(ln->value, ln->valuelen);
-			break;
-		case REVDIR_UPGRADE:
-		case REVDIR_DOWNGRADE:
-		case REVDIR_COUNT:
-			break;
-	}
+	f->id = fields->id;
+	f->parents = fields->parents;
+	f->nparents = fields->nparents;
+	f->deps = fields->deps;
+	f->ndeps = fields->ndeps;
+	f->labels = fields->labels;
+	f->nlabels = fields->nlabels;
+	f->message = fields->message;
+	f->kind = fields->kind;
 }
 
 /*
@@ -401,22 +362,20 @@ revdir_field(RevFile *f, const RevParseLine *ln)
 bool
 revdir_parse_text(RevDir *rd, RevFile *f, bool std_strings)
 {
-	RevParse	p;
+	RevParse	p = {.rd = rd,.f = f};
 	RevParser	rp;
 	RevParseLine ln;
 	RevLineKind kind;
 	PQExpBufferData upgrade;
 	PQExpBufferData downgrade;
 
-	memset(&p, 0, sizeof(p));
-	p.rd = rd;
-	p.f = f;
 	initPQExpBuffer(&upgrade);
 	initPQExpBuffer(&downgrade);
 	revparse_init(&rp, f->text, std_strings);
 
 	while ((kind = revparse_next(&rp, &ln)) != REVLINE_END)
 	{
+		revdir_take_fields(f, &rp.fields);
 		if (kind == REVLINE_PROBLEM)
 		{
 			char	   *message = revparse_message(&rp, false);
@@ -429,9 +388,7 @@ revdir_parse_text(RevDir *rd, RevFile *f, bool std_strings)
 			termPQExpBuffer(&downgrade);
 			return false;
 		}
-		if (kind == REVLINE_FIELD)
-			revdir_field(f, &ln);
-		else if (kind == REVLINE_SCRIPT && rp.section == REVSEC_UPGRADE)
+		if (kind == REVLINE_SCRIPT && rp.section == REVSEC_UPGRADE)
 		{
 			p.upgrade_has_sql |= ln.sql;
 			appendBinaryPQExpBuffer(&upgrade, ln.line, ln.full);
@@ -440,6 +397,7 @@ revdir_parse_text(RevDir *rd, RevFile *f, bool std_strings)
 			appendBinaryPQExpBuffer(&downgrade, ln.line, ln.full);
 	}
 
+	revdir_take_fields(f, &rp.fields);
 	if (f->message == NULL)
 		f->message = pg_strdup("");
 	if (f->kind == NULL)

@@ -72,8 +72,7 @@ typedef enum RevLineKind
 {
 	REVLINE_END,				/* the text is read, and is a revision file */
 	REVLINE_PROBLEM,			/* see RevParser.problem */
-	REVLINE_NOTHING,			/* a comment, a blank line, a section start */
-	REVLINE_FIELD,				/* a directive that describes the revision */
+	REVLINE_NOTHING,			/* a comment, a blank line, a directive */
 	REVLINE_SCRIPT				/* a line of the current section's script */
 } RevLineKind;
 
@@ -82,11 +81,23 @@ typedef struct RevParseLine
 	const char *line;			/* the line, with its newline */
 	int			full;			/* its length with the newline */
 	bool		sql;			/* REVLINE_SCRIPT: holds some SQL */
-	RevDirective directive;		/* REVLINE_FIELD: which, and its value */
-	const char *value;			/* trimmed, not terminated */
+	const char *value;			/* a directive's value, trimmed */
 	int			valuelen;
-	int			nwords;			/* words in the value ("base" alone: 0) */
 } RevParseLine;
+
+/* what the directives say, in palloc'd memory (NULL: not given) */
+typedef struct RevFields
+{
+	char	   *id;
+	char	  **parents;		/* "-- migr:down_revision base": none */
+	int			nparents;
+	char	  **deps;
+	int			ndeps;
+	char	  **labels;
+	int			nlabels;
+	char	   *message;
+	char	   *kind;
+} RevFields;
 
 /* the state of reading one file; the caller keeps the text meanwhile */
 typedef struct RevParser
@@ -101,12 +112,11 @@ typedef struct RevParser
 	int			wordlen;
 	const char *line;			/* the line at fault (no newline) */
 	int			linelen;
+	RevFields	fields;			/* the directives read so far */
 } RevParser;
 
 extern void revparse_init(RevParser *p, const char *text, bool std_strings);
 extern RevLineKind revparse_next(RevParser *p, RevParseLine *out);
-extern const char *revparse_word(const char **cursor, const char *end,
-								 int *len);
 extern char *revparse_message(const RevParser *p, bool with_line);
 extern const char *revparse_hint(RevParseProblem problem);
 

@@ -14,9 +14,10 @@
  *
  * The server (revfile.c, which then parses the scripts with raw_parser())
  * and the client (revdir.c) both read files with revparse_next(), line by
- * line: it says what each line is and checks the order of directives and
- * sections, and the caller keeps the values and script text in its own
- * kind of memory.  The first problem stops the reading; the server words
+ * line: it keeps what the directives say (in palloc'd memory, which the
+ * client has from libpgcommon), checks the order of directives and
+ * sections, and hands each script line to the caller, which collects the
+ * scripts in its own kind of buffer.  The first problem stops the reading; the server words
  * it as an error, the client as a finding at the file's line.
  *
  * Copyright (c) 2026, migr developers
@@ -48,6 +49,9 @@ static RevLineKind revparse_section(RevParser *p, RevDirective which,
 									RevParseLine *out);
 static RevLineKind revparse_field(RevParser *p, RevDirective which,
 								  RevParseLine *out);
+static const char *revparse_word(const char **cursor, const char *end,
+								 int *len);
+static char **revparse_list(const RevParseLine *ln, int *n);
 
 /*
  * revparse_init
@@ -78,7 +82,7 @@ revparse_problem(RevParser *p, RevParseProblem problem)
  *		The next space-separated word of [*cursor, end), or NULL; advances
  *		*cursor past it.
  */
-const char *
+static const char *
 revparse_word(const char **cursor, const char *end, int *len)
 {
 	const char *c = *cursor;
@@ -118,16 +122,34 @@ revparse_section(RevParser *p, RevDirective which, RevParseLine *out)
 }
 
 /*
+ * revparse_list
+ *		A directive's space-separated ids or labels, as an array.
+ */
+static char **
+revparse_list(const RevParseLine *ln, int *n)
+{
+	char	  **out = palloc(sizeof(char *) * (ln->valuelen / 2 + 1));
+	const char *cursor = ln->value;
+	const char *end = ln->value + ln->valuelen;
+	const char *word;
+	int			len;
+
+	*n = 0;
+	while ((word = revparse_word(&cursor, end, &len)) != NULL)
+		out[(*n)++] = pnstrdup(word, len);
+	return out;
+}
+
+/*
  * revparse_field
- *		One of the directives that describe the revision.
+ *		One of the directives that describe the revision, into p->fields.
  */
 static RevLineKind
 revparse_field(RevParser *p, RevDirective which, RevParseLine *out)
 {
-	const char *cursor = out->value;
-	const char *end = out->value + out->valuelen;
-	const char *word;
-	int			len;
+	RevFields  *fl = &p->fields;
+	char	  **ids;
+	int			n;
 
 	if (p->section != REVSEC_HEADER)
 		return revparse_problem(p, REVPARSE_AFTER_UPGRADE);
@@ -135,17 +157,38 @@ revparse_field(RevParser *p, RevDirective which, RevParseLine *out)
 		return revparse_problem(p, REVPARSE_TWICE);
 	p->seen[which] = true;
 
-	out->directive = which;
-	out->nwords = 0;
-	while ((word = revparse_word(&cursor, end, &len)) != NULL)
-		out->nwords++;
-	if (which == REVDIR_REVISION && out->nwords != 1)
-		return revparse_problem(p, REVPARSE_NOT_ONE_ID);
-	/* "-- migr:down_revision base" is a root, as in Alembic */
-	if (which == REVDIR_DOWN_REVISION && out->nwords == 1 &&
-		out->valuelen == 4 && strncmp(out->value, "base", 4) == 0)
-		out->nwords = 0;
-	return REVLINE_FIELD;
+	switch (which)
+	{
+		case REVDIR_REVISION:
+			ids = revparse_list(out, &n);
+			if (n != 1)
+				return revparse_problem(p, REVPARSE_NOT_ONE_ID);
+			fl->id = ids[0];
+			break;
+		case REVDIR_DOWN_REVISION:
+			fl->parents = revparse_list(out, &fl->nparents);
+			/* "-- migr:down_revision base" is a root, as in Alembic */
+			if (fl->nparents == 1 && strcmp(fl->parents[0], "base") == 0)
+				fl->nparents = 0;
+			break;
+		case REVDIR_DEPENDS_ON:
+			fl->deps = revparse_list(out, &fl->ndeps);
+			break;
+		case REVDIR_BRANCH_LABELS:
+			fl->labels = revparse_list(out, &fl->nlabels);
+			break;
+		case REVDIR_MESSAGE:
+			fl->message = pnstrdup(out->value, out->valuelen);
+			break;
+		case REVDIR_KIND:
+			fl->kind = pnstrdup(out->value, out->valuelen);
+			break;
+		case REVDIR_UPGRADE:
+		case REVDIR_DOWNGRADE:
+		case REVDIR_COUNT:
+			break;
+	}
+	return REVLINE_NOTHING;
 }
 
 /*
