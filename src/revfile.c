@@ -32,7 +32,7 @@ static void revfile_report(const RevParser *p);
 
 /*
  * revfile_list
- *		An array of the parser's as a List.
+ *		The parser's array of ids or labels as a List.
  */
 static List *
 revfile_list(char **items, int n)
