@@ -13,7 +13,6 @@ OBJS = \
 	src/target.o \
 	src/script.o \
 	src/revfile.o \
-	src/revlex.o \
 	src/apply.o \
 	src/job.o \
 	src/worker.o \
@@ -22,6 +21,9 @@ OBJS = \
 	src/look.o
 OBJS += src/lint.o src/archive.o
 OBJS += src/lockpolicy.o
+# the revision-file format, compiled into the client too (src/bin/Makefile)
+COMMON_OBJS = $(patsubst %.c,%.o,$(sort $(wildcard src/common/*.c)))
+OBJS += $(COMMON_OBJS)
 
 EXTENSION = migr
 DATA = src/migr--1.0.sql src/migr--1.0--1.1.sql
@@ -49,7 +51,7 @@ include $(PGXS)
 PROVE_FLAGS += -I ./test/t
 
 # PGXS tracks no header dependencies: every object depends on our headers
-$(OBJS) $(OBJS:.o=.bc): src/migr.h src/revlex.h
+$(OBJS) $(OBJS:.o=.bc): src/migr.h $(wildcard src/common/*.h)
 
 # The command-line client (src/bin/Makefile): built, installed, uninstalled
 # and cleaned with the extension.

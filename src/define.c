@@ -46,21 +46,18 @@ static void define_check_changeable(MigrRevDef *old, bool applied,
 
 /*
  * define_new_id
- *		12 random lowercase hex digits, as Alembic makes them.
+ *		12 random lowercase hex digits, as Alembic makes them (and the
+ *		client's "migr new", through src/common/revname.c).
  */
 static char *
 define_new_id(void)
 {
-	uint8		bytes[6];
-	char	   *id = palloc(13);
-	int			i;
+	char	   *id = palloc(MIGR_RANDOM_ID_LEN + 1);
 
-	if (!pg_strong_random(bytes, sizeof(bytes)))
+	if (!revname_random(id))
 		ereport(ERROR,
 				(errcode(ERRCODE_INTERNAL_ERROR),
 				 errmsg("could not generate a random revision id")));
-	for (i = 0; i < 6; i++)
-		snprintf(id + 2 * i, 3, "%02x", bytes[i]);
 	return id;
 }
 

@@ -29,7 +29,6 @@
 #include "postgres.h"
 
 #include "common/hashfn.h"
-#include "lib/binaryheap.h"
 #include "lib/stringinfo.h"
 #include "miscadmin.h"
 
@@ -63,7 +62,6 @@ typedef enum GraphWalk
 	WALK_DOWN					/* towards children (and dependents) */
 } GraphWalk;
 
-static int	graph_heap_cmp(Datum a, Datum b, void *arg);
 static int *graph_kahn(MigrGraph *g, bool *in, int count, int *n);
 static bool *graph_walk(MigrGraph *g, MigrTarget *t, GraphWalk dir,
 						bool with_deps, bool inclusive, int stop_state);
@@ -236,69 +234,42 @@ graph_roots(MigrGraph *g)
 }
 
 /*
- * graph_heap_cmp
- *		binaryheap keeps the greatest element first; we want the earliest
- *		defined revision, so compare the other way round.
- */
-static int
-graph_heap_cmp(Datum a, Datum b, void *arg)
-{
-	int			ia = DatumGetInt32(a);
-	int			ib = DatumGetInt32(b);
-
-	return (ia < ib) ? 1 : (ia > ib) ? -1 : 0;
-}
-
-/*
  * graph_kahn
  *		Topological order of the revisions marked in "in" (count of them),
- *		considering only edges between marked revisions.  Returns the order;
- *		*n is less than count when the marked revisions contain a cycle.
+ *		considering only edges between marked revisions, the earliest
+ *		defined first among those ready (revtopo.c, shared with the client).
+ *		Returns the order; *n is less than count when the marked revisions
+ *		contain a cycle.
  */
 static int *
 graph_kahn(MigrGraph *g, bool *in, int count, int *n)
 {
-	int		   *indeg = palloc0(sizeof(int) * Max(g->nrevs, 1));
+	int		   *start = palloc(sizeof(int) * (g->nrevs + 1));
+	int		   *need;
 	int		   *order = palloc(sizeof(int) * Max(count, 1));
-	binaryheap *ready = binaryheap_allocate(Max(count, 1), graph_heap_cmp,
-											NULL);
+	int			nneed = 0;
 	int			i,
 				j;
 
-	*n = 0;
+	for (i = 0; i < g->nrevs; i++)
+		nneed += g->revs[i].nparents + g->revs[i].ndeps;
+	need = palloc(sizeof(int) * Max(nneed, 1));
+	nneed = 0;
 	for (i = 0; i < g->nrevs; i++)
 	{
 		MigrRev    *r = &g->revs[i];
 
-		if (!in[i])
-			continue;
+		start[i] = nneed;
 		for (j = 0; j < r->nparents; j++)
-			if (r->parent_idx[j] >= 0 && in[r->parent_idx[j]])
-				indeg[i]++;
+			need[nneed++] = r->parent_idx[j];
 		for (j = 0; j < r->ndeps; j++)
-			if (r->dep_idx[j] >= 0 && in[r->dep_idx[j]])
-				indeg[i]++;
-		if (indeg[i] == 0)
-			binaryheap_add_unordered(ready, Int32GetDatum(i));
+			need[nneed++] = r->dep_idx[j];
 	}
-	binaryheap_build(ready);
+	start[g->nrevs] = nneed;
 
-	while (!binaryheap_empty(ready))
-	{
-		MigrRev    *r;
-
-		i = DatumGetInt32(binaryheap_remove_first(ready));
-		order[(*n)++] = i;
-		r = &g->revs[i];
-		for (j = 0; j < r->nchildren; j++)
-			if (in[r->children[j]] && --indeg[r->children[j]] == 0)
-				binaryheap_add(ready, Int32GetDatum(r->children[j]));
-		for (j = 0; j < r->ndependents; j++)
-			if (in[r->dependents[j]] && --indeg[r->dependents[j]] == 0)
-				binaryheap_add(ready, Int32GetDatum(r->dependents[j]));
-	}
-	binaryheap_free(ready);
-	pfree(indeg);
+	*n = revtopo_order(g->nrevs, in, start, need, order);
+	pfree(start);
+	pfree(need);
 	return order;
 }
 

@@ -72,7 +72,6 @@
 #include "utils/varlena.h"
 
 #include "migr.h"
-#include "revlex.h"
 
 PG_FUNCTION_INFO_V1(migr_lint);
 

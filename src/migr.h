@@ -30,10 +30,8 @@
 #define ERRCODE_MIGR_LINT				MAKE_SQLSTATE('M','G','0','0','6')
 #define ERRCODE_MIGR_DATA_OPERATION		MAKE_SQLSTATE('M','G','0','0','7')
 
-/* limits */
-#define MIGR_ID_MAXLEN			64
-#define MIGR_MAX_SCRIPT_BYTES	(16 * 1024 * 1024)
-#define MIGR_CHECKSUM_LEN		64	/* hex digits of a SHA-256 */
+/* the revision-file format and its limits, shared with the client */
+#include "common/revformat.h"
 
 /* settings (migr.c) */
 extern int	migr_lock_timeout;

@@ -40,43 +40,31 @@ static MigrTarget *target_prefix(MigrGraph *g, const char *target, int len);
 
 /*
  * target_check_name
- *		Enforce the id and label syntax: 1-64 characters of [A-Za-z0-9_.-],
- *		not starting with "+" or "-", not a reserved word.
+ *		Enforce the id and label syntax (src/common/revname.c, shared with
+ *		the client): 1-64 characters of [A-Za-z0-9_.-], not starting with
+ *		"+" or "-", not a reserved word.
  */
 void
 target_check_name(const char *name, const char *what)
 {
-	size_t		len = strlen(name);
-	const char *p;
+	RevNameProblem problem = revname_check(name);
 
-	if (len == 0 || len > MIGR_ID_MAXLEN)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("invalid %s \"%s\"", what, name),
-				 errdetail("A %s must be 1 to %d characters long.", what,
-						   MIGR_ID_MAXLEN)));
-	for (p = name; *p; p++)
-		if (!(isascii((unsigned char) *p) &&
-			  (isalnum((unsigned char) *p) || *p == '_' || *p == '.' ||
-			   *p == '-')))
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("invalid %s \"%s\"", what, name),
-					 errdetail("A %s may only contain letters, digits, \"_\", \".\" and \"-\".",
-							   what)));
-	if (name[0] == '+' || name[0] == '-')
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("invalid %s \"%s\"", what, name),
-				 errdetail("A %s cannot start with \"+\" or \"-\", which denote relative steps.",
-						   what)));
-	if (strcmp(name, "head") == 0 || strcmp(name, "heads") == 0 ||
-		strcmp(name, "base") == 0 || strcmp(name, "current") == 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("invalid %s \"%s\"", what, name),
-				 errdetail("\"%s\" is a reserved word of migr's targets.",
-						   name)));
+	if (problem == REVNAME_OK)
+		return;
+	ereport(ERROR,
+			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+			 errmsg("invalid %s \"%s\"", what, name),
+			 problem == REVNAME_LENGTH ?
+			 errdetail("A %s must be 1 to %d characters long.", what,
+					   MIGR_ID_MAXLEN) :
+			 problem == REVNAME_CHARS ?
+			 errdetail("A %s may only contain letters, digits, \"_\", \".\" and \"-\".",
+					   what) :
+			 problem == REVNAME_SIGN ?
+			 errdetail("A %s cannot start with \"+\" or \"-\", which denote relative steps.",
+					   what) :
+			 errdetail("\"%s\" is a reserved word of migr's targets.",
+					   name)));
 }
 
 static MigrTarget *

@@ -207,17 +207,13 @@ new_resolve(RevDir *rd, const char *name, bool quiet)
 static char *
 new_random_id(void)
 {
-	uint8		bytes[6];
-	char	   *id = pg_malloc(13);
-	int			i;
+	char	   *id = pg_malloc(MIGR_RANDOM_ID_LEN + 1);
 
-	if (!pg_strong_random(bytes, sizeof(bytes)))
+	if (!revname_random(id))
 	{
 		pg_log_error("could not generate a random revision id");
 		exit(MIGR_EXIT_FAILED);
 	}
-	for (i = 0; i < 6; i++)
-		snprintf(id + 2 * i, 3, "%02x", bytes[i]);
 	return id;
 }
 

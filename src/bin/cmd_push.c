@@ -8,7 +8,7 @@
  * nothing.  Then one query fetches the id, checksum, message, branch labels
  * and applied state of every revision in the database, and each file is
  * compared with its row by the checksum the client computes exactly as the
- * server does (checksum_fe.c), by message and by labels.  A file whose
+ * server does (src/common/revsum.c), by message and by labels.  A file whose
  * applied revision changed is reported by name and nothing is pushed: the
  * server would refuse it with MG002 anyway, naming only the id.  What is
  * new or changed goes in one statement, migr_load() over an array of file

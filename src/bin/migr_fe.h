@@ -16,6 +16,8 @@
 
 #include "libpq-fe.h"
 
+#include "common/revformat.h"
+
 /*
  * Exit codes.  A script tells "there was work and it is done" from "there
  * was nothing to do" without parsing the output; see --help.
@@ -26,9 +28,6 @@
 #define MIGR_EXIT_NOTHING	3	/* nothing to do: already there */
 
 #define MIGR_DEFAULT_DIR	"migrations"
-#define MIGR_CHECKSUM_LEN	64	/* hex digits of a SHA-256 */
-#define MIGR_ID_MAXLEN		64
-#define MIGR_MAX_SCRIPT_BYTES	(16 * 1024 * 1024)	/* as the server's */
 
 /* Everything the command line said. */
 typedef struct MigrOptions
@@ -138,9 +137,6 @@ extern bool revdir_check_name(const char *name, const char **why);
 extern void revgraph_link(RevDir *rd);
 extern int	revgraph_find(const RevDir *rd, const char *id);
 extern int *revgraph_order(const RevDir *rd, int *n);
-
-/* checksum_fe.c */
-extern bool checksum_revfile(RevFile *f);
 
 /* conn.c */
 extern PGconn *conn_open(void);

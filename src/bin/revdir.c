@@ -4,11 +4,10 @@
  *	  Reading a folder of revision files (SPEC.md section 4) the way the
  *	  server's migr_load() reads one, and checking the graph they form.
  *
- * Each file is parsed line by line with the same rules as src/revfile.c:
- * the quoting state comes from the shared src/revlex.c, so a line that only
- * looks like a directive because it sits in a string, a quoted identifier,
- * a dollar-quoted body or a block comment is script text here exactly as it
- * is there.  Problems are collected as findings (file, line, code, message,
+ * Each file is read line by line by src/common/revparse.c, as the server's
+ * src/revfile.c reads it, so a line that only looks like a directive
+ * because it sits in a string, a quoted identifier, a dollar-quoted body or
+ * a block comment is script text here exactly as it is there.  Problems are collected as findings (file, line, code, message,
  * hint) instead of stopping at the first one, so that "migr check --dir"
  * reports everything wrong with a folder in one run.  revgraph.c then
  * looks at the graph the files form.
@@ -32,47 +31,22 @@
 #include "pqexpbuffer.h"
 
 #include "migr_fe.h"
-#include "revlex.h"
 
-typedef enum RevSection
-{
-	SEC_HEADER,
-	SEC_UPGRADE,
-	SEC_DOWNGRADE
-} RevSection;
-
-/* The state of one file's parse. */
+/* The state of one file's checks after it is read. */
 typedef struct RevParse
 {
 	RevDir	   *rd;
 	RevFile    *f;
-	bool		seen[8];		/* which header directives were given */
-	RevSection	section;
-	bool		had_upgrade;
-	bool		had_downgrade;
 	bool		upgrade_has_sql;
-	PQExpBufferData upgrade;
-	PQExpBufferData downgrade;
-	int			lineno;
 	bool		failed;
 } RevParse;
-
-static const char *const revdir_directives[] = {
-	"revision", "down_revision", "depends_on", "branch_labels", "message",
-	"kind", "upgrade", "downgrade", NULL
-};
 
 static char *revdir_vformat(const char *fmt, va_list args)
 			pg_attribute_printf(1, 0);
 static int	revdir_name_cmp(const void *a, const void *b);
+static bool revdir_checksum(RevFile *f);
+static void revdir_take_fields(RevFile *f, const RevFields *fields);
 static bool revdir_read_file(RevDir *rd, RevFile *f, int dfd);
-static void revdir_error(RevParse *p, const char *hint, const char *fmt,...)
-			pg_attribute_printf(3, 4);
-static int	revdir_directive_index(const char *word);
-static char **revdir_list(const char *value, int *n);
-static void revdir_directive(RevParse *p, const char *line, int len);
-static void revdir_header_directive(RevParse *p, int which, const char *word,
-									const char *value);
 static void revdir_check_def(RevParse *p);
 static void revdir_check_names(RevParse *p, char **names, int n,
 							   const char *what);
@@ -169,37 +143,43 @@ revdir_print_findings(const RevDir *rd, FILE *out, bool errors_only)
 
 /*
  * revdir_check_name
- *		The id and label syntax of SPEC.md section 1, as the server's
- *		target_check_name() enforces it.  On failure *why says what is wrong.
+ *		The id and label syntax (src/common/revname.c, which the server's
+ *		target_check_name() enforces too).  On failure *why says what is
+ *		wrong.
  */
 bool
 revdir_check_name(const char *name, const char **why)
 {
-	size_t		len = strlen(name);
-	const char *c;
+	*why = revname_problem_text(revname_check(name));
+	return *why == NULL;
+}
 
-	if (len == 0 || len > MIGR_ID_MAXLEN)
-	{
-		*why = "it must be 1 to 64 characters long";
+/*
+ * revdir_checksum
+ *		Fill f->checksum with src/common/revsum.c, as the server computes
+ *		it; false if the hash library failed.  One hash context serves
+ *		every file of a run.
+ */
+static bool
+revdir_checksum(RevFile *f)
+{
+	static pg_cryptohash_ctx *ctx = NULL;
+	RevSumFields fields;
+
+	if (ctx == NULL && (ctx = pg_cryptohash_create(PG_SHA256)) == NULL)
 		return false;
-	}
-	for (c = name; *c; c++)
-		if (!(isascii((unsigned char) *c) &&
-			  (isalnum((unsigned char) *c) || *c == '_' || *c == '.' ||
-			   *c == '-')))
-		{
-			*why = "it may only contain letters, digits, \"_\", \".\" and \"-\"";
-			return false;
-		}
-	if (name[0] == '+' || name[0] == '-')
+	fields.id = f->id;
+	fields.parents = (const char *const *) f->parents;
+	fields.nparents = f->nparents;
+	fields.deps = (const char *const *) f->deps;
+	fields.ndeps = f->ndeps;
+	fields.kind = f->kind;
+	fields.upgrade = f->upgrade;
+	fields.downgrade = f->downgrade;
+	if (revsum_compute(ctx, &fields, f->checksum) != NULL)
 	{
-		*why = "it cannot start with \"+\" or \"-\", which denote relative steps";
-		return false;
-	}
-	if (strcmp(name, "head") == 0 || strcmp(name, "heads") == 0 ||
-		strcmp(name, "base") == 0 || strcmp(name, "current") == 0)
-	{
-		*why = "it is a reserved word of migr's targets";
+		pg_cryptohash_free(ctx);
+		ctx = NULL;
 		return false;
 	}
 	return true;
@@ -356,164 +336,22 @@ revdir_read_file(RevDir *rd, RevFile *f, int dfd)
 }
 
 /*
- * revdir_error
- *		A format error at the current line; the file is not usable.
+ * revdir_take_fields
+ *		What the directives read so far say, into the file's description
+ *		(findings name the revision once its id is known).
  */
 static void
-revdir_error(RevParse *p, const char *hint, const char *fmt,...)
+revdir_take_fields(RevFile *f, const RevFields *fields)
 {
-	va_list		args;
-	char	   *message;
-
-	va_start(args, fmt);
-	message = revdir_vformat(fmt, args);
-	va_end(args);
-	revdir_add_finding(p->rd, p->f->path, p->lineno, p->f->id, "error",
-					   "format", hint, "%s", message);
-	pg_free(message);
-	p->failed = true;
-}
-
-static int
-revdir_directive_index(const char *word)
-{
-	int			i;
-
-	for (i = 0; revdir_directives[i]; i++)
-		if (strcmp(revdir_directives[i], word) == 0)
-			return i;
-	return -1;
-}
-
-/*
- * revdir_list
- *		A space-separated list of ids or labels.
- */
-static char **
-revdir_list(const char *value, int *n)
-{
-	char	  **out = pg_malloc(sizeof(char *) * (strlen(value) / 2 + 1));
-	const char *v = value;
-
-	*n = 0;
-	while (*v)
-	{
-		const char *start;
-
-		while (*v && isspace((unsigned char) *v))
-			v++;
-		if (!*v)
-			break;
-		start = v;
-		while (*v && !isspace((unsigned char) *v))
-			v++;
-		out[(*n)++] = pnstrdup(start, v - start);
-	}
-	return out;
-}
-
-/*
- * revdir_header_directive
- *		One of the directives that describe the revision.
- */
-static void
-revdir_header_directive(RevParse *p, int which, const char *word,
-						const char *value)
-{
-	RevFile    *f = p->f;
-
-	if (p->section != SEC_HEADER)
-	{
-		revdir_error(p, "Put every directive that describes the revision before the scripts.",
-					 "directive \"%s\" comes after \"-- migr:upgrade\"", word);
-		return;
-	}
-	if (p->seen[which])
-	{
-		revdir_error(p, NULL, "directive \"%s\" is given twice", word);
-		return;
-	}
-	p->seen[which] = true;
-
-	if (strcmp(word, "revision") == 0)
-	{
-		int			n;
-		char	  **ids = revdir_list(value, &n);
-
-		if (n != 1)
-			revdir_error(p, NULL,
-						 "\"-- migr:revision\" must give exactly one id");
-		else
-			f->id = ids[0];
-	}
-	else if (strcmp(word, "down_revision") == 0)
-	{
-		f->parents = revdir_list(value, &f->nparents);
-		if (f->nparents == 1 && strcmp(f->parents[0], "base") == 0)
-			f->nparents = 0;
-	}
-	else if (strcmp(word, "depends_on") == 0)
-		f->deps = revdir_list(value, &f->ndeps);
-	else if (strcmp(word, "branch_labels") == 0)
-		f->labels = revdir_list(value, &f->nlabels);
-	else if (strcmp(word, "message") == 0)
-		f->message = pg_strdup(value);
-	else if (strcmp(word, "kind") == 0)
-		f->kind = pg_strdup(value);
-}
-
-/*
- * revdir_directive
- *		A line that begins with "-- migr:".
- */
-static void
-revdir_directive(RevParse *p, const char *line, int len)
-{
-	const char *w = line + strlen(REVLEX_DIRECTIVE);
-	const char *end = line + len;
-	const char *v = w;
-	char	   *word;
-	char	   *value;
-	int			which;
-
-	while (v < end && (isalnum((unsigned char) *v) || *v == '_'))
-		v++;
-	word = pnstrdup(w, v - w);
-	while (v < end && isspace((unsigned char) *v))
-		v++;
-	while (end > v && isspace((unsigned char) end[-1]))
-		end--;
-	value = pnstrdup(v, end - v);
-
-	which = revdir_directive_index(word);
-	if (which < 0)
-		revdir_error(p, "The directives are revision, down_revision, depends_on, branch_labels, message, kind, upgrade and downgrade.",
-					 "unknown directive \"%s\"", word);
-	else if (strcmp(word, "upgrade") == 0 || strcmp(word, "downgrade") == 0)
-	{
-		bool		up = (word[0] == 'u');
-
-		if (value[0] != '\0')
-			revdir_error(p, "The script starts on the next line.",
-						 "unexpected text after \"-- migr:%s\"", word);
-		else if ((up && p->had_upgrade) || (!up && p->had_downgrade))
-			revdir_error(p, NULL, "a second \"-- migr:%s\" section", word);
-		else if (!up && !p->had_upgrade)
-			revdir_error(p, "Write the upgrade section first.",
-						 "\"-- migr:downgrade\" comes before \"-- migr:upgrade\"");
-		else
-		{
-			p->section = up ? SEC_UPGRADE : SEC_DOWNGRADE;
-			if (up)
-				p->had_upgrade = true;
-			else
-				p->had_downgrade = true;
-		}
-	}
-	else
-		revdir_header_directive(p, which, word, value);
-	pg_free(word);
-	pg_free(value);
+	f->id = fields->id;
+	f->parents = fields->parents;
+	f->nparents = fields->nparents;
+	f->deps = fields->deps;
+	f->ndeps = fields->ndeps;
+	f->labels = fields->labels;
+	f->nlabels = fields->nlabels;
+	f->message = fields->message;
+	f->kind = fields->kind;
 }
 
 /*
@@ -524,86 +362,55 @@ revdir_directive(RevParse *p, const char *line, int len)
 bool
 revdir_parse_text(RevDir *rd, RevFile *f, bool std_strings)
 {
-	RevParse	p;
-	RevLexer	lx;
-	const char *line = f->text;
+	RevParse	p = {.rd = rd,.f = f};
+	RevParser	rp;
+	RevParseLine ln;
+	RevLineKind kind;
+	PQExpBufferData upgrade;
+	PQExpBufferData downgrade;
 
-	memset(&p, 0, sizeof(p));
-	p.rd = rd;
-	p.f = f;
-	p.section = SEC_HEADER;
-	initPQExpBuffer(&p.upgrade);
-	initPQExpBuffer(&p.downgrade);
-	revlex_init(&lx, std_strings);
+	initPQExpBuffer(&upgrade);
+	initPQExpBuffer(&downgrade);
+	revparse_init(&rp, f->text, std_strings);
 
-	while (*line && !p.failed)
+	while ((kind = revparse_next(&rp, &ln)) != REVLINE_END)
 	{
-		const char *nl = strchr(line, '\n');
-		int			full = nl ? (int) (nl - line + 1) : (int) strlen(line);
-		int			len = nl ? (int) (nl - line) : full;
-
-		p.lineno++;
-		if (len > 0 && line[len - 1] == '\r')
-			len--;
-
-		if (revlex_is_directive(&lx, line, len) &&
-			!(p.section != SEC_HEADER &&
-			  revlex_is_script_directive(&lx, line, len)))
-			revdir_directive(&p, line, len);
-		else if (p.section == SEC_HEADER)
+		revdir_take_fields(f, &rp.fields);
+		if (kind == REVLINE_PROBLEM)
 		{
-			if (revlex_line(&lx, line, len))
-				revdir_error(&p, "Only directives, comments and blank lines may come before the \"-- migr:upgrade\" line that starts the script.",
-							 "SQL before \"-- migr:upgrade\"");
+			char	   *message = revparse_message(&rp, false);
+
+			revdir_add_finding(rd, f->path, rp.lineno, f->id, "error",
+							   "format", revparse_hint(rp.problem), "%s",
+							   message);
+			pg_free(message);
+			termPQExpBuffer(&upgrade);
+			termPQExpBuffer(&downgrade);
+			return false;
 		}
-		else
+		if (kind == REVLINE_SCRIPT && rp.section == REVSEC_UPGRADE)
 		{
-			bool		sql = revlex_line(&lx, line, len);
-
-			if (p.section == SEC_UPGRADE)
-			{
-				p.upgrade_has_sql |= sql;
-				appendBinaryPQExpBuffer(&p.upgrade, line, full);
-			}
-			else
-				appendBinaryPQExpBuffer(&p.downgrade, line, full);
+			p.upgrade_has_sql |= ln.sql;
+			appendBinaryPQExpBuffer(&upgrade, ln.line, ln.full);
 		}
-		line += full;
+		else if (kind == REVLINE_SCRIPT)
+			appendBinaryPQExpBuffer(&downgrade, ln.line, ln.full);
 	}
 
-	if (!p.failed && !p.seen[0])
-	{
-		p.lineno = 0;
-		revdir_error(&p, "Start the file with \"-- migr:revision <id>\".",
-					 "no \"-- migr:revision\" directive");
-	}
-	if (!p.failed && !p.had_upgrade)
-	{
-		p.lineno = 0;
-		revdir_error(&p, "Put the upgrade script after a line \"-- migr:upgrade\".",
-					 "no \"-- migr:upgrade\" section");
-	}
-	if (p.failed)
-	{
-		termPQExpBuffer(&p.upgrade);
-		termPQExpBuffer(&p.downgrade);
-		return false;
-	}
-
+	revdir_take_fields(f, &rp.fields);
 	if (f->message == NULL)
 		f->message = pg_strdup("");
 	if (f->kind == NULL)
 		f->kind = pg_strdup("schema");
-	p.upgrade.data[revlex_script_length(p.upgrade.data, p.upgrade.len)] = '\0';
-	p.downgrade.data[revlex_script_length(p.downgrade.data, p.downgrade.len)] = '\0';
-	f->upgrade = p.upgrade.data;
-	if (p.had_downgrade)
-		f->downgrade = p.downgrade.data;
+	upgrade.data[revlex_script_length(upgrade.data, upgrade.len)] = '\0';
+	downgrade.data[revlex_script_length(downgrade.data, downgrade.len)] = '\0';
+	f->upgrade = upgrade.data;
+	if (rp.seen[REVDIR_DOWNGRADE])
+		f->downgrade = downgrade.data;
 	else
-		termPQExpBuffer(&p.downgrade);
-	p.lineno = 0;
+		termPQExpBuffer(&downgrade);
 	revdir_check_def(&p);
-	if (!checksum_revfile(f))
+	if (!revdir_checksum(f))
 	{
 		revdir_add_finding(rd, f->path, 0, f->id, "error", "checksum", NULL,
 						   "could not compute the SHA-256 checksum");

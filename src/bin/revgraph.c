@@ -28,8 +28,6 @@ static void revgraph_cycles(RevDir *rd);
 static void revgraph_heads(RevDir *rd);
 static bool revgraph_usable(const RevDir *rd, int i);
 static int	revgraph_id_cmp(const void *a, const void *b);
-static void revgraph_heap_push(int *heap, int *n, int v);
-static int	revgraph_heap_pop(int *heap, int *n);
 static int	revgraph_need(const RevDir *rd, const RevFile *f, int k);
 
 /* ids sorted for lookups, with the file each one comes from */
@@ -457,49 +455,6 @@ revgraph_link(RevDir *rd)
 }
 
 /*
- * revgraph_heap_push, revgraph_heap_pop
- *		A binary min-heap of file indexes: the ready file with the smallest
- *		name comes first.
- */
-static void
-revgraph_heap_push(int *heap, int *n, int v)
-{
-	int			i = (*n)++;
-
-	while (i > 0 && heap[(i - 1) / 2] > v)
-	{
-		heap[i] = heap[(i - 1) / 2];
-		i = (i - 1) / 2;
-	}
-	heap[i] = v;
-}
-
-static int
-revgraph_heap_pop(int *heap, int *n)
-{
-	int			top = heap[0];
-	int			last = heap[--(*n)];
-	int			i = 0;
-
-	for (;;)
-	{
-		int			c = 2 * i + 1;
-
-		if (c >= *n)
-			break;
-		if (c + 1 < *n && heap[c + 1] < heap[c])
-			c++;
-		if (heap[c] >= last)
-			break;
-		heap[i] = heap[c];
-		i = c;
-	}
-	if (*n > 0)
-		heap[i] = last;
-	return top;
-}
-
-/*
  * revgraph_need
  *		The file of the k-th parent or dependency of f, or -1.
  */
@@ -514,86 +469,49 @@ revgraph_need(const RevDir *rd, const RevFile *f, int k)
 /*
  * revgraph_order
  *		The usable files, parents and dependencies before the revisions that
- *		need them, ties broken by file name (Kahn's algorithm with a heap):
- *		the order in which push defines them, which is also the server's
- *		tie-break for upgrades.  Files in a cycle come last, in name order.
+ *		need them, ties broken by file name (src/common/revtopo.c, whose
+ *		order is also the server's tie-break for upgrades): the order in
+ *		which push defines them.  Files in a cycle come last, in name order.
  */
 int *
 revgraph_order(const RevDir *rd, int *n)
 {
 	int			nf = rd->nfiles;
-	int		   *indeg = pg_malloc0(sizeof(int) * Max(nf, 1));
-	int		   *nout = pg_malloc0(sizeof(int) * (nf + 1));
-	int		   *adj;
-	int		   *fill;
-	int		   *heap = pg_malloc(sizeof(int) * Max(nf, 1));
-	int			nheap = 0;
-	int		   *out = pg_malloc(sizeof(int) * Max(nf, 1));
+	bool	   *usable = pg_malloc0(sizeof(bool) * Max(nf, 1));
 	bool	   *done = pg_malloc0(sizeof(bool) * Max(nf, 1));
+	int		   *start = pg_malloc(sizeof(int) * (nf + 1));
+	int		   *need;
+	int		   *out = pg_malloc(sizeof(int) * Max(nf, 1));
+	int			nneed = 0;
 	int			i,
 				k;
 
-	/* dependents of each file, as a compressed adjacency list */
+	for (i = 0; i < nf; i++)
+		nneed += rd->files[i].nparents + rd->files[i].ndeps;
+	need = pg_malloc(sizeof(int) * Max(nneed, 1));
+	nneed = 0;
 	for (i = 0; i < nf; i++)
 	{
 		const RevFile *f = &rd->files[i];
 
-		if (!revgraph_usable(rd, i))
-			continue;
-		for (k = 0; k < f->nparents + f->ndeps; k++)
-		{
-			int			w = revgraph_need(rd, f, k);
-
-			if (w >= 0)
-			{
-				indeg[i]++;
-				nout[w + 1]++;
-			}
-		}
+		usable[i] = revgraph_usable(rd, i);
+		start[i] = nneed;
+		if (usable[i])
+			for (k = 0; k < f->nparents + f->ndeps; k++)
+				need[nneed++] = revgraph_need(rd, f, k);
 	}
-	for (i = 0; i < nf; i++)
-		nout[i + 1] += nout[i];
-	adj = pg_malloc(sizeof(int) * Max(nout[nf], 1));
-	fill = pg_malloc(sizeof(int) * Max(nf, 1));
-	memcpy(fill, nout, sizeof(int) * nf);
-	for (i = 0; i < nf; i++)
-	{
-		const RevFile *f = &rd->files[i];
+	start[nf] = nneed;
 
-		if (!revgraph_usable(rd, i))
-			continue;
-		for (k = 0; k < f->nparents + f->ndeps; k++)
-		{
-			int			w = revgraph_need(rd, f, k);
-
-			if (w >= 0)
-				adj[fill[w]++] = i;
-		}
-	}
-
-	*n = 0;
+	*n = revtopo_order(nf, usable, start, need, out);
+	for (i = 0; i < *n; i++)
+		done[out[i]] = true;
 	for (i = 0; i < nf; i++)
-		if (revgraph_usable(rd, i) && indeg[i] == 0)
-			revgraph_heap_push(heap, &nheap, i);
-	while (nheap > 0)
-	{
-		int			v = revgraph_heap_pop(heap, &nheap);
-
-		done[v] = true;
-		out[(*n)++] = v;
-		for (k = nout[v]; k < nout[v + 1]; k++)
-			if (--indeg[adj[k]] == 0)
-				revgraph_heap_push(heap, &nheap, adj[k]);
-	}
-	for (i = 0; i < nf; i++)
-		if (!done[i] && revgraph_usable(rd, i))
+		if (!done[i] && usable[i])
 			out[(*n)++] = i;
 
-	pg_free(indeg);
-	pg_free(nout);
-	pg_free(adj);
-	pg_free(fill);
-	pg_free(heap);
+	pg_free(usable);
 	pg_free(done);
+	pg_free(start);
+	pg_free(need);
 	return out;
 }

@@ -261,6 +261,20 @@ unlike($out, qr/\/i\.sql(:\d+)?: error/, 'directive-like lines inside quotes are
 unlike($out, qr/notes\.txt/, 'files other than *.sql are ignored');
 like($out, qr/\Q$fmt\E: 9 files, 7 errors, 1 warning\n/, 'check: summary');
 
+# the client reads files with the server's own parser (src/common/revparse.c):
+# what migr_load() refuses, check refuses with the same words
+my $fmt2 = "$tmp/format2";
+write_file("$fmt2/a.sql", "-- migr:revision m1\n--migr:down_revision x\n-- migr:upgrade\nSELECT 1;\n");
+write_file("$fmt2/b.sql", "-- migr:revision m2\n-- migr:allow MG101\n-- migr:upgrade\nSELECT 1;\n");
+write_file("$fmt2/c.sql", "\xef\xbb\xbf-- migr:revision m3\n-- migr:upgrade\nSELECT 1;\n");
+($rc, $out, $err) = run_migr(undef, [ 'check', '--dir', $fmt2 ]);
+exit_is($rc, 1, 'check: the server\'s format errors');
+like($out, qr/^\Q$fmt2\E\/a\.sql:2: error: malformed directive \[format\]\n  hint: Write directives exactly as/m,
+	'a directive typo is an error, not a comment');
+like($out, qr/^\Q$fmt2\E\/b\.sql:2: error: directive "allow" comes before "-- migr:upgrade" \[format\]/m,
+	'an allow before the scripts');
+unlike($out, qr/\/c\.sql(:\d+)?: error/, 'a UTF-8 byte order mark is not SQL');
+
 # a marker revision (an empty upgrade) is information, not a problem
 my $mk = "$tmp/marker";
 write_file("$mk/1.sql", revision_text('m1', parents => 'base'));
