@@ -554,9 +554,9 @@ catalog_unlock_session(void)
 
 /*
  * The relations catalog_head_is_applied() reads, looked up once per backend
- * and forgotten on any invalidation of one of them (DROP EXTENSION, a
- * REINDEX that changes an index's OID, a relcache reset).  Looking them up
- * by name in every call cost as much as the scans.
+ * and forgotten on any invalidation of one of them (DROP EXTENSION drops
+ * them all) or of the whole relation cache.  Looking them up by name in
+ * every call cost as much as the scans.
  */
 typedef struct HeadRels
 {
@@ -602,12 +602,14 @@ catalog_head_rels(void)
 		!OidIsValid(head_rels.applied) || !OidIsValid(head_rels.applied_pkey))
 		elog(ERROR, "migr's tables are missing; reinstall the extension");
 
+	/*
+	 * Valid before opening the index: an invalidation that locking it takes
+	 * in (a concurrent DROP EXTENSION) must find it so, to reset it.
+	 */
+	head_rels.valid = true;
 	idx = index_open(head_rels.applied_pkey, AccessShareLock);
 	head_rels.collation = idx->rd_indcollation[0];
 	index_close(idx, AccessShareLock);
-
-	/* an invalidation while we opened the index finds valid still false */
-	head_rels.valid = true;
 }
 
 /*
