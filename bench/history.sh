@@ -79,7 +79,15 @@ if (( ${#need[@]} )); then
         > "$LOGDIR/apt.log" 2>&1 || { tail -20 "$LOGDIR/apt.log"; die "apt-get install failed"; }
 fi
 
-PG_CONFIG=/usr/lib/postgresql/15/bin/pg_config
+# Another copy of PostgreSQL 15 when asked (as tools/test.sh does): MIGR_PG_BINDIR
+# or PG_CONFIG; else Debian's. migr, the floor function and the cluster all use it.
+if [[ -n ${MIGR_PG_BINDIR:-} ]]; then
+    PG_CONFIG=$MIGR_PG_BINDIR/pg_config
+elif [[ -z ${PG_CONFIG:-} ]]; then
+    PG_CONFIG=/usr/lib/postgresql/15/bin/pg_config
+fi
+[[ -x $PG_CONFIG ]] || die "no pg_config at $PG_CONFIG"
+export PG_CONFIG
 PGBIN=$($PG_CONFIG --bindir)
 [[ -x $PGBIN/pgbench ]] || die "no pgbench in $PGBIN"
 $PY -c 'import alembic, psycopg2' 2>/dev/null || die "$PY cannot import alembic and psycopg2"
@@ -141,6 +149,21 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
+
+# The floor of the no-op (part 4): an empty C set-returning function with
+# migr_upgrade()'s signature, built with PGXS in the temp dir and installed
+# into this PostgreSQL (bench/floor/).
+FLOOR_OK=0
+if want noop && [[ $MIGR_OK == 1 ]]; then
+    cp -r "$HERE/floor" "$TMP/floor"
+    if (cd "$TMP/floor" && make && make install) > "$LOGDIR/build-floor.log" 2>&1; then
+        FLOOR_OK=1
+    else
+        tail -10 "$LOGDIR/build-floor.log" | sed 's/^/  | /'
+        PROBLEMS+=("build: the floor function (bench/floor) does not build (bench/out/last/build-floor.log)")
+        ERRORS=$((ERRORS + 1))
+    fi
+fi
 
 as_pg "$PGBIN/initdb" -D "$DATA" -A trust -U postgres -E UTF8 --locale=C > "$LOGDIR/initdb.log" 2>&1 \
     || { tail "$LOGDIR/initdb.log"; die "initdb failed"; }
@@ -220,6 +243,12 @@ paired() {  # paired NUM_ARRAY DEN_ARRAY -> median over rounds r of NUM[r] / DEN
     (( ${#q[@]} )) || { echo "-"; return; }
     printf '%.2f' "$(median "${q[@]}")"
 }
+rspread() { # rspread NUM_ARRAY DEN_ARRAY -> "[min-max]" of the per-round ratios
+    local -a q
+    read -r -a q <<< "$(rounds "$1" "$2")"
+    (( ${#q[@]} )) || { echo "-"; return; }
+    printf '%s\n' "${q[@]}" | sort -g | awk 'NR == 1 { lo = $1 } { hi = $1 } END { printf "[%.2f-%.2f]", lo, hi }'
+}
 fmtnum() { awk -v v="$1" 'BEGIN { if (v >= 100) printf "%.0f", v; else if (v >= 10) printf "%.1f", v; else printf "%.3f", v }'; }
 spread() {  # spread V... -> "[min-max]" of the runs
     (( $# )) || return 0
@@ -297,7 +326,7 @@ if want load || want apply; then
     }
 
     # Arrays indexed by round, so that a round's contenders can be paired.
-    declare -a floor=() sel1=() mload=() mdef=() mapply=() mnoop=() alem=() alemnoop=()
+    declare -a floor=() sel1=() mload=() mdef=() mapply=() mfresh=() mnoop=() alem=() alemnoop=()
     run_floor() {   # the same DDL through psql, one transaction
         local r=$1 db=floor_$1
         mkdb "$db"; checkpoint
@@ -319,6 +348,7 @@ if want load || want apply; then
             checkpoint
             if timed "$TMP/o" "$LOGDIR/migr-apply.log" "${PSQL[@]}" -d "$db" -Atc "SELECT count(*) FROM migr_upgrade('head')"; then
                 mapply[r]=$T_MS
+                mfresh[r]=$(awk -v a="${mload[r]}" -v b="$T_MS" 'BEGIN { printf "%.1f", a + b }')
                 [[ $(cat "$TMP/o") == "$N" ]] || wrong "migr_upgrade('head') round $r" "returned $(head -c 80 "$TMP/o") rows, expected $N"
                 check_schema "$db" "migr_upgrade round $r"
                 if timed "$TMP/o" "$LOGDIR/migr-noop.log" "${PSQL[@]}" -d "$db" -Atc "SELECT count(*) FROM migr_upgrade('head')"; then
@@ -392,10 +422,19 @@ if want load || want apply; then
                 row "migr: psql -c \"SELECT count(*) FROM migr_upgrade('head')\"" "$m" ms "$rt" "<= 1.10" "$VERDICT $(spread "${mapply[@]}")"
             else row "migr_upgrade('head')" "" "" "" "<= 1.10" "ERROR"; fi
         else migr_skip_row "migr_upgrade('head')" "<= 1.10"; fi
+        if [[ $MIGR_OK == 1 ]]; then
+            m=$(median "${mfresh[@]}")
+            if [[ -n $m && -n $F ]]; then
+                rt=$(paired mfresh floor)
+                ok=0; le "$rt" 1.15 && ok=1; verdict $ok
+                row "migr: migr_load x $N files, then migr_upgrade('head')" "$m" ms "$rt" "<= 1.15" "$VERDICT $(spread "${mfresh[@]}")"
+            else row "migr: migr_load x $N files, then migr_upgrade('head')" "" "" "" "<= 1.15" "ERROR"; fi
+        else migr_skip_row "migr: migr_load x $N files, then migr_upgrade('head')" "<= 1.15"; fi
         a=$(median "${alem[@]}")
         if [[ -n $a ]]; then row "alembic upgrade head" "$a" ms "$(paired alem floor)" "" "info $(spread "${alem[@]}")"
         else row "alembic upgrade head" "" "" "" "" "ERROR"; fi
         [[ $MIGR_OK == 1 ]] && note "migr / floor in each round: $(rounds mapply floor)"
+        [[ $MIGR_OK == 1 ]] && note "migr load + apply / floor in each round: $(rounds mfresh floor) (ratio spread $(rspread mfresh floor))"
         note "alembic / floor in each round: $(rounds alem floor)"
         [[ ${notice_apply:-0} -gt 0 ]] && note "migr_upgrade printed $notice_apply WARNING/NOTICE lines over $RUNS applies (bench/out/last/migr-apply.log)"
 
@@ -453,6 +492,7 @@ if want noop; then
     mkdb "$db"
     echo 'SELECT 1;' > "$TMP/select1.sql"
     echo "SELECT count(*) FROM migr_upgrade('head');" > "$TMP/migr_noop.sql"
+    echo "SELECT count(*) FROM floor_upgrade('head');" > "$TMP/floor_noop.sql"
     NOOPQ="SELECT count(*) FROM migr_upgrade('head')"
     setup_ok=0; lcold=""; tfloor=""; app_ms=""; def_ms=""
     # the floor of the setup: the same tiny DDL through psql, one transaction
@@ -477,20 +517,37 @@ if want noop; then
         else fail "no-op setup: migr_define x $NOOP_REVS" "$LOGDIR/noop-setup.log"; fi
     fi
     if [[ $setup_ok == 1 ]]; then
-        # Right after a big migration nothing has analyzed migr's tables yet: what
-        # does a no-op cost then? Then ANALYZE them, as autovacuum soon would, and
-        # measure the steady state.
+        # Right after a big migration nothing has vacuumed or analyzed migr's
+        # tables yet: what does a no-op cost then? Then VACUUM ANALYZE them, as
+        # autovacuum soon would (every migr_define() replaced a migr.head row),
+        # and measure the steady state.
         read -r _ lcold < <(look_times "$db" "$NOOPQ" 20)
         mtabs=$(sql "$db" -c "SELECT string_agg(c.oid::regclass::text, ', ') FROM pg_class c
                               WHERE c.relnamespace = 'migr'::regnamespace AND c.relkind = 'r'")
-        [[ -n $mtabs ]] && sql "$db" -qc "ANALYZE $mtabs" >> "$LOGDIR/noop-setup.log" 2>&1
+        [[ -n $mtabs ]] && sql "$db" -qc "VACUUM ANALYZE $mtabs" >> "$LOGDIR/noop-setup.log" 2>&1
     fi
-    declare -a s=() m=() sc=() mc=()
+    floor_ok=0
+    if [[ $setup_ok == 1 && $FLOOR_OK == 1 ]]; then
+        if sql "$db" -q -f "$HERE/floor/floor.sql" >> "$LOGDIR/noop-setup.log" 2>&1 &&
+           [[ $(sql "$db" -c "SELECT count(*) FROM floor_upgrade('head')" 2>> "$LOGDIR/noop-setup.log") == 0 ]]; then
+            floor_ok=1
+        else fail "CREATE FUNCTION floor_upgrade" "$LOGDIR/noop-setup.log"; fi
+    fi
+    pgb_migr() {
+        t=$(pgb_tps "$db" "$TMP/migr_noop.sql") && [[ -n $t ]] && m[r]=$t || fail "pgbench migr_upgrade('head')" "$LOGDIR/pgbench.log"
+    }
+    pgb_floor() {
+        t=$(pgb_tps "$db" "$TMP/floor_noop.sql") && [[ -n $t ]] && f[r]=$t || fail "pgbench floor_upgrade('head')" "$LOGDIR/pgbench.log"
+    }
+    declare -a s=() m=() f=() sc=() mc=()
     for r in $(seq 1 "$PGBENCH_RUNS"); do
         say "  pgbench round $r/$PGBENCH_RUNS"
         t=$(pgb_tps "$db" "$TMP/select1.sql") && [[ -n $t ]] && s[r]=$t || fail "pgbench SELECT 1" "$LOGDIR/pgbench.log"
-        if [[ $setup_ok == 1 ]]; then
-            t=$(pgb_tps "$db" "$TMP/migr_noop.sql") && [[ -n $t ]] && m[r]=$t || fail "pgbench migr_upgrade('head')" "$LOGDIR/pgbench.log"
+        # migr and its floor run back to back, the first of the two alternating
+        if [[ $setup_ok == 1 && $floor_ok == 1 ]]; then
+            if (( r % 2 )); then pgb_floor; pgb_migr; else pgb_migr; pgb_floor; fi
+        elif [[ $setup_ok == 1 ]]; then
+            pgb_migr
         fi
         t=$(pgb_tps "$db" "$TMP/select1.sql" -C) && [[ -n $t ]] && sc[r]=$t || fail "pgbench -C SELECT 1" "$LOGDIR/pgbench.log"
         if [[ $setup_ok == 1 ]]; then
@@ -518,6 +575,17 @@ if want noop; then
             row "SELECT count(*) FROM migr_upgrade('head');" "$M" tps "$rt" ">= 0.50" "$VERDICT $(spread "${m[@]}")"
             note "migr / SELECT 1 in each round: $(rounds m s)"
         else row "SELECT count(*) FROM migr_upgrade('head');" "" "" "" ">= 0.50" "ERROR"; fi
+        FL=$(median "${f[@]}")
+        if [[ $floor_ok == 1 && -n $FL && -n $M ]]; then
+            row "floor: SELECT count(*) FROM floor_upgrade('head');" "$FL" tps "$(paired f s)" "" "info $(spread "${f[@]}")"
+            rt=$(paired m f); ok=0; ge "$rt" 0.90 && ok=1; verdict $ok
+            row "migr_upgrade('head') / floor_upgrade('head'), paired" "" "" "$rt" ">= 0.90" "$VERDICT $(rspread m f)"
+            note "migr / floor (empty C SRF, same signature) in each round: $(rounds m f)"
+        elif [[ $FLOOR_OK == 1 ]]; then
+            row "migr_upgrade('head') / floor_upgrade('head'), paired" "" "" "" ">= 0.90" "ERROR"
+        else
+            row "migr_upgrade('head') / floor_upgrade('head'), paired" "" "" "" ">= 0.90" "SKIP: no floor function"
+        fi
     else
         [[ $MIGR_OK == 1 ]] && row "SELECT count(*) FROM migr_upgrade('head');" "" "" "" ">= 0.50" "ERROR (setup)" \
             || migr_skip_row "SELECT count(*) FROM migr_upgrade('head');" ">= 0.50"

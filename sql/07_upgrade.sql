@@ -199,3 +199,23 @@ SELECT revision FROM migr_downgrade('base');
 DROP TABLE upg_order;
 DROP EXTENSION migr;
 CREATE EXTENSION migr;
+
+-- the no-op path remembers migr's relations per session: it sees a REINDEX,
+-- and a new extension's tables, not the dropped ones
+SELECT count(*) FROM migr_upgrade('head');
+SELECT migr_define('nc1', '{}', 'CREATE TABLE upg_nc (a int)', 'DROP TABLE upg_nc');
+SELECT count(*) FROM migr_upgrade('head');
+SELECT count(*) FROM migr_upgrade('head');
+REINDEX TABLE migr.head;
+REINDEX TABLE migr.applied;
+SELECT count(*) FROM migr_upgrade('head');
+SELECT revision FROM migr_downgrade('base');
+DROP EXTENSION migr;
+CREATE EXTENSION migr;
+SELECT count(*) FROM migr_upgrade('head');
+SELECT migr_define('nc1', '{}', 'CREATE TABLE upg_nc (a int)', 'DROP TABLE upg_nc');
+SELECT count(*) FROM migr_upgrade('head');
+SELECT count(*) FROM migr_upgrade('head');
+SELECT revision FROM migr_downgrade('base');
+DROP EXTENSION migr;
+CREATE EXTENSION migr;

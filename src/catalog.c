@@ -584,26 +584,90 @@ catalog_unlock_session(void)
 }
 
 /*
+ * The relations catalog_head_is_applied() reads, looked up once per backend
+ * and forgotten on any invalidation of one of them (DROP EXTENSION drops
+ * them all) or of the whole relation cache.  Looking them up by name in
+ * every call cost as much as the scans.
+ */
+typedef struct HeadRels
+{
+	bool		valid;
+	Oid			head;			/* migr.head */
+	Oid			head_pkey;
+	Oid			applied;		/* migr.applied */
+	Oid			applied_pkey;
+	Oid			collation;		/* of applied_pkey's only column */
+} HeadRels;
+
+static HeadRels head_rels;
+
+static void
+catalog_head_rels_inval(Datum arg, Oid relid)
+{
+	if (!OidIsValid(relid) || relid == head_rels.head ||
+		relid == head_rels.head_pkey || relid == head_rels.applied ||
+		relid == head_rels.applied_pkey)
+		head_rels.valid = false;
+}
+
+static void
+catalog_head_rels(void)
+{
+	static bool registered = false;
+	Oid			nsp;
+	Relation	idx;
+
+	if (head_rels.valid)
+		return;
+	if (!registered)
+	{
+		CacheRegisterRelcacheCallback(catalog_head_rels_inval, (Datum) 0);
+		registered = true;
+	}
+	nsp = get_namespace_oid("migr", false);
+	head_rels.head = get_relname_relid("head", nsp);
+	head_rels.head_pkey = get_relname_relid("head_pkey", nsp);
+	head_rels.applied = get_relname_relid("applied", nsp);
+	head_rels.applied_pkey = get_relname_relid("applied_pkey", nsp);
+	if (!OidIsValid(head_rels.head) || !OidIsValid(head_rels.head_pkey) ||
+		!OidIsValid(head_rels.applied) || !OidIsValid(head_rels.applied_pkey))
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_TABLE),
+				 errmsg("tables of extension \"migr\" are missing"),
+				 errhint("Reinstall the extension.")));
+
+	/*
+	 * Valid before opening the index: an invalidation that locking it takes
+	 * in (a concurrent DROP EXTENSION) must find it so, to reset it.
+	 */
+	head_rels.valid = true;
+	idx = index_open(head_rels.applied_pkey, AccessShareLock);
+	head_rels.collation = idx->rd_indcollation[0];
+	index_close(idx, AccessShareLock);
+}
+
+/*
  * catalog_head_is_applied
  *		The fast path of migr_upgrade('head'), at every application start:
  *		is there exactly one head, and is it applied?  (The applied set is
  *		closed under ancestors, so then nothing is pending.)  The ids of all
  *		heads are returned in *heads.
  *
- *		It reads migr.head and migr.applied's primary key directly, with the
- *		server's catalog-scan machinery and the statement's snapshot, not
- *		through SPI: setting up an executor for two one-row queries cost
- *		more than everything else in a no-op call.  Both tables are readable
- *		by PUBLIC, so skipping permission checks here shows nobody anything
- *		new.
+ *		It reads migr.head and migr.applied through their primary keys,
+ *		with the server's catalog-scan machinery and the statement's
+ *		snapshot, not through SPI: setting up an executor for two one-row
+ *		queries cost more than everything else in a no-op call.  migr.head
+ *		is read through its index, not sequentially, because every
+ *		migr_define() replaces a head row: the heap keeps the dead rows'
+ *		pages until VACUUM and never gives back the ones before the live
+ *		row, while VACUUM leaves the index one leaf page.  Both tables are
+ *		readable by PUBLIC, so skipping permission checks here shows nobody
+ *		anything new.  Only AccessShareLock is taken, as any SELECT would take
+ *		it, and held to the end of the transaction.
  */
 bool
 catalog_head_is_applied(List **heads)
 {
-	Oid			nsp = get_namespace_oid("migr", false);
-	Oid			headid = get_relname_relid("head", nsp);
-	Oid			appliedid = get_relname_relid("applied", nsp);
-	Oid			pkeyid = get_relname_relid("applied_pkey", nsp);
 	Snapshot	snapshot = GetActiveSnapshot() ? GetActiveSnapshot() :
 		GetTransactionSnapshot();
 	Relation	rel;
@@ -613,39 +677,33 @@ catalog_head_is_applied(List **heads)
 	bool		applied = false;
 	bool		isnull;
 
-	if (!OidIsValid(headid) || !OidIsValid(appliedid) || !OidIsValid(pkeyid))
-		ereport(ERROR,
-				(errcode(ERRCODE_UNDEFINED_TABLE),
-				 errmsg("tables of extension \"migr\" are missing"),
-				 errhint("Reinstall the extension.")));
+	catalog_head_rels();
 
 	*heads = NIL;
-	rel = table_open(headid, AccessShareLock);
-	scan = systable_beginscan(rel, InvalidOid, false, snapshot, 0, NULL);
+	rel = table_open(head_rels.head, AccessShareLock);
+	scan = systable_beginscan(rel, head_rels.head_pkey, true, snapshot,
+							  0, NULL);
 	while (HeapTupleIsValid(tup = systable_getnext(scan)))
 		*heads = lappend(*heads,
 						 TextDatumGetCString(heap_getattr(tup, 1,
 														  RelationGetDescr(rel),
 														  &isnull)));
 	systable_endscan(scan);
-	table_close(rel, AccessShareLock);
+	/* keep the lock to the end of the transaction, as a SELECT does */
+	table_close(rel, NoLock);
 
 	if (list_length(*heads) != 1)
 		return false;
 
-	rel = table_open(appliedid, AccessShareLock);
-	{
-		Relation	idx = index_open(pkeyid, AccessShareLock);
-
-		ScanKeyEntryInitialize(&key, 0, 1, BTEqualStrategyNumber, InvalidOid,
-							   idx->rd_indcollation[0], F_TEXTEQ,
-							   CStringGetTextDatum(linitial(*heads)));
-		index_close(idx, AccessShareLock);
-	}
-	scan = systable_beginscan(rel, pkeyid, true, snapshot, 1, &key);
+	rel = table_open(head_rels.applied, AccessShareLock);
+	ScanKeyEntryInitialize(&key, 0, 1, BTEqualStrategyNumber, InvalidOid,
+						   head_rels.collation, F_TEXTEQ,
+						   CStringGetTextDatum(linitial(*heads)));
+	scan = systable_beginscan(rel, head_rels.applied_pkey, true, snapshot,
+							  1, &key);
 	applied = HeapTupleIsValid(systable_getnext(scan));
 	systable_endscan(scan);
-	table_close(rel, AccessShareLock);
+	table_close(rel, NoLock);
 	return applied;
 }
 
