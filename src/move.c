@@ -176,9 +176,11 @@ move_check_no_jobs(const char *fname)
  *		so that a job it read a moment too early (one the worker starts
  *		after all) is seen and stops it, instead of it waiting for a build
  *		that waits for its snapshot in turn.  Under REPEATABLE READ the
- *		queue as the snapshot shows it never changes: wait for the lock
- *		(catalog_lock() then fails with a serialization error if a move
- *		committed meanwhile, and the deadlock detector sees the rest).
+ *		queue as the snapshot shows it never changes, and the snapshot is
+ *		what a build waits for: a worker holding the lock is a serialization
+ *		failure at once (waiting would deadlock with the build, and the
+ *		deadlock detector might pick the build), and a move that committed
+ *		meanwhile is one too (catalog_bump_state()'s update fails).
  */
 static bool
 move_try_lock(const char *fname)
@@ -194,7 +196,13 @@ move_try_lock(const char *fname)
 	 */
 	if (IsolationUsesXactSnapshot())
 	{
-		catalog_lock(fname, true);
+		if (!catalog_try_lock(fname, true))
+			ereport(ERROR,
+					(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
+					 errmsg("could not serialize access: a background worker holds the migr lock"),
+					 errdetail("Under REPEATABLE READ this transaction's snapshot cannot see the worker's progress, and its index build waits for that snapshot."),
+					 errhint("Retry %s in a new transaction; migr_wait() waits for the worker.",
+							 fname)));
 		return true;
 	}
 	return catalog_try_lock(fname, true);

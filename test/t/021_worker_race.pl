@@ -156,6 +156,7 @@ my $expected = join '|', (
 	'revision "r\d+" is (applied|partially applied|queued for a background worker) and cannot be changed',
 	'is partially applied on top of revision',
 	'could not serialize access due to concurrent update',
+	'could not serialize access: a background worker holds the migr lock',
 	'job \d+ is not (a failed job|queued, running or failed)',
 	'canceling statement due to lock timeout',
 	'cannot call migr_(upgrade|downgrade|stamp)\(\) while a background worker holds the migr lock',
