@@ -8,7 +8,8 @@
  * down_revision is the head of the files, not of any database.  A folder
  * with several heads is refused unless --head says which to build on; a
  * merge takes every head (or the revisions named).  The new file is
- * "<id>_<slug of the message>.sql", in the format of SPEC.md section 4.
+ * "<id>_<slug of the message>.sql", in the format the README describes
+ * under "Revision files".
  *
  * Copyright (c) 2026, migr developers
  *

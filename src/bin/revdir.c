@@ -1,7 +1,7 @@
 /*-------------------------------------------------------------------------
  *
  * revdir.c
- *	  Reading a folder of revision files (SPEC.md section 4) the way the
+ *	  Reading a folder of revision files (README, "Revision files") the way the
  *	  server's migr_load() reads one, and checking the graph they form.
  *
  * Each file is read line by line by src/common/revparse.c, as the server's
