@@ -24,9 +24,11 @@ OBJS += src/lockpolicy.o
 # the revision-file format, compiled into the client too (src/bin/Makefile)
 COMMON_OBJS = $(patsubst %.c,%.o,$(sort $(wildcard src/common/*.c)))
 OBJS += $(COMMON_OBJS)
+# subsystems with folders of their own: the schema model, tenants
+OBJS += $(patsubst %.c,%.o,$(sort $(wildcard src/schema/*.c src/tenant/*.c)))
 
 EXTENSION = migr
-DATA = src/migr--1.0.sql src/migr--1.0--1.1.sql
+DATA = src/migr--1.0.sql src/migr--1.0--1.1.sql src/migr--1.1--1.2.sql
 PGFILEDESC = "migr - schema migrations inside PostgreSQL"
 
 REGRESS = $(patsubst sql/%.sql,%,$(sort $(wildcard sql/*.sql)))
@@ -51,7 +53,7 @@ include $(PGXS)
 PROVE_FLAGS += -I ./test/t
 
 # PGXS tracks no header dependencies: every object depends on our headers
-$(OBJS) $(OBJS:.o=.bc): src/migr.h $(wildcard src/common/*.h)
+$(OBJS) $(OBJS:.o=.bc): src/migr.h $(wildcard src/common/*.h src/schema/*.h src/tenant/*.h)
 
 # The command-line client (src/bin/Makefile): built, installed, uninstalled
 # and cleaned with the extension.

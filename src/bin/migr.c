@@ -26,7 +26,7 @@
 
 #include "migr_fe.h"
 
-#define MIGR_VERSION	"1.0"
+#define MIGR_VERSION	"1.2"
 
 /* which verb-specific options a verb accepts */
 #define V_DIR		0x0001

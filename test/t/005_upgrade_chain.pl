@@ -172,6 +172,44 @@ is($node->safe_psql('old',
 	q{SELECT string_agg(revision, ',') FROM migr_downgrade('ch_two')}),
 	'ch_three', 'and reverted');
 
+# The same from 1.1 (released): a history made under 1.1 (applied, pending
+# and logged revisions) is kept and still moves after the update.
+$node->safe_psql('postgres', 'CREATE DATABASE old11');
+$node->safe_psql('old11', q{CREATE EXTENSION migr VERSION '1.1'});
+$node->safe_psql(
+	'old11', q{
+SELECT migr_define('c11_base', NULL, 'CREATE TABLE c11 (id int PRIMARY KEY)',
+                   'DROP TABLE c11', 'create c11');
+SELECT count(*) FROM migr_upgrade('head');
+SELECT migr_define('c11_two', ARRAY['c11_base'],
+                   'ALTER TABLE c11 ADD COLUMN name text',
+                   'ALTER TABLE c11 DROP COLUMN name', 'pending under 1.1');
+});
+my %before11;
+$before11{$_} = $node->safe_psql('old11', $history_query{$_})
+  foreach keys %history_query;
+$node->safe_psql('old11', 'ALTER EXTENSION migr UPDATE');
+is($node->safe_psql('old11',
+	q{SELECT extversion FROM pg_extension WHERE extname = 'migr'}),
+	$default, 'ALTER EXTENSION migr UPDATE from 1.1 reaches the default version');
+my $updated11 = $node->safe_psql('old11', $describe);
+is($updated11, $fresh, '1.1 then ALTER EXTENSION UPDATE gives exactly a fresh install');
+if ($updated11 ne $fresh)
+{
+	my %f = map { $_ => 1 } split /\n/, $fresh;
+	my %u = map { $_ => 1 } split /\n/, $updated11;
+	diag("only in the fresh install: $_") foreach grep { !$u{$_} } sort keys %f;
+	diag("only after the update from 1.1: $_") foreach grep { !$f{$_} } sort keys %u;
+}
+foreach my $what (sort keys %history_query)
+{
+	is($node->safe_psql('old11', $history_query{$what}),
+		$before11{$what}, "the update from 1.1 keeps the $what");
+}
+is($node->safe_psql('old11',
+	q{SELECT string_agg(revision, ',') FROM migr_upgrade('head')}),
+	'c11_two', 'the revision left pending under 1.1 is applied after the update');
+
 # A fresh install of 1.0 is refused nothing: both versions can be installed.
 $node->safe_psql('postgres', 'CREATE DATABASE again');
 $node->safe_psql('again', q{CREATE EXTENSION migr VERSION '1.0'});
