@@ -65,6 +65,7 @@ static const MigrVerb verbs[] = {
 	{"plan", cmd_plan, V_DOWN, 1, 1, "TARGET"},
 	{"merge", cmd_merge, V_DIR | V_MESSAGE | V_REVID, 0, -1, "[REV...]"},
 	{"wait", cmd_wait, V_TIMEOUT, 0, 0, ""},
+	{"import-alembic", cmd_import_alembic, 0, 0, -1, "[OPTION]..."},
 	{NULL, NULL, 0, 0, 0, NULL}
 };
 
@@ -140,6 +141,10 @@ usage(void)
 	printf("  check [--errors-only]      migr_check(): problems in the database's graph\n");
 	printf("  merge -m MESSAGE [REV...]  define a merge revision of the heads (or REVs)\n");
 	printf("  wait [--timeout INTERVAL]  wait for background jobs to finish\n");
+	printf("\nComing from Alembic:\n");
+	printf("  import-alembic [OPTION]... write a revision file per Alembic revision;\n");
+	printf("                             --stamp: also stamp what alembic_version holds\n");
+	printf("                             (see \"%s import-alembic --help\")\n", progname);
 	printf("\nTargets: head, heads, base, an id or a unique prefix, a branch label,\n");
 	printf("label@head, and any of these followed by +N or -N; +N and -N alone step\n");
 	printf("from the current revision.\n");
@@ -324,6 +329,18 @@ main(int argc, char **argv)
 			{
 				migr_usage_error("unknown verb \"%s\"", argv[i]);
 				exit(MIGR_EXIT_USAGE);
+			}
+			/* import-alembic's script parses all the other arguments */
+			if (verb->run == cmd_import_alembic)
+			{
+				int			j;
+
+				args = pg_malloc(sizeof(char *) * argc);
+				for (j = 0, nargs = 0; j < argc; j++)
+					if (j != i)
+						args[nargs++] = unmark(argv[j]);
+				args[nargs] = NULL;
+				exit(cmd_import_alembic(nargs, args));
 			}
 		}
 		else if (option_takes_value(argv[i]))
