@@ -34,7 +34,8 @@ my ($rc, $out, $err);
 #   a1 ─┬─ b1 (billing) ── b2 (CREATE INDEX CONCURRENTLY) ──┬─ m1 ── d1 ── e1
 #       └─ c1 (audit, depends_on billing) ── c2 (irreversible) ┘
 #
-# d1 looks at the connection (sa.inspect), which offline mode cannot.
+# d1's upgrade and e1's downgrade look at the connection (sa.inspect), which
+# offline mode cannot.
 
 write_file("$proj/alembic.ini", <<'PY');
 [alembic]
@@ -245,7 +246,9 @@ def upgrade():
 
 
 def downgrade():
-    op.drop_column("users", "phone")
+    users = sa.inspect(op.get_bind()).get_columns("users")
+    if "phone" in [c["name"] for c in users]:
+        op.drop_column("users", "phone")
 PY
 
 write_file("$proj/versions/m1_merge.py", <<'PY');
@@ -348,8 +351,10 @@ exit_is($rc, 0, 'import');
 like($out, qr/^imported 8 revisions into \Q$d\E \(8 written, 0 unchanged, 0 kept\)$/m,
 	'import: eight files');
 like($out, qr/^irreversible \(no downgrade section\): c2c2c2c2c2c2$/m, 'import: names the irreversible one');
-like($err, qr/1 revision\(s\) could not be rendered offline.*\n  d1d1d1d1d1d1: .*no connection to read from \(d1_settings\.py line \d+\)/,
+like($err, qr/2 revision\(s\) could not be rendered offline.*\n  d1d1d1d1d1d1: .*no connection to read from \(d1_settings\.py line \d+\)/,
 	'import: lists the stub with the reason and the line');
+like($err, qr/^  e1e1e1e1e1e1: downgrade\(\): .*\(e1_phone\.py line \d+\)/m,
+	'import: lists the revision whose downgrade needs the connection');
 
 my $rev = read_folder();
 is_deeply([ sort keys %$rev ],
@@ -380,6 +385,10 @@ is($rev->{m1m1m1m1m1m1}{upgrade} . '|' . $rev->{m1m1m1m1m1m1}{downgrade}, '|', '
 like($rev->{d1d1d1d1d1d1}{upgrade}, qr/\A-- migr:TODO import-alembic could not render upgrade\(\) offline:\n-- AttributeError/,
 	'stub: a TODO line first');
 is($rev->{d1d1d1d1d1d1}{downgrade}, "DROP TABLE settings;\n", 'stub: the downgrade that rendered is kept');
+like($rev->{e1e1e1e1e1e1}{upgrade}, qr/\AALTER TABLE users ADD COLUMN phone TEXT;\n\nCOMMENT ON COLUMN users\.phone IS 'E\.164; no dashes';\n\z/,
+	'e1: the upgrade that rendered');
+like($rev->{e1e1e1e1e1e1}{downgrade}, qr/\A-- migr:TODO import-alembic could not render downgrade\(\) offline:/,
+	'e1: a downgrade that needs the connection is a stub, not irreversible');
 my $all = join '', map { $_->{text} } values %$rev;
 unlike($all, qr/alembic_version|^BEGIN;|^COMMIT;|-- Running/m,
 	'no Alembic bookkeeping, no BEGIN or COMMIT in any file');
@@ -394,7 +403,8 @@ exit_is($rc, 1, 'push with a stub');
 is(sql('postgres', 'SELECT count(*) FROM migr.revision'), '0', 'push with a stub: nothing defined');
 ($rc, $out, $err) = import_alembic('--stamp', '-d', 'half');
 exit_is($rc, 1, 'import --stamp with a stub');
-like($err, qr/not stamping: 1 stub\(s\) to fill first \(d1d1d1d1d1d1\)/, 'import --stamp: refused, says why');
+like($err, qr/not stamping: 2 stub\(s\) to fill first \(d1d1d1d1d1d1 e1e1e1e1e1e1\)/, 'import --stamp: refused, says why');
+is(sql('half', 'SELECT count(*) FROM migr.revision'), '0', 'import --stamp with a stub: nothing pushed');
 
 # fill the stub as a user would; a second import keeps it and changes nothing
 my $stub = "$d/$rev->{d1d1d1d1d1d1}{file}";
@@ -402,9 +412,13 @@ my $text = read_file($stub);
 $text =~ s/^-- migr:TODO.*?^-- TODO lines.*?\n/CREATE TABLE settings (\n    key TEXT NOT NULL, \n    value TEXT, \n    PRIMARY KEY (key)\n);\n/ms
   or die 'stub not found';
 write_file($stub, $text);
+my $stub2 = "$d/$rev->{e1e1e1e1e1e1}{file}";
+my $text2 = read_file($stub2);
+$text2 =~ s/^-- migr:TODO.*\z/ALTER TABLE users DROP COLUMN phone;\n/ms or die 'stub not found';
+write_file($stub2, $text2);
 ($rc, $out, $err) = import_alembic();
 exit_is($rc, 0, 'second import');
-like($out, qr/\(0 written, 7 unchanged, 1 kept\)/, 'second import: the filled stub kept, the rest unchanged');
+like($out, qr/\(0 written, 6 unchanged, 2 kept\)/, 'second import: the filled stubs kept, the rest unchanged');
 like($out, qr/^kept \Q$stub\E: it differs/m, 'second import: says which file it kept');
 is($err, '', 'second import: no stub left');
 is(read_file($stub), $text, 'second import: the filled stub as it was');
@@ -463,9 +477,35 @@ is(sql('split', "SELECT string_agg(revision, ' ' ORDER BY revision) FROM migr_cu
 	'b2b2b2b2b2b2 c1c1c1c1c1c1', 'stamp: migr stands where Alembic stood');
 is(sql('split', 'SELECT count(*) FROM migr.applied WHERE ms IS NOT NULL'), '0', 'stamp: nothing ran');
 is(sql('split', 'SELECT count(*) FROM migr.revision'), '8', 'stamp: every revision pushed');
+($rc, $out, $err) = import_alembic('--stamp', "host=$host port=$port dbname=split");
+exit_is($rc, 0, 'import --stamp again');
+like($out, qr/^already stamped/m, 'import --stamp again: already stamped');
 ($rc, $out, $err) = run_migr($node, [ 'upgrade', 'head' ], env => { PGDATABASE => 'split' });
 exit_is($rc, 0, 'migr upgrade head on the two-row database');
 ($rc, $out, $err) = run_migr($node, [ 'wait', '--timeout', '60s' ], env => { PGDATABASE => 'split' });
 is(schema_of('split'), $alembic_schema, 'the two-row database ends with the same schema');
+
+# ---------------------------------------------------------------------
+# Once migr has moved a database, --stamp does not move it back
+
+($rc, $out, $err) = import_alembic('--stamp', '-d', 'half');
+exit_is($rc, 1, 'import --stamp on a database migr has moved since');
+like($err, qr/migr has already moved this database \(8 revisions applied/, 'moved since: refused, says why');
+is(sql('half', "SELECT string_agg(revision, ' ' ORDER BY revision) FROM migr_current()"),
+	'e1e1e1e1e1e1', 'moved since: still at e1');
+
+# ---------------------------------------------------------------------
+# Downgrades: the imported ones give what Alembic's give; the irreversible
+# one stops a downgrade before anything is reverted
+
+($rc, $out, $err) = run_migr($node, [ 'downgrade', 'm1m1m1m1m1m1' ]);
+exit_is($rc, 0, 'migr downgrade m1');
+alembic('alembic', 'downgrade', 'm1m1m1m1m1m1');
+is(schema_of('postgres'), schema_of('alembic'), 'downgrade to m1: the schema alembic downgrade gives');
+($rc, $out, $err) = run_migr($node, [ 'downgrade', 'base' ]);
+exit_is($rc, 1, 'migr downgrade base through the irreversible revision');
+like($err, qr/c2c2c2c2c2c2/, 'downgrade base: names the irreversible revision');
+is(sql('postgres', "SELECT string_agg(revision, ' ' ORDER BY revision) FROM migr_current()"),
+	'm1m1m1m1m1m1', 'downgrade base: nothing reverted');
 
 done_testing();
