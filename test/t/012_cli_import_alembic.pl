@@ -346,6 +346,25 @@ ok(!-e $d, 'missing project: no folder written');
 ($rc, $out, $err) = run_migr(undef, [ 'import-alembic', '--no-such-option' ]);
 exit_is($rc, 2, 'import-alembic with an unknown option');
 
+# the verb runs the script found beside the binary, and says so when it is not there
+{
+	require File::Copy;
+	mkdir "$tmp/bin" or die;
+	File::Copy::copy(migr_bin(), "$tmp/bin/migr") or die "copy: $!";
+	chmod 0755, "$tmp/bin/migr";
+	my ($o, $e) = ('', '');
+	IPC::Run::run([ "$tmp/bin/migr", 'import-alembic', '--help' ], '>', \$o, '2>', \$e);
+	is($? >> 8, 1, 'a migr without the script beside it: exit code 1');
+	like($e, qr/could not run "\Q$tmp\E\/bin\/migr-import-alembic": No such file.*\n.*hint: The importer is installed beside migr/,
+		'a migr without the script beside it: says where it looked and how to install it');
+}
+
+# options before the verb go to the script too
+($rc, $out, $err) = run_migr(undef, [ '-q', 'import-alembic', '-c', "$proj/alembic.ini", '--dir', "$tmp/quiet" ]);
+exit_is($rc, 0, 'migr -q import-alembic');
+is($out, '', 'migr -q import-alembic: -q reached the script');
+ok(-f "$tmp/quiet/a1a1a1a1a1a1_create_users.sql", 'migr -q import-alembic: the files written');
+
 ($rc, $out, $err) = import_alembic();
 exit_is($rc, 0, 'import');
 like($out, qr/^imported 8 revisions into \Q$d\E \(8 written, 0 unchanged, 0 kept\)$/m,
