@@ -111,6 +111,8 @@ revdir_add_finding(RevDir *rd, const char *file, int line,
 		rd->nerrors++;
 	else if (strcmp(severity, "warning") == 0)
 		rd->nwarnings++;
+	else
+		rd->ninfos++;
 }
 
 /*
@@ -127,17 +129,22 @@ revdir_print_findings(const RevDir *rd, FILE *out, bool errors_only)
 	{
 		const RevFinding *fd = &rd->findings[i];
 
+		char	   *prefix;
+		char	   *text;
+
 		if (errors_only && strcmp(fd->severity, "error") != 0)
 			continue;
 		if (fd->file && fd->line > 0)
-			fprintf(out, "%s:%d: ", fd->file, fd->line);
-		else if (fd->file)
-			fprintf(out, "%s: ", fd->file);
+			prefix = psprintf("%s:%d: %s: ", fd->file, fd->line, fd->severity);
 		else
-			fprintf(out, "%s: ", rd->dir);
-		fprintf(out, "%s: %s [%s]\n", fd->severity, fd->message, fd->code);
+			prefix = psprintf("%s: %s: ", fd->file ? fd->file : rd->dir,
+							  fd->severity);
+		text = psprintf("%s [%s]", fd->message, fd->code);
+		help_wrap(out, prefix, text);
 		if (fd->hint)
-			fprintf(out, "  hint: %s\n", fd->hint);
+			help_wrap(out, "  hint: ", fd->hint);
+		pg_free(prefix);
+		pg_free(text);
 	}
 }
 
@@ -376,6 +383,10 @@ revdir_parse_text(RevDir *rd, RevFile *f, bool std_strings)
 	while ((kind = revparse_next(&rp, &ln)) != REVLINE_END)
 	{
 		revdir_take_fields(f, &rp.fields);
+		if (rp.section == REVSEC_UPGRADE && f->upgrade_line == 0)
+			f->upgrade_line = rp.lineno;
+		else if (rp.section == REVSEC_DOWNGRADE && f->downgrade_line == 0)
+			f->downgrade_line = rp.lineno;
 		if (kind == REVLINE_PROBLEM)
 		{
 			char	   *message = revparse_message(&rp, false);
