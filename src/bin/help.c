@@ -305,22 +305,22 @@ help_nearest(const char *name)
 
 /*
  * help_width
- *		How wide a printed row may be: the terminal's width when stdout is
- *		one, else $COLUMNS, and never more than 100.
+ *		How wide a printed row may be: $COLUMNS when set (as for ls), else
+ *		the terminal's width when stdout is one, but not more than 100;
+ *		100 when it is not a terminal.
  */
 int
 help_width(void)
 {
 	struct winsize ws;
 	const char *env = getenv("COLUMNS");
-	int			w = HELP_MAX_WIDTH;
 
+	if (env && atoi(env) > 0)
+		return Max(40, atoi(env));
 	if (isatty(fileno(stdout)) && ioctl(fileno(stdout), TIOCGWINSZ, &ws) == 0 &&
 		ws.ws_col > 0)
-		w = ws.ws_col;
-	else if (env && atoi(env) > 0)
-		w = atoi(env);
-	return Max(40, Min(w, HELP_MAX_WIDTH));
+		return Max(40, Min(ws.ws_col, HELP_MAX_WIDTH));
+	return HELP_MAX_WIDTH;
 }
 
 /*
