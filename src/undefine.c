@@ -151,9 +151,9 @@ undefine_check(MigrRevDef *def, bool applied)
 	if (child != NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_DEPENDENT_OBJECTS_STILL_EXIST),
-				 errmsg("cannot undefine revision \"%s\": revision \"%s\" %s it",
+				 errmsg("cannot undefine revision \"%s\": revision \"%s\" %s",
 						def->id, child,
-						kind == 'p' ? "has it as a parent" : "depends on"),
+						kind == 'p' ? "has it as a parent" : "depends on it"),
 				 errhint("Undefine the revisions that build on it first, or keep it.")));
 }
 

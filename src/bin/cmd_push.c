@@ -281,6 +281,9 @@ push_file_line(RevDir *rd, int *idx, int n, const PGresult *res)
 	{
 		const char *start = at;
 
+		/* back over the space, then the word before it */
+		if (start > ctx && start[-1] == ' ')
+			start--;
 		while (start > ctx && start[-1] != '\n' && start[-1] != ' ')
 			start--;
 		stmt = 0;

@@ -60,6 +60,15 @@ sync_read_folder(const char *dir, bool create)
 		}
 		output_say("created folder %s\n", dir);
 	}
+	else if (!create && stat(dir, &st) < 0 && errno == ENOENT)
+	{
+		/* no folder: no file, which is not a problem here */
+		rd = pg_malloc0(sizeof(RevDir));
+		rd->dir = pg_strdup(dir);
+		rd->files = pg_malloc0(sizeof(RevFile));
+		revgraph_link(rd);
+		return rd;
+	}
 	rd = revdir_read(dir);
 	revdir_parse(rd, true);
 	revgraph_link(rd);
