@@ -36,6 +36,9 @@ static int	move_rows(PGconn *conn, const char *verb, const char *target,
 static void move_rollback(PGconn *conn);
 static int	move_count_queued(const PGresult *res);
 
+/* the folder pushed by "upgrade --push", for line numbers in errors */
+static RevDir *move_rd = NULL;
+
 /*
  * move_rollback
  *		End a failed transaction; its error was printed already.
@@ -70,6 +73,7 @@ move_rows(PGconn *conn, const char *verb, const char *target,
 	if (conn_failed(res))
 	{
 		conn_report_error(conn, res);
+		revdir_report_line(move_rd, res);
 		pg_log_error("%s to \"%s\" failed; %s", verb, target,
 					 strcmp(verb, "stamp") == 0 ? "nothing was marked" :
 					 strcmp(verb, "downgrade") == 0 ? "no revision was reverted" :
@@ -207,6 +211,7 @@ move_upgrade_stepwise(PGconn *conn, const char *target)
 		if (conn_failed(res))
 		{
 			conn_report_error(conn, res);
+			revdir_report_line(move_rd, res);
 			PQclear(res);
 			move_rollback(conn);
 			pg_log_error("upgrade to \"%s\" failed at revision \"%s\"; no revision was applied",
@@ -288,6 +293,7 @@ cmd_upgrade(int argc, char **argv)
 	if (opts.push)
 	{
 		rc = push_folder(conn, rd, &pushed);
+		move_rd = rd;
 		if (rc == MIGR_EXIT_FAILED)
 		{
 			conn_close(conn);

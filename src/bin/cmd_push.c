@@ -45,7 +45,6 @@ static PushState push_compare(const RevFile *f, const DbRev *db, char *what,
 static void push_warn_undefined(RevDir *rd, DbRevs *db);
 static int	push_db_only(RevDir *rd, DbRevs *db);
 static bool push_check_heads(RevDir *rd, DbRevs *db);
-static void push_file_line(RevDir *rd, int *idx, int n, const PGresult *res);
 static int	push_str_cmp(const void *a, const void *b);
 static char **push_db_labels(DbRev *revs, int nrevs, int *n);
 static void push_array_literal(PQExpBuffer buf, RevDir *rd, int *idx, int n);
@@ -259,56 +258,6 @@ push_blame(RevDir *rd, int *idx, int n, const PGresult *res)
 }
 
 /*
- * push_file_line
- *		The server counts a script's lines from the script's first line
- *		("upgrade script of revision "x", statement 2 at line 3"); people
- *		look at files.  Say where that is in the file, counted from its top.
- */
-static void
-push_file_line(RevDir *rd, int *idx, int n, const PGresult *res)
-{
-	const char *ctx = PQresultErrorField(res, PG_DIAG_CONTEXT);
-	const char *at;
-	char		section[16];
-	char		id[MIGR_ID_MAXLEN + 1];
-	int			stmt;
-	int			line;
-	int			i;
-
-	if (ctx == NULL)
-		return;
-	for (at = ctx; (at = strstr(at, "script of revision \"")) != NULL; at++)
-	{
-		const char *start = at;
-
-		/* back over the space, then the word before it */
-		if (start > ctx && start[-1] == ' ')
-			start--;
-		while (start > ctx && start[-1] != '\n' && start[-1] != ' ')
-			start--;
-		stmt = 0;
-		if (sscanf(start, "%15s script of revision \"%64[^\"]\", statement %d at line %d",
-				   section, id, &stmt, &line) != 4 &&
-			sscanf(start, "%15s script of revision \"%64[^\"]\", line %d",
-				   section, id, &line) != 3)
-			continue;
-		for (i = 0; i < n; i++)
-		{
-			RevFile    *f = &rd->files[idx[i]];
-			int			base = strcmp(section, "downgrade") == 0 ?
-				f->downgrade_line : f->upgrade_line;
-
-			if (strcmp(f->id, id) == 0 && base > 0)
-			{
-				pg_log_error("at %s:%d (line %d of the %s script)",
-							 f->path, base + line, line, section);
-				return;
-			}
-		}
-	}
-}
-
-/*
  * push_send
  *		Define the files in one statement (one transaction).
  */
@@ -337,7 +286,7 @@ push_send(PGconn *conn, RevDir *rd, int *idx, int n)
 		const char *file = push_blame(rd, idx, n, res);
 
 		conn_report_error(conn, res);
-		push_file_line(rd, idx, n, res);
+		revdir_report_line(rd, res);
 		if (file)
 			pg_log_error("push failed on %s; nothing was pushed", file);
 		else
@@ -374,11 +323,10 @@ push_db_only(RevDir *rd, DbRevs *db)
 			continue;
 		n++;
 		if (opts.verbose)
-			output_say("only in db %s  %s%s%s\n", r->id,
-					   r->applied ? "(applied) " : r->partial ? "(partially applied) " : "",
-					   r->message[0] ? "" : "", r->message);
+			output_say("only in db %s  %s%s\n", r->id,
+					   r->applied ? "(applied) " : "", r->message);
 	}
-	if (n > 0)
+	if (n > 0 && !opts.quiet)
 	{
 		fflush(stdout);
 		pg_log_info("%d revision%s of the database %s no file in \"%s\"; \"migr pull\" writes %s to files",

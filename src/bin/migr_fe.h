@@ -191,6 +191,7 @@ extern void revdir_add_finding(RevDir *rd, const char *file, int line,
 extern void revdir_print_findings(const RevDir *rd, FILE *out,
 								  bool errors_only);
 extern bool revdir_check_name(const char *name, const char **why);
+extern void revdir_report_line(RevDir *rd, const PGresult *res);
 
 /* revgraph.c */
 extern void revgraph_link(RevDir *rd);

@@ -516,3 +516,51 @@ revdir_check_def(RevParse *p)
 						   "Nothing to do if the revision only marks a point in the history; otherwise write the SQL it applies.",
 						   "upgrade script of revision \"%s\" is empty", f->id);
 }
+
+/*
+ * revdir_report_line
+ *		The server counts a script's lines from the script's first line
+ *		("upgrade script of revision "x", statement 2 at line 3"); people
+ *		look at files.  Say where that is in the folder's file, counted from
+ *		its top (push, upgrade --push).
+ */
+void
+revdir_report_line(RevDir *rd, const PGresult *res)
+{
+	const char *ctx = PQresultErrorField(res, PG_DIAG_CONTEXT);
+	const char *at;
+	char		section[16];
+	char		id[MIGR_ID_MAXLEN + 1];
+	int			stmt;
+	int			line;
+
+	if (ctx == NULL)
+		return;
+	for (at = ctx; (at = strstr(at, "script of revision \"")) != NULL; at++)
+	{
+		const char *start = at;
+
+		/* back over the space, then the word before it */
+		if (start > ctx && start[-1] == ' ')
+			start--;
+		while (start > ctx && start[-1] != '\n' && start[-1] != ' ')
+			start--;
+		stmt = 0;
+		if (sscanf(start, "%15s script of revision \"%64[^\"]\", statement %d at line %d",
+				   section, id, &stmt, &line) != 4 &&
+			sscanf(start, "%15s script of revision \"%64[^\"]\", line %d",
+				   section, id, &line) != 3)
+			continue;
+		if (rd != NULL && rd->linked && revgraph_find(rd, id) >= 0)
+		{
+			RevFile    *f = &rd->files[revgraph_find(rd, id)];
+			int			base = strcmp(section, "downgrade") == 0 ?
+				f->downgrade_line : f->upgrade_line;
+
+			if (base > 0)
+				pg_log_error("at %s:%d (line %d of the %s script)",
+							 f->path, base + line, line, section);
+			return;
+		}
+	}
+}

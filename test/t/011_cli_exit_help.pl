@@ -138,5 +138,14 @@ like($err, qr/at migrations\/z1\.sql:7 \(line 2 of the upgrade script\)/, 'push:
 ($rc, $out, $err) = run_migr($node, [ 'check', '--dir', $d ]);
 like($out, qr/^\Q$d\E\/z1\.sql:7: error: upgrade script: syntax error/m, 'check --dir: the file\'s line');
 
+# and when a script fails while it is applied
+write_file("$d/z1.sql",
+	"-- migr:revision z1\n-- migr:down_revision m1\n-- migr:message bad\n\n-- migr:upgrade\n"
+	  . "CREATE TABLE z (a int);\nALTER TABLE nosuch ADD COLUMN b int;\n-- migr:downgrade\nDROP TABLE z;\n");
+($rc, $out, $err) = migr('upgrade', '--push');
+exit_is($rc, 1, 'upgrade --push of a script that fails');
+like($err, qr/^ERROR:  42P01: relation "nosuch" does not exist$/m, 'the server\'s error');
+like($err, qr/at migrations\/z1\.sql:7 \(line 2 of the upgrade script\)/, 'upgrade: the file\'s line');
+
 $node->stop;
 done_testing();
