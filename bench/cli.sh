@@ -18,7 +18,7 @@
 #     "migr push" (define the N files) then "migr upgrade" (apply them).
 #   No-op, on the upgraded databases, NOOP_RUNS runs each:
 #     baseline  psql -X -c 'SELECT 1'                 (a process and a connection)
-#     migr      migr upgrade --push --dir revs        target: < 50 ms (exit 3)
+#     migr      migr upgrade --push --dir revs        target: < 50 ms (--exit-code: exit 3)
 #     migr      migr upgrade                          information
 #     alembic   python3 -m alembic upgrade head       information
 #
@@ -232,9 +232,9 @@ for i in $(seq "$NOOP_RUNS"); do
     r=$(( (i - 1) % RUNS + 1 ))
     timed "$LOGDIR/noop-psql.log" "${PSQL[@]}" -d migr_$r -Atc 'SELECT 1'
     sel+=("$T_MS")
-    timed "$LOGDIR/noop-migr-push.log" "$MIGR" -d migr_$r upgrade --push --dir "$REVS"
+    timed "$LOGDIR/noop-migr-push.log" "$MIGR" -d migr_$r upgrade --push --exit-code --dir "$REVS"
     expect_rc "migr upgrade --push (no-op)" 3; nop+=("$T_MS")
-    timed "$LOGDIR/noop-migr.log" "$MIGR" -d migr_$r upgrade
+    timed "$LOGDIR/noop-migr.log" "$MIGR" -d migr_$r upgrade --exit-code
     expect_rc "migr upgrade (no-op)" 3; nup+=("$T_MS")
     MIGR_BENCH_URL=$(alembic_url alembic_$r) timed "$LOGDIR/noop-alembic.log" "${ALEMBIC[@]}" upgrade head
     expect_rc "alembic upgrade head (no-op)" 0; nal+=("$T_MS")
@@ -246,8 +246,8 @@ NA=$(median "${nal[@]}")
 hdr "No-op: everything applied, $N revision files (median of $NOOP_RUNS, one process each)"
 row "baseline: psql -X -c 'SELECT 1'" "$S" "1.00" "" "$(spread "${sel[@]}")"
 if lt "$NP" 50; then v=PASS; else v=MISS; MISSES=$((MISSES + 1)); fi
-row "migr upgrade --push --dir revs (exit 3)" "$NP" "$(ratio "$NP" "$S")" "< 50 ms" "$v $(spread "${nop[@]}")"
-row "migr upgrade (exit 3)" "$NU" "$(ratio "$NU" "$S")" "" "info $(spread "${nup[@]}")"
+row "migr upgrade --push --dir revs (--exit-code: exit 3)" "$NP" "$(ratio "$NP" "$S")" "< 50 ms" "$v $(spread "${nop[@]}")"
+row "migr upgrade (--exit-code: exit 3)" "$NU" "$(ratio "$NU" "$S")" "" "info $(spread "${nup[@]}")"
 row "alembic upgrade head" "$NA" "$(ratio "$NA" "$S")" "" "info $(spread "${nal[@]}")"
 if [[ -n $NP && -n $NA ]]; then
     say "  . alembic's no-op takes $(ratio "$NA" "$NP") times as long as migr's (with --push)"

@@ -1661,6 +1661,17 @@ lint_walker(MigrStmt *ms, Node *tree, void *arg)
 
 	ls->ms = ms;
 	lint_assign_allows(ls);
+
+	/*
+	 * What defining refuses outright (script_check()) is an error finding
+	 * here, so that migr_lint() tells a client checking files before a push
+	 * everything the push would meet ("migr check --dir").
+	 */
+	if (ms->transaction_control)
+		lint_add(ls, "transaction_control", MIGR_SEV_ERROR,
+				 psprintf("%s controls the transaction: a revision runs inside its caller's transaction",
+						  ms->what),
+				 "Remove the statement; split the work into several revisions if parts must commit separately.");
 	lint_statement(ls, tree);
 	lint_remember(ls, tree);
 }

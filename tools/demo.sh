@@ -194,7 +194,7 @@ echo
 echo "==== the demo cluster is still running ===="
 if [[ $EUID -eq 0 ]]; then
 	echo "connect:  psql -h $DEMO_DIR -p $DEMO_PORT $DEMO_DB    (as postgres; as root add -U postgres)"
-	echo "          $PG_BINDIR/migr -h $DEMO_DIR -p $DEMO_PORT -d $DEMO_DB history"
+	echo "          $PG_BINDIR/migr -H $DEMO_DIR -p $DEMO_PORT -d $DEMO_DB history"
 	echo "stop:     runuser -u postgres -- $PG_BINDIR/pg_ctl -D $DEMO_DATA stop"
 else
 	echo "connect:  psql -h $DEMO_DIR -p $DEMO_PORT $DEMO_DB"

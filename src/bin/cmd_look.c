@@ -91,6 +91,21 @@ cmd_heads(int argc, char **argv)
 }
 
 /*
+ * cmd_branches
+ *		migr branches: revisions with more than one child (alembic branches).
+ */
+int
+cmd_branches(int argc, char **argv)
+{
+	return look_table("SELECT b.revision, "
+					  "pg_catalog.array_to_string(b.children, ' ') AS children, "
+					  "r.message "
+					  "FROM %s.migr_branches() b "
+					  "JOIN migr.revision r ON r.id OPERATOR(pg_catalog.=) b.revision",
+					  0, NULL, "no branch point: every revision has at most one child");
+}
+
+/*
  * cmd_history
  *		migr history [RANGE]: every revision, roots first.
  */
@@ -100,6 +115,17 @@ cmd_history(int argc, char **argv)
 	const char *params[1];
 
 	params[0] = argc > 0 ? argv[0] : NULL;
+	if (opts.indicate_current)
+		return look_table("SELECT h.revision, "
+						  "pg_catalog.array_to_string(h.down_revision, ' ') AS down_revision, "
+						  "CASE WHEN h.applied THEN 'yes' WHEN h.applied IS NULL THEN 'partial' ELSE '' END AS applied, "
+						  "CASE WHEN h.is_head THEN 'yes' ELSE '' END AS head, "
+						  "CASE WHEN c.revision IS NOT NULL THEN '(current)' ELSE '' END AS current, "
+						  "pg_catalog.date_trunc('second', h.applied_at) AS applied_at, "
+						  "h.message "
+						  "FROM %1$s.migr_history($1) h "
+						  "LEFT JOIN %1$s.migr_current() c ON c.revision OPERATOR(pg_catalog.=) h.revision",
+						  1, params, "no revision is defined");
 	return look_table("SELECT h.revision, "
 					  "pg_catalog.array_to_string(h.down_revision, ' ') AS down_revision, "
 					  "CASE WHEN h.applied THEN 'yes' WHEN h.applied IS NULL THEN 'partial' ELSE '' END AS applied, "
@@ -194,8 +220,11 @@ cmd_show(int argc, char **argv)
 
 /*
  * cmd_check
- *		migr check [--errors-only]: migr_check() as a table.  Any finding
- *		fails (exit 1); with --errors-only warnings are shown but pass.
+ *		migr check [--errors-only]: migr_check(), one finding per entry as
+ *		"revision: severity: message [code]" with its hint below, wrapped to
+ *		the terminal (a table of hints was hundreds of characters wide).
+ *		Errors and warnings fail (exit 1; with --errors-only warnings
+ *		pass); information never does.
  */
 int
 cmd_check(int argc, char **argv)
@@ -205,6 +234,8 @@ cmd_check(int argc, char **argv)
 	int			n;
 	int			i;
 	int			errors = 0;
+	int			warnings = 0;
+	int			infos = 0;
 	char	   *sql;
 
 	if (conn == NULL)
@@ -220,108 +251,38 @@ cmd_check(int argc, char **argv)
 	}
 	n = PQntuples(res);
 	for (i = 0; i < n; i++)
-		if (strcmp(PQgetvalue(res, i, 1), "error") == 0)
+	{
+		const char *sev = PQgetvalue(res, i, 1);
+		char	   *prefix;
+
+		if (strcmp(sev, "error") == 0)
 			errors++;
-	if (n == 0)
-		output_say("all clear: migr_check() found nothing wrong\n");
-	else
-	{
-		output_table(conn, res, NULL, false);
-		output_say("%d error%s, %d warning%s\n", errors,
-				   errors == 1 ? "" : "s", n - errors,
-				   n - errors == 1 ? "" : "s");
+		else if (strcmp(sev, "warning") == 0)
+			warnings++;
+		else
+			infos++;
+		prefix = psprintf("%s%s%s: ", PQgetvalue(res, i, 0),
+						  PQgetvalue(res, i, 0)[0] ? ": " : "", sev);
+		if (!opts.quiet || strcmp(sev, "info") != 0)
+		{
+			help_wrap(stdout, prefix, psprintf("%s [%s]", PQgetvalue(res, i, 3),
+											   PQgetvalue(res, i, 2)));
+			if (!PQgetisnull(res, i, 4) && PQgetvalue(res, i, 4)[0])
+				help_wrap(stdout, "  hint: ", PQgetvalue(res, i, 4));
+		}
+		pg_free(prefix);
 	}
+	if (errors + warnings == 0)
+		output_say("all clear: migr_check() found nothing wrong%s\n",
+				   infos ? psprintf(" (%d info)", infos) : "");
+	else
+		output_say("%d error%s, %d warning%s, %d info\n", errors,
+				   errors == 1 ? "" : "s", warnings,
+				   warnings == 1 ? "" : "s", infos);
 	PQclear(res);
 	conn_close(conn);
-	if (errors > 0 || (n > 0 && !opts.errors_only))
+	if (errors > 0 || (warnings > 0 && !opts.errors_only))
 		return MIGR_EXIT_FAILED;
-	return MIGR_EXIT_DONE;
-}
-
-/*
- * cmd_merge
- *		migr merge -m MESSAGE [REV...] [--rev-id ID]: migr_merge() in the
- *		database.  A single head is nothing to merge (exit 3).
- */
-int
-cmd_merge(int argc, char **argv)
-{
-	PGconn	   *conn = conn_open();
-	PGresult   *res;
-	PQExpBufferData arr;
-	const char *params[3];
-	char	   *id;
-	char	   *sql;
-	int			i;
-
-	if (conn == NULL)
-		return MIGR_EXIT_FAILED;
-	if (argc == 0)
-	{
-		sql = psprintf("SELECT pg_catalog.count(*) FROM %s.migr_heads()",
-					   conn_schema());
-		res = conn_exec(conn, sql, 0, NULL);
-		pg_free(sql);
-		if (res == NULL)
-		{
-			conn_close(conn);
-			return MIGR_EXIT_FAILED;
-		}
-		if (atoi(PQgetvalue(res, 0, 0)) < 2)
-		{
-			output_say("nothing to merge: there %s\n",
-					   atoi(PQgetvalue(res, 0, 0)) == 1 ? "is only one head" :
-					   "is no revision");
-			PQclear(res);
-			conn_close(conn);
-			return MIGR_EXIT_NOTHING;
-		}
-		PQclear(res);
-	}
-
-	initPQExpBuffer(&arr);
-	appendPQExpBufferChar(&arr, '{');
-	for (i = 0; i < argc; i++)
-	{
-		const char *c;
-
-		appendPQExpBuffer(&arr, "%s\"", i ? "," : "");
-		for (c = argv[i]; *c; c++)
-		{
-			if (*c == '"' || *c == '\\')
-				appendPQExpBufferChar(&arr, '\\');
-			appendPQExpBufferChar(&arr, *c);
-		}
-		appendPQExpBufferChar(&arr, '"');
-	}
-	appendPQExpBufferChar(&arr, '}');
-	params[0] = argc > 0 ? arr.data : NULL;
-	params[1] = opts.message ? opts.message : "merge heads";
-	params[2] = opts.rev_id;
-	sql = psprintf("SELECT %s.migr_merge($1::pg_catalog.text[], $2, $3)",
-				   conn_schema());
-	res = conn_exec(conn, sql, 3, params);
-	pg_free(sql);
-	termPQExpBuffer(&arr);
-	if (res == NULL)
-	{
-		conn_close(conn);
-		return MIGR_EXIT_FAILED;
-	}
-	id = pg_strdup(PQgetvalue(res, 0, 0));
-	PQclear(res);
-	params[0] = id;
-	res = conn_exec(conn,
-					"SELECT pg_catalog.array_to_string(down_revision, ' ') "
-					"FROM migr.revision WHERE id OPERATOR(pg_catalog.=) $1",
-					1, params);
-	if (res && PQntuples(res) == 1)
-		output_say("merged %s into revision %s\n", PQgetvalue(res, 0, 0), id);
-	else
-		output_say("defined merge revision %s\n", id);
-	if (res)
-		PQclear(res);
-	conn_close(conn);
 	return MIGR_EXIT_DONE;
 }
 
@@ -403,7 +364,8 @@ cmd_wait(int argc, char **argv)
 	{
 		pg_log_error("timed out after %s: background jobs are still queued or running",
 					 opts.timeout);
-		pg_log_error_hint("migr_jobs() lists them.");
+		jobs_explain_stuck(conn);
+		pg_log_error_hint("\"migr jobs\" lists them; \"migr cancel JOB\" cancels one.");
 		rc = MIGR_EXIT_FAILED;
 	}
 	PQclear(res);

@@ -36,6 +36,9 @@ static int	move_rows(PGconn *conn, const char *verb, const char *target,
 static void move_rollback(PGconn *conn);
 static int	move_count_queued(const PGresult *res);
 
+/* the folder pushed by "upgrade --push", for line numbers in errors */
+static RevDir *move_rd = NULL;
+
 /*
  * move_rollback
  *		End a failed transaction; its error was printed already.
@@ -70,6 +73,7 @@ move_rows(PGconn *conn, const char *verb, const char *target,
 	if (conn_failed(res))
 	{
 		conn_report_error(conn, res);
+		revdir_report_line(move_rd, res);
 		pg_log_error("%s to \"%s\" failed; %s", verb, target,
 					 strcmp(verb, "stamp") == 0 ? "nothing was marked" :
 					 strcmp(verb, "downgrade") == 0 ? "no revision was reverted" :
@@ -207,6 +211,7 @@ move_upgrade_stepwise(PGconn *conn, const char *target)
 		if (conn_failed(res))
 		{
 			conn_report_error(conn, res);
+			revdir_report_line(move_rd, res);
 			PQclear(res);
 			move_rollback(conn);
 			pg_log_error("upgrade to \"%s\" failed at revision \"%s\"; no revision was applied",
@@ -288,6 +293,7 @@ cmd_upgrade(int argc, char **argv)
 	if (opts.push)
 	{
 		rc = push_folder(conn, rd, &pushed);
+		move_rd = rd;
 		if (rc == MIGR_EXIT_FAILED)
 		{
 			conn_close(conn);
@@ -346,80 +352,4 @@ cmd_stamp(int argc, char **argv)
 	pg_free(sql);
 	conn_close(conn);
 	return rc;
-}
-
-/*
- * cmd_plan
- *		migr plan TARGET [--downgrade]: the SQL an upgrade or downgrade would
- *		run, as a script with a comment line per revision (Alembic's --sql).
- */
-int
-cmd_plan(int argc, char **argv)
-{
-	PGconn	   *conn = conn_open();
-	const char *params[2];
-	const char *direction = opts.downgrade ? "downgrade" : "upgrade";
-	PGresult   *res;
-	char	   *sql;
-	int			n;
-	int			i;
-	int			nrevs;
-	int			k = 0;
-	const char *last = "";
-
-	if (conn == NULL)
-		return MIGR_EXIT_FAILED;
-	params[0] = argv[0];
-	params[1] = direction;
-	sql = psprintf("SELECT p.step, p.revision, p.statement, p.deferred, "
-				   "r.message "
-				   "FROM %s.migr_plan($1, $2) p "
-				   "JOIN migr.revision r ON r.id OPERATOR(pg_catalog.=) p.revision "
-				   "ORDER BY p.step", conn_schema());
-	res = conn_exec(conn, sql, 2, params);
-	pg_free(sql);
-	conn_close(conn);
-	if (res == NULL)
-		return MIGR_EXIT_FAILED;
-	n = PQntuples(res);
-	if (n == 0)
-	{
-		output_say("nothing to do: the database is already at \"%s\"\n",
-				   argv[0]);
-		PQclear(res);
-		return MIGR_EXIT_NOTHING;
-	}
-	/* rows come statement by statement; count the revisions */
-	nrevs = 0;
-	for (i = 0; i < n; i++)
-		if (i == 0 || strcmp(PQgetvalue(res, i, 1), PQgetvalue(res, i - 1, 1)) != 0)
-			nrevs++;
-	printf("-- migr plan: %s to \"%s\", %d revision%s\n", direction, argv[0],
-		   nrevs, nrevs == 1 ? "" : "s");
-	for (i = 0; i < n; i++)
-	{
-		const char *rev = PQgetvalue(res, i, 1);
-		const char *stmt = PQgetvalue(res, i, 2);
-		size_t		len = strlen(stmt);
-
-		if (strcmp(rev, last) != 0)
-		{
-			printf("\n-- revision %s (%d/%d)%s%s\n", rev, ++k, nrevs,
-				   PQgetvalue(res, i, 4)[0] ? ": " : "", PQgetvalue(res, i, 4));
-			last = rev;
-		}
-		if (PQgetisnull(res, i, 2))
-		{
-			printf("-- (nothing to run)\n");
-			continue;
-		}
-		if (PQgetvalue(res, i, 3)[0] == 't')
-			printf("-- runs in the background, outside the transaction:\n");
-		while (len > 0 && (stmt[len - 1] == ' ' || stmt[len - 1] == '\n'))
-			len--;
-		printf("%.*s%s\n", (int) len, stmt,
-			   len > 0 && stmt[len - 1] == ';' ? "" : ";");
-	}
-	PQclear(res);
-	return MIGR_EXIT_DONE;
 }

@@ -32,26 +32,10 @@
 
 #define NEW_SLUG_MAX	40		/* as Alembic's truncate_slug_length */
 
-/* The revision a file is about to define. */
-typedef struct NewRev
-{
-	char	   *id;
-	const char *message;
-	int			nparents;
-	const char **parents;
-	int			ndeps;
-	const char **deps;
-	const char *label;
-	bool		merge;
-} NewRev;
-
 static RevDir *new_read_folder(const char *dir, bool create);
 static bool new_fatal_finding(const RevFinding *fd);
-static int	new_resolve(RevDir *rd, const char *name, bool quiet);
 static char *new_random_id(void);
 static char *new_slug(const char *message);
-static char *new_one_line(const char *message);
-static bool new_write(const char *dir, NewRev *nr);
 static bool new_pick_id(RevDir *rd, NewRev *nr);
 
 /*
@@ -116,7 +100,7 @@ new_read_folder(const char *dir, bool create)
  *		A revision of the folder by id, unique id prefix, branch label, or
  *		"label@head"; -1 (after printing why, unless quiet) if none.
  */
-static int
+int
 new_resolve(RevDir *rd, const char *name, bool quiet)
 {
 	int			found = -1;
@@ -223,7 +207,7 @@ new_random_id(void)
  *		A message fit for a directive line: newlines become spaces, outer
  *		white space goes.
  */
-static char *
+char *
 new_one_line(const char *message)
 {
 	char	   *m = pg_strdup(message ? message : "");
@@ -311,9 +295,11 @@ new_pick_id(RevDir *rd, NewRev *nr)
 
 /*
  * new_write
- *		Write the file; never overwrite one.
+ *		Write the file; never overwrite one.  A revision from "migr new" gets
+ *		an empty upgrade and a downgrade template to fill in; a merge, empty
+ *		scripts; one pulled from the database (nr->upgrade set), its scripts.
  */
-static bool
+bool
 new_write(const char *dir, NewRev *nr)
 {
 	PQExpBufferData buf;
@@ -342,8 +328,23 @@ new_write(const char *dir, NewRev *nr)
 	}
 	if (nr->label)
 		appendPQExpBuffer(&buf, "-- migr:branch_labels %s\n", nr->label);
+	if (nr->kind && strcmp(nr->kind, "schema") != 0)
+		appendPQExpBuffer(&buf, "-- migr:kind %s\n", nr->kind);
 	appendPQExpBuffer(&buf, "-- migr:message %s\n", nr->message);
-	if (nr->merge)
+	if (nr->upgrade)
+	{
+		appendPQExpBuffer(&buf, "-- migr:upgrade\n%s", nr->upgrade);
+		if (nr->upgrade[0] && nr->upgrade[strlen(nr->upgrade) - 1] != '\n')
+			appendPQExpBufferChar(&buf, '\n');
+		if (nr->downgrade)
+		{
+			appendPQExpBuffer(&buf, "-- migr:downgrade\n%s", nr->downgrade);
+			if (nr->downgrade[0] &&
+				nr->downgrade[strlen(nr->downgrade) - 1] != '\n')
+				appendPQExpBufferChar(&buf, '\n');
+		}
+	}
+	else if (nr->merge)
 		appendPQExpBufferStr(&buf,
 							 "-- migr:upgrade\n"
 							 "-- migr:downgrade\n");
@@ -352,9 +353,9 @@ new_write(const char *dir, NewRev *nr)
 							 "-- migr:upgrade\n"
 							 "\n"
 							 "-- migr:downgrade\n"
-							 "-- Write the SQL that reverts the upgrade here, or delete this\n"
-							 "-- section if the revision cannot be reverted.\n");
+							 NEW_DOWNGRADE_TEMPLATE);
 
+	nr->path = path;
 	fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0666);
 	if (fd < 0)
 	{
@@ -367,7 +368,9 @@ new_write(const char *dir, NewRev *nr)
 		unlink(path);
 		return false;
 	}
-	if (nr->nparents == 0)
+	if (nr->quiet)
+		;
+	else if (nr->nparents == 0)
 		output_say("created %s: revision %s, a root\n", path, nr->id);
 	else
 	{

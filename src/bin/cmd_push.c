@@ -30,16 +30,6 @@
 
 #include "migr_fe.h"
 
-/* A revision as the database has it. */
-typedef struct DbRev
-{
-	const char *id;
-	const char *checksum;
-	const char *message;
-	const char *labels;			/* space-separated */
-	bool		applied;
-} DbRev;
-
 typedef enum PushState
 {
 	PUSH_UNCHANGED,
@@ -49,12 +39,12 @@ typedef enum PushState
 } PushState;
 
 static bool push_fatal_finding(const RevFinding *fd);
-static int	push_dbrev_cmp(const void *a, const void *b);
-static DbRev *push_find(DbRev *revs, int n, const char *id);
 static char *push_labels(const RevFile *f);
 static PushState push_compare(const RevFile *f, const DbRev *db, char *what,
 							  size_t size);
-static void push_warn_undefined(RevDir *rd, DbRev *revs, int nrevs);
+static void push_warn_undefined(RevDir *rd, DbRevs *db);
+static int	push_db_only(RevDir *rd, DbRevs *db);
+static bool push_check_heads(RevDir *rd, DbRevs *db);
 static int	push_str_cmp(const void *a, const void *b);
 static char **push_db_labels(DbRev *revs, int nrevs, int *n);
 static void push_array_literal(PQExpBuffer buf, RevDir *rd, int *idx, int n);
@@ -74,21 +64,6 @@ push_fatal_finding(const RevFinding *fd)
 	return strcmp(fd->severity, "error") == 0 &&
 		strcmp(fd->code, "missing_parent") != 0 &&
 		strcmp(fd->code, "missing_dependency") != 0;
-}
-
-static int
-push_dbrev_cmp(const void *a, const void *b)
-{
-	return strcmp(((const DbRev *) a)->id, ((const DbRev *) b)->id);
-}
-
-static DbRev *
-push_find(DbRev *revs, int n, const char *id)
-{
-	DbRev		key;
-
-	key.id = id;
-	return bsearch(&key, revs, n, sizeof(DbRev), push_dbrev_cmp);
 }
 
 /*
@@ -186,8 +161,11 @@ push_db_labels(DbRev *revs, int nrevs, int *n)
  *		a branch label of the database's.
  */
 static void
-push_warn_undefined(RevDir *rd, DbRev *revs, int nrevs)
+push_warn_undefined(RevDir *rd, DbRevs *db)
 {
+	DbRev	   *revs = db->by_id;
+	int			nrevs = db->n;
+
 	char	  **labels = NULL;
 	int			nlabels = -1;	/* not read yet */
 	int			i,
@@ -200,12 +178,12 @@ push_warn_undefined(RevDir *rd, DbRev *revs, int nrevs)
 		if (!f->ok || f->parent_idx == NULL)
 			continue;
 		for (j = 0; j < f->nparents; j++)
-			if (f->parent_idx[j] < 0 && !push_find(revs, nrevs, f->parents[j]))
+			if (f->parent_idx[j] < 0 && !dbrev_find(db, f->parents[j]))
 				pg_log_warning("%s: parent \"%s\" of revision \"%s\" is defined neither by a file nor in the database",
 							   f->path, f->parents[j], f->id);
 		for (j = 0; j < f->ndeps; j++)
 		{
-			if (f->dep_idx[j] >= 0 || push_find(revs, nrevs, f->deps[j]))
+			if (f->dep_idx[j] >= 0 || dbrev_find(db, f->deps[j]))
 				continue;
 			if (nlabels < 0)
 				labels = push_db_labels(revs, nrevs, &nlabels);
@@ -308,6 +286,7 @@ push_send(PGconn *conn, RevDir *rd, int *idx, int n)
 		const char *file = push_blame(rd, idx, n, res);
 
 		conn_report_error(conn, res);
+		revdir_report_line(rd, res);
 		if (file)
 			pg_log_error("push failed on %s; nothing was pushed", file);
 		else
@@ -324,6 +303,88 @@ push_send(PGconn *conn, RevDir *rd, int *idx, int n)
 }
 
 /*
+ * push_db_only
+ *		Report the revisions that the database defines and the folder has no
+ *		file for (a merge made in the database, another branch's push): the
+ *		folder is the source of truth, so they are worth knowing about.
+ *		With -v each is listed.  Returns how many there are.
+ */
+static int
+push_db_only(RevDir *rd, DbRevs *db)
+{
+	int			n = 0;
+	int			i;
+
+	for (i = 0; i < db->n; i++)
+	{
+		DbRev	   *r = &db->revs[i];
+
+		if (revgraph_find(rd, r->id) >= 0)
+			continue;
+		n++;
+		if (opts.verbose)
+			output_say("only in db %s  %s%s\n", r->id,
+					   r->applied ? "(applied) " : "", r->message);
+	}
+	if (n > 0 && !opts.quiet)
+	{
+		fflush(stdout);
+		pg_log_info("%d revision%s of the database %s no file in \"%s\"; \"migr pull\" writes %s to files",
+					n, n == 1 ? "" : "s", n == 1 ? "has" : "have", rd->dir,
+					n == 1 ? "it" : "them");
+	}
+	return n;
+}
+
+/*
+ * push_check_heads
+ *		A push that leaves the database with several heads, not each the
+ *		head of its own labelled branch, where "head" named one revision
+ *		before, breaks every migr_upgrade('head') in the database.  Refuse
+ *		it (false) unless --allow-heads; a database whose "head" was
+ *		already ambiguous only gets a warning.
+ */
+static bool
+push_check_heads(RevDir *rd, DbRevs *db)
+{
+	RevDir	   *before = dbrev_dir(db, NULL);
+	RevDir	   *after = dbrev_dir(db, rd);
+	PQExpBufferData list;
+	int			i;
+
+	if (!dbrev_heads_broken(after))
+		return true;
+	initPQExpBuffer(&list);
+	for (i = 0; i < after->nheads; i++)
+	{
+		RevFile    *h = &after->files[after->heads[i]];
+
+		appendPQExpBuffer(&list, "%s%s (%s)", i ? ", " : "", h->id,
+						  h->from_db ? "only in the database" : h->path);
+	}
+	fflush(stdout);
+	if (dbrev_heads_broken(before) || opts.allow_heads || opts.dry_run)
+	{
+		pg_log_warning("after this push the database has %d heads: %s",
+					   after->nheads, list.data);
+		if (!dbrev_heads_broken(before) && !opts.allow_heads)
+			pg_log_warning_detail("The push will be refused without --allow-heads.");
+		pg_log_warning_hint("Until they are merged (\"migr merge heads\", then push), migr_upgrade('head') fails with MG001.");
+		termPQExpBuffer(&list);
+		return true;
+	}
+	pg_log_error("this push would leave the database with %d heads: %s",
+				 after->nheads, list.data);
+	pg_log_error_detail("The database has %s; with several unlabelled heads every migr_upgrade('head') fails (MG001).",
+						before->nheads == 0 ? "no revision yet" : "one head");
+	pg_log_error_hint("Merge them first (\"migr merge heads --dir %s\", then push), or push anyway with --allow-heads.",
+					  rd->dir);
+	pg_log_error("nothing was pushed");
+	termPQExpBuffer(&list);
+	return false;
+}
+
+/*
  * push_folder
  *		The work of "migr push", also done by "migr upgrade --push", on a
  *		folder read (not yet parsed) by revdir_read().  Returns an exit
@@ -334,9 +395,7 @@ push_folder(PGconn *conn, RevDir *rd, bool *pushed)
 {
 	const char *dir = rd->dir;
 	const char *scs = PQparameterStatus(conn, "standard_conforming_strings");
-	PGresult   *res;
-	DbRev	   *revs;
-	int			nrevs;
+	DbRevs	   *db;
 	int		   *order;
 	int			norder;
 	int		   *send;
@@ -345,7 +404,6 @@ push_folder(PGconn *conn, RevDir *rd, bool *pushed)
 	int			nrefused = 0;
 	int			fatal = 0;
 	int			i;
-	char	   *sql;
 
 	*pushed = false;
 	revdir_parse(rd, scs == NULL || strcmp(scs, "on") == 0);
@@ -361,34 +419,18 @@ push_folder(PGconn *conn, RevDir *rd, bool *pushed)
 					 dir, fatal, fatal == 1 ? "" : "s");
 		return MIGR_EXIT_FAILED;
 	}
+
+	/* every revision of the database, in one query */
+	db = dbrev_fetch(conn, false);
+	if (db == NULL)
+		return MIGR_EXIT_FAILED;
 	if (rd->nfiles == 0)
 	{
 		pg_log_warning("the folder \"%s\" holds no revision file (*.sql)", dir);
+		push_db_only(rd, db);
 		output_say("nothing to push\n");
 		return MIGR_EXIT_NOTHING;
 	}
-
-	/* every revision of the database, in one query */
-	sql = psprintf("SELECT r.id, r.checksum, r.message, "
-				   "pg_catalog.array_to_string(r.branch_labels, ' '), "
-				   "a.revision IS NOT NULL "
-				   "FROM migr.revision r "
-				   "LEFT JOIN migr.applied a ON a.revision OPERATOR(pg_catalog.=) r.id");
-	res = conn_exec(conn, sql, 0, NULL);
-	pg_free(sql);
-	if (res == NULL)
-		return MIGR_EXIT_FAILED;
-	nrevs = PQntuples(res);
-	revs = pg_malloc(sizeof(DbRev) * Max(nrevs, 1));
-	for (i = 0; i < nrevs; i++)
-	{
-		revs[i].id = PQgetvalue(res, i, 0);
-		revs[i].checksum = PQgetvalue(res, i, 1);
-		revs[i].message = PQgetvalue(res, i, 2);
-		revs[i].labels = PQgetvalue(res, i, 3);
-		revs[i].applied = PQgetvalue(res, i, 4)[0] == 't';
-	}
-	qsort(revs, nrevs, sizeof(DbRev), push_dbrev_cmp);
 
 	/* compare, parents first */
 	order = revgraph_order(rd, &norder);
@@ -396,9 +438,10 @@ push_folder(PGconn *conn, RevDir *rd, bool *pushed)
 	for (i = 0; i < norder; i++)
 	{
 		RevFile    *f = &rd->files[order[i]];
+		DbRev	   *r = dbrev_find(db, f->id);
 		char		what[128];
 
-		switch (push_compare(f, push_find(revs, nrevs, f->id), what, sizeof(what)))
+		switch (push_compare(f, r, what, sizeof(what)))
 		{
 			case PUSH_UNCHANGED:
 				if (opts.verbose)
@@ -418,8 +461,9 @@ push_folder(PGconn *conn, RevDir *rd, bool *pushed)
 			case PUSH_APPLIED_CHANGED:
 				nrefused++;
 				fflush(stdout);
-				pg_log_error("%s: revision \"%s\" is applied and cannot be changed (MG002)",
-							 f->path, f->id);
+				pg_log_error("%s: revision \"%s\" is %s and cannot be changed (MG002)",
+							 f->path, f->id,
+							 r->applied ? "applied" : "partially applied");
 				pg_log_error_detail("The file differs from the applied definition in: %s.",
 									what);
 				break;
@@ -430,28 +474,27 @@ push_folder(PGconn *conn, RevDir *rd, bool *pushed)
 		pg_log_error_hint("An applied revision never changes: restore %s as applied (for example with git checkout), and write the change as a new revision (migr new).",
 						  nrefused == 1 ? "the file" : "the files");
 		pg_log_error("nothing was pushed");
-		PQclear(res);
 		return MIGR_EXIT_FAILED;
 	}
-	push_warn_undefined(rd, revs, nrevs);
+	push_warn_undefined(rd, db);
+	push_db_only(rd, db);
 
 	if (nsend == 0)
 	{
 		output_say("nothing to push: the %d revision%s of %s %s already defined\n",
 				   norder, norder == 1 ? "" : "s", dir,
 				   norder == 1 ? "is" : "are");
-		PQclear(res);
 		return MIGR_EXIT_NOTHING;
 	}
+	if (!push_check_heads(rd, db))
+		return MIGR_EXIT_FAILED;
 	if (opts.dry_run)
 	{
 		output_say("would push %d revision%s (%d new, %d changed); %d unchanged\n",
 				   nsend, nsend == 1 ? "" : "s", nnew, nsend - nnew,
 				   norder - nsend);
-		PQclear(res);
 		return MIGR_EXIT_DONE;
 	}
-	PQclear(res);
 	if (push_send(conn, rd, send, nsend) != MIGR_EXIT_DONE)
 		return MIGR_EXIT_FAILED;
 	*pushed = true;

@@ -275,6 +275,50 @@ conn_open(void)
 }
 
 /*
+ * conn_open_quiet
+ *		Connect if a server is there, without a password prompt and without
+ *		printing anything: for verbs that work without a server and do more
+ *		with one ("check --dir").  NULL with *why set when there is none.
+ */
+PGconn *
+conn_open_quiet(char **why)
+{
+	const char *keywords[8];
+	const char *values[8];
+	PGconn	   *conn;
+	PGresult   *res;
+
+	conn_params(keywords, values, NULL);
+	conn = PQconnectdbParams(keywords, values, true);
+	if (conn == NULL || PQstatus(conn) == CONNECTION_BAD)
+	{
+		*why = pg_strdup(conn ? PQerrorMessage(conn) : "out of memory");
+		(*why)[strcspn(*why, "\n")] = '\0';
+		if (conn)
+			PQfinish(conn);
+		return NULL;
+	}
+	res = PQexec(conn,
+				 "SELECT pg_catalog.quote_ident(n.nspname) "
+				 "FROM pg_catalog.pg_extension e "
+				 "JOIN pg_catalog.pg_namespace n ON n.oid = e.extnamespace "
+				 "WHERE e.extname = 'migr'");
+	if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) == 0)
+	{
+		*why = psprintf("the extension \"migr\" is not installed in database \"%s\"",
+						PQdb(conn));
+		PQclear(res);
+		PQfinish(conn);
+		return NULL;
+	}
+	pg_free(conn_extschema);
+	conn_extschema = pg_strdup(PQgetvalue(res, 0, 0));
+	PQclear(res);
+	PQsetNoticeReceiver(conn, conn_notice, NULL);
+	return conn;
+}
+
+/*
  * conn_find_extension
  *		The schema migr's functions live in, quoted, so that every call is
  *		qualified and immune to the caller's search_path.

@@ -28,52 +28,61 @@
 
 #define MIGR_VERSION	"1.2"
 
-/* which verb-specific options a verb accepts */
-#define V_DIR		0x0001
-#define V_MESSAGE	0x0002
-#define V_HEAD		0x0004
-#define V_BRANCH	0x0008
-#define V_DEPENDS	0x0010
-#define V_REVID		0x0020
-#define V_PUSH		0x0040
-#define V_TIMEOUT	0x0080
-#define V_DOWN		0x0100
-#define V_ERRONLY	0x0200
-#define V_DRYRUN	0x0400
-
-typedef struct MigrVerb
-{
-	const char *name;
-	int			(*run) (int argc, char **argv);
-	int			options;		/* V_* */
-	int			min_args;
-	int			max_args;
-	const char *args;			/* for usage messages */
-} MigrVerb;
-
-static const MigrVerb verbs[] = {
-	{"new", cmd_new, V_DIR | V_MESSAGE | V_HEAD | V_BRANCH | V_DEPENDS | V_REVID, 0, 0, ""},
-	{"push", cmd_push, V_DIR | V_DRYRUN, 0, 0, ""},
-	{"upgrade", cmd_upgrade, V_DIR | V_PUSH, 0, 1, "[TARGET]"},
-	{"downgrade", cmd_downgrade, 0, 1, 1, "TARGET"},
-	{"stamp", cmd_stamp, 0, 1, 1, "TARGET"},
-	{"current", cmd_current, 0, 0, 0, ""},
-	{"heads", cmd_heads, 0, 0, 0, ""},
-	{"history", cmd_history, 0, 0, 1, "[RANGE]"},
-	{"show", cmd_show, 0, 1, 1, "REV"},
-	{"check", cmd_check, V_DIR | V_ERRONLY, 0, 0, ""},
-	{"plan", cmd_plan, V_DOWN, 1, 1, "TARGET"},
-	{"merge", cmd_merge, V_DIR | V_MESSAGE | V_REVID, 0, -1, "[REV...]"},
-	{"wait", cmd_wait, V_TIMEOUT, 0, 0, ""},
-	{"import-alembic", cmd_import_alembic, 0, 0, -1, "[OPTION]..."},
-	{NULL, NULL, 0, 0, 0, NULL}
+/*
+ * The verbs, in the order --help lists them.  An alias is Alembic's
+ * spelling of a verb that means the same thing.
+ */
+const MigrVerb migr_verbs[] = {
+	{"new", NULL, cmd_new, V_DIR | V_MESSAGE | V_HEAD | V_BRANCH | V_DEPENDS | V_REVID, 0, 0, "",
+	"write a new revision file on the folder's head"},
+	{"revision", "new", cmd_new, V_DIR | V_MESSAGE | V_HEAD | V_BRANCH | V_DEPENDS | V_REVID, 0, 0, "",
+	"Alembic's name for \"new\""},
+	{"merge", NULL, cmd_merge_files, V_DIR | V_MESSAGE | V_REVID, 0, -1, "[heads | REV...]",
+	"write a merge revision file of the folder's heads"},
+	{"push", NULL, cmd_push, V_DIR | V_DRYRUN | V_HEADS, 0, 0, "",
+	"define the folder's new and changed revisions in the database"},
+	{"pull", NULL, cmd_pull, V_DIR | V_DRYRUN, 0, 0, "",
+	"write the revisions that exist only in the database to files"},
+	{"rm", NULL, cmd_rm, V_DIR, 1, 1, "REV",
+	"remove an unapplied revision: its file and its definition"},
+	{"upgrade", NULL, cmd_upgrade, V_DIR | V_PUSH | V_HEADS, 0, 1, "[TARGET]",
+	"apply revisions up to TARGET (default: head)"},
+	{"downgrade", NULL, cmd_downgrade, 0, 1, 1, "TARGET",
+	"revert revisions above TARGET (\"base\": all)"},
+	{"stamp", NULL, cmd_stamp, 0, 1, 1, "TARGET",
+	"mark TARGET applied without running scripts"},
+	{"plan", NULL, cmd_plan, V_DIR | V_DOWN | V_OFFLINE, 0, 1, "[TARGET | FROM:TO]",
+	"print the SQL that pushing the folder and upgrading would run"},
+	{"current", NULL, cmd_current, 0, 0, 0, "",
+	"applied revisions that no other applied revision needs"},
+	{"heads", NULL, cmd_heads, 0, 0, 0, "",
+	"revisions with no child"},
+	{"branches", NULL, cmd_branches, 0, 0, 0, "",
+	"branch points: revisions with more than one child"},
+	{"history", NULL, cmd_history, V_RANGE | V_CURRENT, 0, 1, "[RANGE]",
+	"every revision, roots first (RANGE: from:to)"},
+	{"show", NULL, cmd_show, 0, 1, 1, "REV",
+	"one revision, scripts included"},
+	{"check", NULL, cmd_check, V_DIR | V_ERRONLY | V_OFFLINE, 0, 0, "",
+	"what is wrong or risky, in the database or (--dir) the files"},
+	{"jobs", NULL, cmd_jobs, 0, 0, 0, "",
+	"background jobs (CREATE INDEX CONCURRENTLY and what follows)"},
+	{"retry", NULL, cmd_retry, 0, 1, 1, "JOB",
+	"queue a failed job again"},
+	{"cancel", NULL, cmd_cancel, 0, 1, 1, "JOB",
+	"cancel a job and every job queued after it"},
+	{"wait", NULL, cmd_wait, V_TIMEOUT, 0, 0, "",
+	"wait for background jobs; say what a stuck one waits for"},
+	{"import-alembic", NULL, cmd_import_alembic, 0, 0, -1, "[OPTION]...",
+	"write a revision file per Alembic revision (its own --help)"},
+	{NULL, NULL, NULL, 0, 0, 0, NULL, NULL}
 };
 
 MigrOptions opts;
 
 static const struct option long_options[] = {
 	{"dbname", required_argument, NULL, 'd'},
-	{"host", required_argument, NULL, 'h'},
+	{"host", required_argument, NULL, 'H'},
 	{"port", required_argument, NULL, 'p'},
 	{"username", required_argument, NULL, 'U'},
 	{"no-password", no_argument, NULL, 'w'},
@@ -83,6 +92,7 @@ static const struct option long_options[] = {
 	{"verbose", no_argument, NULL, 'v'},
 	{"version", no_argument, NULL, 'V'},
 	{"help", no_argument, NULL, '?'},
+	{"rev-range", required_argument, NULL, 'r'},
 	{"dir", required_argument, NULL, 1},
 	{"head", required_argument, NULL, 2},
 	{"branch", required_argument, NULL, 3},
@@ -96,6 +106,11 @@ static const struct option long_options[] = {
 	{"dry-run", no_argument, NULL, 10},
 	{"progress", no_argument, NULL, 11},
 	{"no-progress", no_argument, NULL, 12},
+	{"exit-code", no_argument, NULL, 13},
+	{"allow-heads", no_argument, NULL, 14},
+	{"offline", no_argument, NULL, 15},
+	{"sql", no_argument, NULL, 15},
+	{"indicate-current", no_argument, NULL, 16},
 	{NULL, 0, NULL, 0}
 };
 
@@ -103,87 +118,27 @@ static const struct option long_options[] = {
 static const char *progname;
 static const MigrVerb *verb;
 
-static void usage(void);
-static const MigrVerb *find_verb(const char *name);
 static bool verb_allows(int flag, const char *option);
 static char *relative_marker(char *arg);
 static bool option_takes_value(const char *arg);
 static char *unmark(char *arg);
+static bool is_help(const char *arg);
+static void main_help(int argc, char **argv);
+static void main_find_verb(int argc, char **argv);
+static void main_import_alembic(int argc, char **argv);
+static bool main_option(int c, char **argv);
+static int	main_run(int nargs, char **args);
 
 /*
- * usage
- *		--help.
+ * migr_find_verb
+ *		A verb by name or alias, or NULL.
  */
-static void
-usage(void)
-{
-	printf("%s keeps schema migrations in the PostgreSQL database they migrate.\n\n", progname);
-	printf("Usage:\n");
-	printf("  %s [OPTION]... VERB [ARG]...\n\n", progname);
-	printf("Revision files (a folder, %s/ by default):\n", MIGR_DEFAULT_DIR);
-	printf("  new -m MESSAGE             write a new revision file on the folder's head\n");
-	printf("        [--head REV] [--branch LABEL] [--depends-on REV]... [--rev-id ID]\n");
-	printf("  push [--dry-run]           define the folder's new and changed revisions\n");
-	printf("  check --dir DIR            check the files without a database (format,\n");
-	printf("                             duplicate ids, missing parents, cycles, heads)\n");
-	printf("  merge -m MESSAGE --dir DIR [REV...]\n");
-	printf("                             write a merge revision file of the folder's heads\n");
-	printf("\nDatabase:\n");
-	printf("  upgrade [TARGET] [--push]  apply revisions up to TARGET (default: head);\n");
-	printf("                             --push pushes the folder first\n");
-	printf("  downgrade TARGET           revert revisions above TARGET (\"base\": all)\n");
-	printf("  stamp TARGET               mark TARGET applied without running scripts\n");
-	printf("  plan TARGET [--downgrade]  print the SQL an upgrade (downgrade) would run\n");
-	printf("  current                    applied revisions with no applied child\n");
-	printf("  heads                      revisions with no child\n");
-	printf("  history [RANGE]            every revision, roots first (RANGE: from:to)\n");
-	printf("  show REV                   one revision, scripts included\n");
-	printf("  check [--errors-only]      migr_check(): problems in the database's graph\n");
-	printf("  merge -m MESSAGE [REV...]  define a merge revision of the heads (or REVs)\n");
-	printf("  wait [--timeout INTERVAL]  wait for background jobs to finish\n");
-	printf("\nComing from Alembic:\n");
-	printf("  import-alembic [OPTION]... write a revision file per Alembic revision;\n");
-	printf("                             --stamp: also stamp what alembic_version holds\n");
-	printf("                             (see \"%s import-alembic --help\")\n", progname);
-	printf("\nTargets: head, heads, base, an id or a unique prefix, a branch label,\n");
-	printf("label@head, and any of these followed by +N or -N; +N and -N alone step\n");
-	printf("from the current revision.\n");
-	printf("\nOptions:\n");
-	printf("  --dir=DIR                  folder of revision files (default: $MIGR_DIR,\n");
-	printf("                             else \"%s\")\n", MIGR_DEFAULT_DIR);
-	printf("  -m, --message=MESSAGE      message of a new or merge revision\n");
-	printf("  -q, --quiet                print only errors and warnings\n");
-	printf("  -v, --verbose              say more (check --dir: list every revision)\n");
-	printf("  --progress, --no-progress  show progress even when stderr is not a terminal,\n");
-	printf("                             or never (default: on a terminal only)\n");
-	printf("  -V, --version              output version information, then exit\n");
-	printf("  -?, --help                 show this help, then exit\n");
-	printf("\nConnection options:\n");
-	printf("  -d, --dbname=DBNAME        database name or connection string\n");
-	printf("  -h, --host=HOSTNAME        database server host or socket directory\n");
-	printf("  -p, --port=PORT            database server port\n");
-	printf("  -U, --username=USERNAME    database user name\n");
-	printf("  -w, --no-password          never prompt for password\n");
-	printf("  -W, --password             force password prompt\n");
-	printf("The PG* environment variables (PGHOST, PGPORT, PGDATABASE, PGUSER, ...)\n");
-	printf("apply as for psql.\n");
-	printf("\nExit status:\n");
-	printf("  %d  done (or, for current, heads, history, show: printed;\n", MIGR_EXIT_DONE);
-	printf("     for check: nothing wrong found)\n");
-	printf("  %d  failed: an error from the server, the connection or the files,\n", MIGR_EXIT_FAILED);
-	printf("     or check found a problem; nothing was half done\n");
-	printf("  %d  usage error\n", MIGR_EXIT_USAGE);
-	printf("  %d  nothing to do: upgrade, downgrade, stamp, plan, push or merge found\n", MIGR_EXIT_NOTHING);
-	printf("     the database (or folder) already there\n");
-	printf("     (in a script: migr upgrade --push || [ $? -eq %d ])\n", MIGR_EXIT_NOTHING);
-}
-
-static const MigrVerb *
-find_verb(const char *name)
+const MigrVerb *
+migr_find_verb(const char *name)
 {
 	const MigrVerb *v;
 
-	for (v = verbs; v->name; v++)
+	for (v = migr_verbs; v->name; v++)
 		if (strcmp(v->name, name) == 0)
 			return v;
 	return NULL;
@@ -204,7 +159,11 @@ migr_usage_error(const char *fmt,...)
 	vsnprintf(buf, sizeof(buf), fmt, args);
 	va_end(args);
 	pg_log_error("%s", buf);
-	pg_log_error_hint("Try \"%s --help\" for more information.", progname);
+	if (verb)
+		pg_log_error_hint("Try \"%s %s --help\" for more information.",
+						  progname, verb->name);
+	else
+		pg_log_error_hint("Try \"%s --help\" for more information.", progname);
 	return false;
 }
 
@@ -269,7 +228,7 @@ option_takes_value(const char *arg)
 	if (arg[0] != '-')
 		return false;
 	if (arg[1] != '-')
-		return strlen(arg) == 2 && strchr("dhpUm", arg[1]) != NULL;
+		return strlen(arg) == 2 && strchr("dHpUmr", arg[1]) != NULL;
 	if (strchr(arg, '=') != NULL)
 		return false;
 	len = strlen(arg + 2);
@@ -289,182 +248,254 @@ unmark(char *arg)
 	return arg[0] == '\x01' ? arg + 1 : arg;
 }
 
-int
-main(int argc, char **argv)
+static bool
+is_help(const char *arg)
 {
-	int			c;
+	return strcmp(arg, "--help") == 0 || strcmp(arg, "-?") == 0 ||
+		strcmp(arg, "-h") == 0;
+}
+
+/*
+ * main_help
+ *		Help, wherever it is asked for: "migr --help", "migr -h",
+ *		"migr help [VERB]", "migr VERB --help", "migr VERB -h".  -h is help,
+ *		as in Alembic; the host is -H or --host.  Since psql users type
+ *		"-h HOST" by habit, "-h" followed by something that is neither a
+ *		verb nor an option is refused (exit 2) rather than taken for a
+ *		request for help, which would exit 0 without doing anything.
+ */
+static void
+main_help(int argc, char **argv)
+{
 	int			i;
-	int			nargs;
-	char	  **args;
-	bool		ok = true;
 
-	pg_logging_init(argv[0]);
-	progname = get_progname(argv[0]);
-	opts.progress = -1;
-
-	if (argc > 1 && (strcmp(argv[1], "--help") == 0 ||
-					 strcmp(argv[1], "-?") == 0 ||
-					 strcmp(argv[1], "help") == 0))
+	if (argc > 1 && strcmp(argv[1], "help") == 0)
 	{
-		usage();
+		if (argc > 2 && migr_find_verb(argv[2]))
+			help_verb(progname, migr_find_verb(argv[2]));
+		else
+			help_usage(progname);
 		exit(MIGR_EXIT_DONE);
 	}
-	if (argc > 1 && (strcmp(argv[1], "--version") == 0 ||
-					 strcmp(argv[1], "-V") == 0))
-	{
-		printf("migr (migr client) %s, built with libpq %s\n", MIGR_VERSION,
-			   PG_VERSION);
-		exit(MIGR_EXIT_DONE);
-	}
-
-	/* the verb is the first argument that is not an option or its value */
 	for (i = 1; i < argc; i++)
-		argv[i] = relative_marker(argv[i]);
+	{
+		if (!is_help(argv[i]))
+			continue;
+		if (strcmp(argv[i], "-h") == 0 && i + 1 < argc &&
+			argv[i + 1][0] != '-' && !migr_find_verb(argv[i + 1]))
+		{
+			pg_log_error("-h is help; the host is -H or --host (\"%s -H %s\")",
+						 progname, argv[i + 1]);
+			pg_log_error_hint("Try \"%s --help\" for more information.",
+							  progname);
+			exit(MIGR_EXIT_USAGE);
+		}
+		verb = NULL;
+		main_find_verb(i, argv);
+		if (verb == NULL && i + 1 < argc)
+			verb = migr_find_verb(argv[i + 1]);
+		if (verb)
+			help_verb(progname, verb);
+		else
+			help_usage(progname);
+		exit(MIGR_EXIT_DONE);
+	}
+}
+
+/*
+ * main_find_verb
+ *		The verb is the first of argv[1..argc-1] that is not an option or
+ *		an option's value.  An unknown word is a usage error that suggests
+ *		the nearest verb.
+ */
+static void
+main_find_verb(int argc, char **argv)
+{
+	int			i;
+
 	for (i = 1; i < argc && verb == NULL; i++)
 	{
-		if (argv[i][0] != '-')
+		if (argv[i][0] != '-' && argv[i][0] != '\x01')
 		{
-			verb = find_verb(argv[i]);
-			if (verb == NULL)
-			{
-				migr_usage_error("unknown verb \"%s\"", argv[i]);
-				exit(MIGR_EXIT_USAGE);
-			}
-			/* import-alembic's script parses all the other arguments */
-			if (verb->run == cmd_import_alembic)
-			{
-				int			j;
+			const char *near;
 
-				args = pg_malloc(sizeof(char *) * argc);
-				for (j = 0, nargs = 0; j < argc; j++)
-					if (j != i)
-						args[nargs++] = unmark(argv[j]);
-				args[nargs] = NULL;
-				exit(cmd_import_alembic(nargs, args));
-			}
+			verb = migr_find_verb(argv[i]);
+			if (verb != NULL)
+				break;
+			near = help_nearest(argv[i]);
+			pg_log_error("unknown verb \"%s\"", argv[i]);
+			if (near)
+				pg_log_error_hint("Did you mean \"%s %s\"? \"%s --help\" lists the verbs.",
+								  progname, near, progname);
+			else
+				pg_log_error_hint("\"%s --help\" lists the verbs.", progname);
+			exit(MIGR_EXIT_USAGE);
 		}
 		else if (option_takes_value(argv[i]))
 			i++;				/* skip the option's value */
 	}
+}
 
-	while (ok && (c = getopt_long(argc, argv, "d:h:p:U:wWm:qvV?",
-								  long_options, NULL)) != -1)
+/*
+ * main_import_alembic
+ *		"migr [OPTION]... import-alembic [ARG]...": the script installed beside
+ *		migr parses every other argument itself (its own --help included), so
+ *		it gets them all, in order, before migr looks at any of them.
+ */
+static void
+main_import_alembic(int argc, char **argv)
+{
+	int			i;
+
+	for (i = 1; i < argc; i++)
 	{
-		switch (c)
+		if (argv[i][0] != '-')
 		{
-			case 'd':
-				opts.dbname = unmark(optarg);
-				break;
-			case 'h':
-				opts.host = optarg;
-				break;
-			case 'p':
-				opts.port = optarg;
-				break;
-			case 'U':
-				opts.username = optarg;
-				break;
-			case 'w':
-				opts.prompt_password = 1;
-				break;
-			case 'W':
-				opts.prompt_password = 2;
-				break;
-			case 'm':
-				ok = verb_allows(V_MESSAGE, "-m/--message");
-				opts.message = unmark(optarg);
-				break;
-			case 'q':
-				opts.quiet = true;
-				break;
-			case 'v':
-				opts.verbose++;
-				break;
-			case 'V':
-				printf("migr (migr client) %s, built with libpq %s\n",
-					   MIGR_VERSION, PG_VERSION);
-				exit(MIGR_EXIT_DONE);
-			case '?':
-				if (optopt == 0 && strcmp(argv[optind - 1], "-?") == 0)
-				{
-					usage();
-					exit(MIGR_EXIT_DONE);
-				}
-				if (strcmp(argv[optind - 1], "--help") == 0)
-				{
-					usage();
-					exit(MIGR_EXIT_DONE);
-				}
-				pg_log_error_hint("Try \"%s --help\" for more information.",
-								  progname);
-				exit(MIGR_EXIT_USAGE);
-			case 1:
-				ok = verb_allows(V_DIR, "--dir");
-				opts.dir = optarg;
-				break;
-			case 2:
-				ok = verb_allows(V_HEAD, "--head");
-				opts.head = optarg;
-				break;
-			case 3:
-				ok = verb_allows(V_BRANCH, "--branch");
-				opts.branch = optarg;
-				break;
-			case 4:
-				ok = verb_allows(V_DEPENDS, "--depends-on");
-				opts.depends_on = pg_realloc(opts.depends_on,
-											 sizeof(char *) * (opts.ndepends_on + 1));
-				opts.depends_on[opts.ndepends_on++] = unmark(optarg);
-				break;
-			case 5:
-				ok = verb_allows(V_REVID, "--rev-id");
-				opts.rev_id = optarg;
-				break;
-			case 6:
-				ok = verb_allows(V_PUSH, "--push");
-				opts.push = true;
-				break;
-			case 7:
-				ok = verb_allows(V_TIMEOUT, "--timeout");
-				opts.timeout = unmark(optarg);
-				break;
-			case 8:
-				ok = verb_allows(V_DOWN, "--downgrade");
-				opts.downgrade = true;
-				break;
-			case 9:
-				ok = verb_allows(V_ERRONLY, "--errors-only");
-				opts.errors_only = true;
-				break;
-			case 10:
-				ok = verb_allows(V_DRYRUN, "--dry-run");
-				opts.dry_run = true;
-				break;
-			case 11:
-				opts.progress = 1;
-				break;
-			case 12:
-				opts.progress = 0;
-				break;
-			default:
-				ok = migr_usage_error("unexpected option");
-				break;
-		}
-	}
-	if (!ok)
-		exit(MIGR_EXIT_USAGE);
+			char	  **args;
+			int			j,
+						nargs = 0;
 
-	/* what is left: the verb and its arguments, with markers removed */
-	nargs = 0;
-	args = pg_malloc(sizeof(char *) * (argc + 1));
-	for (i = optind; i < argc; i++)
-		args[nargs++] = argv[i][0] == '\x01' ? argv[i] + 1 : argv[i];
-	args[nargs] = NULL;
+			if (strcmp(argv[i], "import-alembic") != 0)
+				return;			/* another verb */
+			args = pg_malloc(sizeof(char *) * argc);
+			for (j = 0; j < argc; j++)
+				if (j != i)
+					args[nargs++] = argv[j];
+			args[nargs] = NULL;
+			exit(cmd_import_alembic(nargs, args));
+		}
+		else if (option_takes_value(argv[i]))
+			i++;				/* skip the option's value */
+	}
+}
+
+/*
+ * main_option
+ *		One option from getopt; false after a usage error.
+ */
+static bool
+main_option(int c, char **argv)
+{
+	switch (c)
+	{
+		case 'd':
+			opts.dbname = unmark(optarg);
+			return true;
+		case 'H':
+			opts.host = optarg;
+			return true;
+		case 'p':
+			opts.port = optarg;
+			return true;
+		case 'U':
+			opts.username = optarg;
+			return true;
+		case 'w':
+			opts.prompt_password = 1;
+			return true;
+		case 'W':
+			opts.prompt_password = 2;
+			return true;
+		case 'm':
+			opts.message = unmark(optarg);
+			return verb_allows(V_MESSAGE, "-m/--message");
+		case 'q':
+			opts.quiet = true;
+			return true;
+		case 'v':
+			opts.verbose++;
+			return true;
+		case 'V':
+			printf("migr (migr client) %s, built with libpq %s\n",
+				   MIGR_VERSION, PG_VERSION);
+			exit(MIGR_EXIT_DONE);
+		case 'r':
+			opts.range = unmark(optarg);
+			return verb_allows(V_RANGE, "-r/--rev-range");
+		case 1:
+			opts.dir = optarg;
+			return verb_allows(V_DIR, "--dir");
+		case 2:
+			opts.head = optarg;
+			return verb_allows(V_HEAD, "--head");
+		case 3:
+			opts.branch = optarg;
+			return verb_allows(V_BRANCH, "--branch");
+		case 4:
+			opts.depends_on = pg_realloc(opts.depends_on,
+										 sizeof(char *) * (opts.ndepends_on + 1));
+			opts.depends_on[opts.ndepends_on++] = unmark(optarg);
+			return verb_allows(V_DEPENDS, "--depends-on");
+		case 5:
+			opts.rev_id = optarg;
+			return verb_allows(V_REVID, "--rev-id");
+		case 6:
+			opts.push = true;
+			return verb_allows(V_PUSH, "--push");
+		case 7:
+			opts.timeout = unmark(optarg);
+			return verb_allows(V_TIMEOUT, "--timeout");
+		case 8:
+			opts.downgrade = true;
+			return verb_allows(V_DOWN, "--downgrade");
+		case 9:
+			opts.errors_only = true;
+			return verb_allows(V_ERRONLY, "--errors-only");
+		case 10:
+			opts.dry_run = true;
+			return verb_allows(V_DRYRUN, "--dry-run");
+		case 11:
+			opts.progress = 1;
+			return true;
+		case 12:
+			opts.progress = 0;
+			return true;
+		case 13:
+			opts.exit_code = true;
+			return true;
+		case 14:
+			opts.allow_heads = true;
+			return verb_allows(V_HEADS, "--allow-heads");
+		case 15:
+			opts.offline = true;
+			return verb_allows(V_OFFLINE, "--offline");
+		case 16:
+			opts.indicate_current = true;
+			return verb_allows(V_CURRENT, "--indicate-current");
+		default:
+			pg_log_error_hint("Try \"%s%s%s --help\" for more information.",
+							  progname, verb ? " " : "", verb ? verb->name : "");
+			exit(MIGR_EXIT_USAGE);
+	}
+	return true;
+}
+
+/*
+ * main_run
+ *		Check the verb's arguments and run it.  "Nothing to do" is success:
+ *		exit 0, unless --exit-code asks for 3 (see --help).
+ */
+static int
+main_run(int nargs, char **args)
+{
+	int			rc;
 
 	if (verb == NULL || nargs == 0)
 	{
 		migr_usage_error("no verb given");
-		exit(MIGR_EXIT_USAGE);
+		return MIGR_EXIT_USAGE;
+	}
+	/* "merge heads", as Alembic spells it, is the default: every head */
+	if (verb->run == cmd_merge_files && nargs == 2 &&
+		strcmp(args[1], "heads") == 0)
+		nargs = 1;
+	/* "history -r A:B", as Alembic spells it */
+	if (opts.range && nargs == 1)
+		args[nargs++] = (char *) opts.range;
+	else if (opts.range)
+	{
+		migr_usage_error("give the range once, with -r or as an argument");
+		return MIGR_EXIT_USAGE;
 	}
 	if (nargs - 1 < verb->min_args ||
 		(verb->max_args >= 0 && nargs - 1 > verb->max_args))
@@ -473,18 +504,60 @@ main(int argc, char **argv)
 						 verb->args[0] ? "the arguments " : "no arguments",
 						 verb->args, nargs - 1 > verb->max_args && verb->max_args >= 0 ?
 						 psprintf(", not \"%s\"", args[1 + verb->max_args]) : "");
-		exit(MIGR_EXIT_USAGE);
+		return MIGR_EXIT_USAGE;
 	}
 	if (opts.quiet && opts.verbose)
 	{
 		migr_usage_error("--quiet and --verbose cannot be given together");
-		exit(MIGR_EXIT_USAGE);
+		return MIGR_EXIT_USAGE;
 	}
 
-	/* two verbs work on files alone when given a folder */
-	if (strcmp(verb->name, "check") == 0 && opts.dir)
-		return cmd_check_files(nargs - 1, args + 1);
-	if (strcmp(verb->name, "merge") == 0 && opts.dir)
-		return cmd_merge_files(nargs - 1, args + 1);
-	return verb->run(nargs - 1, args + 1);
+	/* check works on the files when given a folder */
+	if (verb->run == cmd_check && (opts.dir || opts.offline))
+		rc = cmd_check_files(nargs - 1, args + 1);
+	else
+		rc = verb->run(nargs - 1, args + 1);
+	if (rc == MIGR_EXIT_NOTHING && !opts.exit_code)
+		rc = MIGR_EXIT_DONE;
+	return rc;
+}
+
+int
+main(int argc, char **argv)
+{
+	int			c;
+	int			i;
+	int			nargs;
+	char	  **args;
+
+	pg_logging_init(argv[0]);
+	progname = get_progname(argv[0]);
+	opts.progress = -1;
+
+	if (argc > 1 && (strcmp(argv[1], "--version") == 0 ||
+					 strcmp(argv[1], "-V") == 0))
+	{
+		printf("migr (migr client) %s, built with libpq %s\n", MIGR_VERSION,
+			   PG_VERSION);
+		exit(MIGR_EXIT_DONE);
+	}
+	main_import_alembic(argc, argv);
+	main_help(argc, argv);
+
+	for (i = 1; i < argc; i++)
+		argv[i] = relative_marker(argv[i]);
+	main_find_verb(argc, argv);
+
+	while ((c = getopt_long(argc, argv, "d:H:p:U:wWm:qvVr:",
+							long_options, NULL)) != -1)
+		if (!main_option(c, argv))
+			exit(MIGR_EXIT_USAGE);
+
+	/* what is left: the verb and its arguments, with markers removed */
+	nargs = 0;
+	args = pg_malloc(sizeof(char *) * (argc + 2));
+	for (i = optind; i < argc; i++)
+		args[nargs++] = argv[i][0] == '\x01' ? argv[i] + 1 : argv[i];
+	args[nargs] = NULL;
+	return main_run(nargs, args);
 }

@@ -111,6 +111,8 @@ revdir_add_finding(RevDir *rd, const char *file, int line,
 		rd->nerrors++;
 	else if (strcmp(severity, "warning") == 0)
 		rd->nwarnings++;
+	else
+		rd->ninfos++;
 }
 
 /*
@@ -127,17 +129,22 @@ revdir_print_findings(const RevDir *rd, FILE *out, bool errors_only)
 	{
 		const RevFinding *fd = &rd->findings[i];
 
+		char	   *prefix;
+		char	   *text;
+
 		if (errors_only && strcmp(fd->severity, "error") != 0)
 			continue;
 		if (fd->file && fd->line > 0)
-			fprintf(out, "%s:%d: ", fd->file, fd->line);
-		else if (fd->file)
-			fprintf(out, "%s: ", fd->file);
+			prefix = psprintf("%s:%d: %s: ", fd->file, fd->line, fd->severity);
 		else
-			fprintf(out, "%s: ", rd->dir);
-		fprintf(out, "%s: %s [%s]\n", fd->severity, fd->message, fd->code);
+			prefix = psprintf("%s: %s: ", fd->file ? fd->file : rd->dir,
+							  fd->severity);
+		text = psprintf("%s [%s]", fd->message, fd->code);
+		help_wrap(out, prefix, text);
 		if (fd->hint)
-			fprintf(out, "  hint: %s\n", fd->hint);
+			help_wrap(out, "  hint: ", fd->hint);
+		pg_free(prefix);
+		pg_free(text);
 	}
 }
 
@@ -376,6 +383,10 @@ revdir_parse_text(RevDir *rd, RevFile *f, bool std_strings)
 	while ((kind = revparse_next(&rp, &ln)) != REVLINE_END)
 	{
 		revdir_take_fields(f, &rp.fields);
+		if (rp.section == REVSEC_UPGRADE && f->upgrade_line == 0)
+			f->upgrade_line = rp.lineno;
+		else if (rp.section == REVSEC_DOWNGRADE && f->downgrade_line == 0)
+			f->downgrade_line = rp.lineno;
 		if (kind == REVLINE_PROBLEM)
 		{
 			char	   *message = revparse_message(&rp, false);
@@ -504,4 +515,52 @@ revdir_check_def(RevParse *p)
 		revdir_add_finding(p->rd, f->path, 0, f->id, "info", "empty_upgrade",
 						   "Nothing to do if the revision only marks a point in the history; otherwise write the SQL it applies.",
 						   "upgrade script of revision \"%s\" is empty", f->id);
+}
+
+/*
+ * revdir_report_line
+ *		The server counts a script's lines from the script's first line
+ *		("upgrade script of revision "x", statement 2 at line 3"); people
+ *		look at files.  Say where that is in the folder's file, counted from
+ *		its top (push, upgrade --push).
+ */
+void
+revdir_report_line(RevDir *rd, const PGresult *res)
+{
+	const char *ctx = PQresultErrorField(res, PG_DIAG_CONTEXT);
+	const char *at;
+	char		section[16];
+	char		id[MIGR_ID_MAXLEN + 1];
+	int			stmt;
+	int			line;
+
+	if (ctx == NULL)
+		return;
+	for (at = ctx; (at = strstr(at, "script of revision \"")) != NULL; at++)
+	{
+		const char *start = at;
+
+		/* back over the space, then the word before it */
+		if (start > ctx && start[-1] == ' ')
+			start--;
+		while (start > ctx && start[-1] != '\n' && start[-1] != ' ')
+			start--;
+		stmt = 0;
+		if (sscanf(start, "%15s script of revision \"%64[^\"]\", statement %d at line %d",
+				   section, id, &stmt, &line) != 4 &&
+			sscanf(start, "%15s script of revision \"%64[^\"]\", line %d",
+				   section, id, &line) != 3)
+			continue;
+		if (rd != NULL && rd->linked && revgraph_find(rd, id) >= 0)
+		{
+			RevFile    *f = &rd->files[revgraph_find(rd, id)];
+			int			base = strcmp(section, "downgrade") == 0 ?
+				f->downgrade_line : f->upgrade_line;
+
+			if (base > 0)
+				pg_log_error("at %s:%d (line %d of the %s script)",
+							 f->path, base + line, line, section);
+			return;
+		}
+	}
 }

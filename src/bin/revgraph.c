@@ -30,20 +30,13 @@ static bool revgraph_usable(const RevDir *rd, int i);
 static int	revgraph_id_cmp(const void *a, const void *b);
 static int	revgraph_need(const RevDir *rd, const RevFile *f, int k);
 
-/* ids sorted for lookups, with the file each one comes from */
+/*
+ * The folder being sorted (qsort's comparator has no argument for it).
+ * The sorted indexes themselves live in the RevDir, so that several
+ * folders (the files, the database's revisions, both together) can be
+ * linked at once.
+ */
 static const RevDir *sort_rd;
-static int *id_index;
-static int	id_count;
-
-/* branch labels sorted for lookups, with the file that carries each */
-typedef struct RevLabel
-{
-	const char *label;
-	int			file;
-} RevLabel;
-
-static RevLabel *label_index;
-static int	label_count;
 
 static int
 revgraph_label_cmp(const void *a, const void *b)
@@ -69,17 +62,18 @@ revgraph_index_labels(RevDir *rd)
 	for (i = 0; i < rd->nfiles; i++)
 		if (revgraph_usable(rd, i))
 			n += rd->files[i].nlabels;
-	pg_free(label_index);
-	label_index = pg_malloc(sizeof(RevLabel) * Max(n, 1));
-	label_count = 0;
+	pg_free(rd->label_index);
+	rd->label_index = pg_malloc(sizeof(RevLabel) * Max(n, 1));
+	rd->label_count = 0;
 	for (i = 0; i < rd->nfiles; i++)
 		if (revgraph_usable(rd, i))
 			for (j = 0; j < rd->files[i].nlabels; j++)
 			{
-				label_index[label_count].label = rd->files[i].labels[j];
-				label_index[label_count++].file = i;
+				rd->label_index[rd->label_count].label = rd->files[i].labels[j];
+				rd->label_index[rd->label_count++].file = i;
 			}
-	qsort(label_index, label_count, sizeof(RevLabel), revgraph_label_cmp);
+	qsort(rd->label_index, rd->label_count, sizeof(RevLabel),
+		  revgraph_label_cmp);
 }
 
 /*
@@ -87,10 +81,11 @@ revgraph_index_labels(RevDir *rd)
  *		The file whose revision carries this branch label, or -1.
  */
 static int
-revgraph_find_label(const char *label)
+revgraph_find_label(const RevDir *rd, const char *label)
 {
+	const RevLabel *label_index = rd->label_index;
 	int			lo = 0,
-				hi = label_count - 1;
+				hi = rd->label_count - 1;
 
 	while (lo <= hi)
 	{
@@ -138,11 +133,10 @@ revgraph_usable(const RevDir *rd, int i)
 int
 revgraph_find(const RevDir *rd, const char *id)
 {
+	const int  *id_index = rd->id_index;
 	int			lo = 0,
-				hi = id_count - 1;
+				hi = rd->id_count - 1;
 
-	if (sort_rd != rd)
-		return -1;
 	while (lo <= hi)
 	{
 		int			mid = (lo + hi) / 2;
@@ -172,10 +166,10 @@ revgraph_duplicates(RevDir *rd)
 {
 	int			i;
 
-	for (i = 1; i < id_count; i++)
+	for (i = 1; i < rd->id_count; i++)
 	{
-		RevFile    *a = &rd->files[id_index[i - 1]];
-		RevFile    *b = &rd->files[id_index[i]];
+		RevFile    *a = &rd->files[rd->id_index[i - 1]];
+		RevFile    *b = &rd->files[rd->id_index[i]];
 
 		if (strcmp(a->id, b->id) == 0)
 			revdir_add_finding(rd, b->path, 0, b->id, "error", "duplicate_id",
@@ -221,7 +215,7 @@ revgraph_missing(RevDir *rd)
 			/* as on the server and in Alembic, a branch label will do */
 			f->dep_idx[j] = revgraph_find(rd, f->deps[j]);
 			if (f->dep_idx[j] < 0)
-				f->dep_idx[j] = revgraph_find_label(f->deps[j]);
+				f->dep_idx[j] = revgraph_find_label(rd, f->deps[j]);
 			if (f->dep_idx[j] < 0)
 				revdir_add_finding(rd, f->path, 0, f->id, "error",
 								   "missing_dependency",
@@ -409,7 +403,8 @@ revgraph_heads(RevDir *rd)
 			appendPQExpBuffer(&list, "%s%s (%s)", i ? ", " : "",
 							  rd->files[rd->heads[i]].id,
 							  rd->files[rd->heads[i]].name);
-		if (revgraph_heads_labelled(rd))
+		rd->heads_labelled = revgraph_heads_labelled(rd);
+		if (rd->heads_labelled)
 			revdir_add_finding(rd, NULL, 0, NULL, "info", "multiple_heads",
 							   "Upgrade with \"migr upgrade heads\", or one branch with \"migr upgrade LABEL@head\".",
 							   "there are %d heads, each the head of its own labelled branch: %s",
@@ -431,18 +426,19 @@ void
 revgraph_link(RevDir *rd)
 {
 	int			i;
+	int		   *id_index;
 
 	if (rd->linked)
 		return;
-	pg_free(id_index);
-	id_index = pg_malloc(sizeof(int) * Max(rd->nfiles, 1));
-	id_count = 0;
+	pg_free(rd->id_index);
+	id_index = rd->id_index = pg_malloc(sizeof(int) * Max(rd->nfiles, 1));
+	rd->id_count = 0;
 	for (i = 0; i < rd->nfiles; i++)
 		if (rd->files[i].ok)
-			id_index[id_count++] = i;
+			id_index[rd->id_count++] = i;
 	sort_rd = rd;
-	qsort(id_index, id_count, sizeof(int), revgraph_id_cmp);
-	for (i = 0; i < id_count; i++)
+	qsort(id_index, rd->id_count, sizeof(int), revgraph_id_cmp);
+	for (i = 0; i < rd->id_count; i++)
 		rd->files[id_index[i]].usable = i == 0 ||
 			strcmp(rd->files[id_index[i - 1]].id, rd->files[id_index[i]].id) != 0;
 

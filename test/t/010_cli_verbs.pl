@@ -43,14 +43,14 @@ is($err, '', 'upgrade: nothing on stderr when it is not a terminal');
 is(sql('SELECT count(*) FROM migr.applied'), '3', 'upgrade: applied');
 
 ($rc, $out, $err) = migr('upgrade');
-exit_is($rc, 3, 'upgrade with nothing to do');
+exit_is($rc, 0, 'upgrade with nothing to do');
 is($out, "nothing to do: the database is already at \"head\"\n", 'upgrade: nothing to do');
 
 ($rc, $out, $err) = migr('upgrade', '--push');
-exit_is($rc, 3, 'upgrade --push with nothing to push or apply');
+exit_is($rc, 0, 'upgrade --push with nothing to push or apply');
 
-($rc, $out, $err) = migr('upgrade', '-q');
-exit_is($rc, 3, 'upgrade -q');
+($rc, $out, $err) = migr('upgrade', '-q', '--exit-code');
+exit_is($rc, 3, 'upgrade -q --exit-code');
 is($out . $err, '', 'upgrade -q: silent');
 
 # ---------------------------------------------------------------------
@@ -103,7 +103,7 @@ like($out, qr/all clear/, 'check: all clear');
 # plan, downgrade, stamp
 
 ($rc, $out, $err) = migr('plan', 'head');
-exit_is($rc, 3, 'plan with nothing to do');
+exit_is($rc, 0, 'plan with nothing to do');
 
 ($rc, $out, $err) = migr('plan', 'a1', '--downgrade');
 exit_is($rc, 0, 'plan --downgrade');
@@ -120,7 +120,7 @@ like($out, qr/^downgrade to "-1": 1 revision reverted in /m, 'downgrade: summary
 is(sql("SELECT string_agg(revision, ' ' ORDER BY revision) FROM migr.applied"), 'a1 a2', 'downgrade: a3 reverted');
 
 ($rc, $out, $err) = migr('downgrade', 'a2');
-exit_is($rc, 3, 'downgrade to where the database is');
+exit_is($rc, 0, 'downgrade to where the database is');
 
 ($rc, $out, $err) = migr('plan', 'head');
 exit_is($rc, 0, 'plan head');
@@ -130,8 +130,8 @@ is($out, "-- migr plan: upgrade to \"head\", 1 revision\n\n-- revision a3 (1/1):
 ($rc, $out, $err) = migr('stamp', 'head');
 exit_is($rc, 0, 'stamp head');
 like($out, qr/^ a3 +\| applied$/m, 'stamp: marked applied');
-($rc, $out, $err) = migr('stamp', 'head');
-exit_is($rc, 3, 'stamp head again');
+($rc, $out, $err) = migr('stamp', 'head', '--exit-code');
+exit_is($rc, 3, 'stamp head again, --exit-code');
 
 # a failing upgrade changes nothing, and says why
 ($rc, $out, $err) = migr('stamp', 'a1');
@@ -163,7 +163,10 @@ like($out, qr/upgrade to "head": 2 revisions applied/, 'progress: summary');
 write_file("$d/b1.sql", revision_text('b1', parents => 'base', message => 'other root',
 	extra => "-- migr:branch_labels other\n"));
 ($rc, $out, $err) = migr('push');
-exit_is($rc, 0, 'push a second root');
+exit_is($rc, 1, 'push a second, unlabelled head is refused');
+like($err, qr/this push would leave the database with 2 heads/, 'refused: why');
+($rc, $out, $err) = migr('push', '--allow-heads');
+exit_is($rc, 0, 'push a second root with --allow-heads');
 
 ($rc, $out, $err) = migr('upgrade');
 exit_is($rc, 1, 'upgrade head with two heads');
@@ -172,8 +175,8 @@ like($err, qr/^HINT:  .*\S/m, 'MG001 comes with its hint');
 
 ($rc, $out, $err) = migr('check');
 exit_is($rc, 1, 'check with two heads fails');
-like($out, qr/\| warning +\| multiple_heads \|/, 'check: the finding in a table');
-like($out, qr/0 errors, 1 warning/, 'check: summary');
+like($out, qr/^warning: there are 2 heads.* \[multiple_heads\]\n  hint: /m, 'check: the finding and its hint');
+like($out, qr/0 errors, 1 warning, 0 info/, 'check: summary');
 ($rc, $out, $err) = migr('check', '--errors-only');
 exit_is($rc, 0, 'check --errors-only passes warnings');
 
@@ -181,12 +184,11 @@ exit_is($rc, 0, 'check --errors-only passes warnings');
 exit_is($rc, 0, 'upgrade heads');
 ($rc, $out, $err) = migr('merge', '-m', 'join them', '--rev-id', 'm1');
 exit_is($rc, 0, 'merge');
-like($out, qr/^merged (a3 b1|b1 a3) into revision m1$/m, 'merge: what it did');
-is(sql("SELECT message FROM migr.revision WHERE id = 'm1'"), 'join them', 'merge: message');
-($rc, $out, $err) = migr('merge', '-m', 'again');
-exit_is($rc, 3, 'merge with one head');
-like($out, qr/nothing to merge: there is only one head/, 'merge: nothing to merge');
-($rc, $out, $err) = migr('upgrade');
+like($out, qr/^created migrations\/m1_join_them\.sql: revision m1 on (a3 b1|b1 a3)$/m, 'merge: writes a file');
+($rc, $out, $err) = migr('merge', '-m', 'again', '--exit-code');
+exit_is($rc, 3, 'merge with one head, --exit-code');
+like($out, qr/nothing to merge: the folder has one head/, 'merge: nothing to merge');
+($rc, $out, $err) = migr('upgrade', '--push');
 exit_is($rc, 0, 'upgrade through the merge');
 
 # on a real terminal progress is shown by itself, and replaces the table
@@ -268,8 +270,10 @@ my $connstr = "host=" . $node->host . " port=" . $node->port . " dbname=postgres
 exit_is($rc, 0, '-d with a connection string');
 like($out, qr/^ z1 /m, '-d: the right database');
 
-($rc, $out, $err) = run_migr(undef, [ '-h', $node->host, '-p', $node->port, '-d', 'postgres', 'heads' ]);
-exit_is($rc, 0, '-h -p -d');
+($rc, $out, $err) = run_migr(undef, [ '-H', $node->host, '-p', $node->port, '-d', 'postgres', 'heads' ]);
+exit_is($rc, 0, '-H -p -d');
+($rc, $out, $err) = run_migr(undef, [ '--host', $node->host, '-p', $node->port, '-d', 'postgres', 'heads' ]);
+exit_is($rc, 0, '--host -p -d');
 
 $node->safe_psql('postgres', 'CREATE DATABASE plain');
 ($rc, $out, $err) = run_migr($node, ['heads'], env => { PGDATABASE => 'plain' });
@@ -284,7 +288,7 @@ like($err, qr/role "nobody_here" does not exist/, 'the connection error is print
 
 my $port = $node->port;
 $node->stop;
-($rc, $out, $err) = run_migr(undef, [ '-h', $node->host, '-p', $port, '-w', 'upgrade' ]);
+($rc, $out, $err) = run_migr(undef, [ '-H', $node->host, '-p', $port, '-w', 'upgrade' ]);
 exit_is($rc, 1, 'connection failure');
 like($err, qr/^migr: error: connection to server on socket ".*" failed: No such file or directory/m,
 	'connection failure: libpq\'s message');

@@ -69,6 +69,9 @@ sub run_migr
 
 	local %ENV = %ENV;
 	delete $ENV{$_} for qw(PGSERVICE PGOPTIONS MIGR_DIR PG_COLOR);
+	# findings on one line each, whatever their length, unless a test
+	# looks at the wrapping itself (env => { COLUMNS => undef })
+	$ENV{COLUMNS} = 10000;
 	if ($node)
 	{
 		$ENV{PGHOST} = $node->host;
