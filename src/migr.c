@@ -35,6 +35,7 @@ bool		migr_forward_only = false;
 int			migr_max_job_attempts = 3;
 int			migr_lint_mode = MIGR_LINT_WARN;
 int			migr_data_mode = MIGR_DATA_WARN;
+int			migr_guard_mode = MIGR_GUARD_LOG;
 
 static const struct config_enum_entry migr_lint_options[] = {
 	{"warn", MIGR_LINT_WARN, false},
@@ -47,6 +48,13 @@ static const struct config_enum_entry migr_data_options[] = {
 	{"warn", MIGR_DATA_WARN, false},
 	{"error", MIGR_DATA_ERROR, false},
 	{"allow", MIGR_DATA_ALLOW, false},
+	{NULL, 0, false}
+};
+
+static const struct config_enum_entry migr_guard_options[] = {
+	{"log", MIGR_GUARD_LOG, false},
+	{"block", MIGR_GUARD_BLOCK, false},
+	{"off", MIGR_GUARD_OFF, false},
 	{NULL, 0, false}
 };
 
@@ -146,6 +154,21 @@ _PG_init(void)
 							 &migr_data_mode,
 							 MIGR_DATA_WARN, migr_data_options,
 							 PGC_USERSET, 0,
+							 NULL, NULL, NULL);
+
+	/*
+	 * The guard against manual DDL (schema/guard.c).  Superusers only, so
+	 * that it can be imposed on the roles that change the schema: ALTER
+	 * DATABASE ... SET migr.guard = 'block'.
+	 */
+	DefineCustomEnumVariable("migr.guard",
+							 "What to do with DDL on the managed schemas outside migr's moves.",
+							 "log records it in migr.log; block refuses it (MG008); off "
+							 "lets it through unrecorded.  Only superusers can change "
+							 "this setting.",
+							 &migr_guard_mode,
+							 MIGR_GUARD_LOG, migr_guard_options,
+							 PGC_SUSET, 0,
 							 NULL, NULL, NULL);
 
 	worker_register_launcher();
