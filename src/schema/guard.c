@@ -434,7 +434,9 @@ migr_guard_sql_drop(PG_FUNCTION_ARGS)
 		if (strcmp(kind, "extension") == 0 && ident &&
 			strcmp(ident, "migr") == 0)
 			guard_dropped_migr = true;
-		if (strcmp(kind, "extension") != 0 && !guard_schema_managed(nsp))
+		if (strcmp(kind, "extension") != 0 &&
+			strncmp(kind, "publication", 11) != 0 &&
+			!guard_schema_managed(nsp))
 			continue;
 		label = psprintf("%s %s", kind, ident ? ident : "?");
 		/* name what the statement named; what went with it only if nothing */
@@ -602,8 +604,8 @@ guard_commands(Node *tree)
 			continue;			/* GRANT and the like: the parse tree says */
 		if (strcmp(kind, "extension") == 0)
 			counts = strcmp(ident, "migr") != 0;
-		else if (strcmp(kind, "publication") == 0)
-			counts = true;
+		else if (strncmp(kind, "publication", 11) == 0)
+			counts = true;		/* and its tables and schemas */
 		else
 			counts = guard_schema_managed(nsp);
 		if (counts)
