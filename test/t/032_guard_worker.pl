@@ -84,6 +84,7 @@ is( $node->safe_psql(
 # 3. A non-superuser cannot relax it.
 # --------------------------------------------------------------------
 $node->safe_psql($db, q{
+SET migr.guard = off;
 CREATE ROLE guard_dev LOGIN;
 GRANT CREATE ON SCHEMA public TO guard_dev;
 });
