@@ -66,7 +66,7 @@ PSQL=(migr_as_pg "$PG_BINDIR/psql" -X -q -v ON_ERROR_STOP=1 -h "$TMP/sock" -p "$
 setup_db()
 {
 	local db=$1 mode=$2
-	"${PSQL[@]}" -d postgres -c "DROP DATABASE IF EXISTS $db" -c "CREATE DATABASE $db"
+	"${PSQL[@]}" -d postgres -c "SET client_min_messages = warning" -c "DROP DATABASE IF EXISTS $db" -c "CREATE DATABASE $db"
 	"${PSQL[@]}" -d "$db" -c "CREATE EXTENSION migr"
 	"${PSQL[@]}" -d "$db" -1 -f "$TMP/gen/load_migr_define.sql" >/dev/null
 	if [[ $mode == none ]]; then
@@ -79,29 +79,43 @@ setup_db()
 	"${PSQL[@]}" -d "$db" -c "VACUUM ANALYZE" -c "CHECKPOINT"
 }
 
-# apply_ms DB: the full apply, in milliseconds, as psql's caller sees it.
+# apply_ms DB: "wall_us cpu_ticks" of the full apply: the wall time as psql's
+# caller sees it, and the CPU time (user + system, clock ticks) of the backend
+# that ran it, read from /proc before and after.  On a shared machine the CPU
+# time is the steadier of the two: other jobs stretch the wall time, not it.
 apply_ms()
 {
-	local db=$1 t0 t1 n
+	local db=$1 t0 t1 n c0 c1
+	cat >"$TMP/apply.sql" <<-SQL
+	SELECT pg_backend_pid() AS pid \gset
+	\setenv BACKEND_PID :pid
+	\! cat /proc/\$BACKEND_PID/stat > $TMP/stat0
+	SELECT count(*) FROM migr_upgrade('head');
+	\! cat /proc/\$BACKEND_PID/stat > $TMP/stat1
+	SQL
+	chmod a+r "$TMP/apply.sql"
 	t0=$(date +%s%N)
-	n=$("${PSQL[@]}" -d "$db" -Atc "SELECT count(*) FROM migr_upgrade('head')")
+	n=$("${PSQL[@]}" -d "$db" -At -f "$TMP/apply.sql")
 	t1=$(date +%s%N)
-	[[ $n == "$N" ]] || { echo "guard.sh: migr_upgrade applied $n revisions, expected $N" >&2; exit 1; }
-	echo $(((t1 - t0) / 1000))
+	[[ $n == "$N" ]] || { echo "guard.sh: migr_upgrade applied '$n' revisions, expected $N" >&2; exit 1; }
+	c0=$(awk '{ print $14 + $15 }' "$TMP/stat0")
+	c1=$(awk '{ print $14 + $15 }' "$TMP/stat1")
+	echo "$(((t1 - t0) / 1000)) $((c1 - c0))"
 }
 
 MODES=(none off log block)
-declare -A ms
+declare -A ms cpu
 for ((r = 1; r <= RUNS; r++)); do
 	line="round $r:"
 	for ((k = 0; k < 4; k++)); do
 		mode=${MODES[$(((k + r - 1) % 4))]}
 		setup_db "bench_guard" "$mode"
-		us=$(apply_ms bench_guard)
+		read -r us ticks < <(apply_ms bench_guard)
 		ms[$mode,$r]=$us
+		cpu[$mode,$r]=$ticks
 		logged=$("${PSQL[@]}" -d bench_guard -Atc "SELECT count(*) FROM migr.log WHERE action = 'ddl'")
 		[[ $logged == 0 ]] || { echo "guard.sh: the apply logged $logged DDL rows under $mode" >&2; exit 1; }
-		line+=$(printf ' %s %.1f ms' "$mode" "$(echo "$us / 1000" | bc -l)")
+		line+=$(printf '  %s %.0f ms (cpu %d ticks)' "$mode" "$(echo "$us / 1000" | bc -l)" "$ticks")
 	done
 	echo "$line"
 done
@@ -109,23 +123,36 @@ done
 # median of the arguments (numbers, one per argument)
 median()
 {
-	printf '%s\n' "$@" | sort -g | awk '{ a[NR] = $1 } END { if (NR % 2) print a[(NR + 1) / 2]; else print (a[NR / 2] + a[NR / 2 + 1]) / 2 }'
+	printf '%s\n' "$@" | sort -g | awk '{ a[NR] = $1 } END { if (NR % 2) print a[(NR + 1) / 2]; else printf "%.6f\n", (a[NR / 2] + a[NR / 2 + 1]) / 2 }'
+}
+
+# report NAME ARRAY UNIT DIVISOR: medians and per-round ratios to none
+report()
+{
+	local name=$1 unit=$3 div=$4 mode r base m rm_ lo hi
+	local -n arr=$2
+	local ratios
+	echo
+	echo "$name, ratio to the guard's triggers disabled (median of $RUNS per-round ratios, spread):"
+	printf '  %-6s %12s %8s %18s\n' setting "median $unit" ratio "spread"
+	base=$(median $(for ((r = 1; r <= RUNS; r++)); do echo "${arr[none,$r]}"; done))
+	printf '  %-6s %12.1f %8s\n' none "$(echo "$base / $div" | bc -l)" 1.000
+	for mode in off log block; do
+		ratios=()
+		for ((r = 1; r <= RUNS; r++)); do
+			ratios+=("$(echo "${arr[$mode,$r]} / ${arr[none,$r]}" | bc -l)")
+		done
+		m=$(median $(for ((r = 1; r <= RUNS; r++)); do echo "${arr[$mode,$r]}"; done))
+		rm_=$(median "${ratios[@]}")
+		lo=$(printf '%s\n' "${ratios[@]}" | sort -g | head -1)
+		hi=$(printf '%s\n' "${ratios[@]}" | sort -g | tail -1)
+		printf '  %-6s %12.1f %8.3f %8.3f..%-8.3f\n' "$mode" "$(echo "$m / $div" | bc -l)" "$rm_" "$lo" "$hi"
+	done
 }
 
 echo
-echo "Full apply of $N revisions ($((3 * N)) DDL statements), $RUNS rounds, ratio to the guard's triggers disabled:"
-printf '  %-6s %10s %8s %18s\n' setting "median ms" ratio "spread of ratios"
-base=$(median $(for ((r = 1; r <= RUNS; r++)); do echo "${ms[none,$r]}"; done))
-printf '  %-6s %10.1f %8s %18s\n' none "$(echo "$base / 1000" | bc -l)" 1.000 ""
-for mode in off log block; do
-	ratios=()
-	for ((r = 1; r <= RUNS; r++)); do
-		ratios+=("$(echo "${ms[$mode,$r]} / ${ms[none,$r]}" | bc -l)")
-	done
-	m=$(median $(for ((r = 1; r <= RUNS; r++)); do echo "${ms[$mode,$r]}"; done))
-	rm_=$(median "${ratios[@]}")
-	lo=$(printf '%s\n' "${ratios[@]}" | sort -g | head -1)
-	hi=$(printf '%s\n' "${ratios[@]}" | sort -g | tail -1)
-	printf '  %-6s %10.1f %8.3f %8.3f..%-8.3f\n' "$mode" "$(echo "$m / 1000" | bc -l)" "$rm_" "$lo" "$hi"
-done
-echo "  target: log and block <= 1.03"
+echo "Full apply of $N revisions ($((3 * N)) DDL statements), $RUNS rounds"
+report "Wall time of the apply" ms ms 1000
+report "CPU time of the backend that applied" cpu ticks 1
+echo
+echo "target: log and block <= 1.03"
