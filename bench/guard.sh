@@ -154,5 +154,30 @@ echo
 echo "Full apply of $N revisions ($((3 * N)) DDL statements), $RUNS rounds"
 report "Wall time of the apply" ms ms 1000
 report "CPU time of the backend that applied" cpu ticks 1
+
+# The share of the backend's CPU samples spent in the event-trigger machinery
+# during one more apply under log (perf record, software cpu-clock event): a
+# measure that other jobs on the machine do not move, unlike the ratios.
+if [[ ${PROFILE:-1} == 1 ]] && command -v perf >/dev/null 2>&1; then
+	setup_db "bench_guard" log
+	cat >"$TMP/profile.sql" <<-SQL
+	SELECT pg_backend_pid() AS pid \gset
+	\setenv BACKEND_PID :pid
+	\! perf record -e cpu-clock -F 999 -g -p \$BACKEND_PID -o $TMP/perf.data >$TMP/perf.log 2>&1 & echo \$! > $TMP/perf.pid; sleep 1
+	SELECT count(*) FROM migr_upgrade('head');
+	\! kill -INT \$(cat $TMP/perf.pid); sleep 2
+	SQL
+	chmod a+r "$TMP/profile.sql"
+	"${PSQL[@]}" -d bench_guard -At -f "$TMP/profile.sql" >/dev/null
+	# entry points of the machinery, none inside another
+	share=$(perf report -f -i "$TMP/perf.data" --children --sort symbol --stdio -g none 2>/dev/null |
+		awk '/\[\.\] (EventTriggerDDLCommandStart|EventTriggerDDLCommandEnd|EventTriggerSQLDrop|EventTriggerBeginCompleteQuery|EventTriggerEndCompleteQuery|EventTriggerCollect[A-Za-z]*|EventTriggerAlterTable[A-Za-z]*|EventTriggerSQLDropAddObject|EventTriggerInhibitCommandCollection|EventTriggerUndoInhibitCommandCollection) / {
+				gsub("%", "", $1); sum += $1 }
+			END { printf "%.2f", sum }')
+	echo
+	echo "Profile of one apply under log: ${share}% of the backend's CPU samples in the event triggers"
+	echo "(EventTriggerDDLCommandStart/End, SQLDrop, command collection; migr's guard functions within them)"
+fi
+
 echo
 echo "target: log and block <= 1.03"

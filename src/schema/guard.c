@@ -152,7 +152,7 @@ static void guard_check_event(FunctionCallInfo fcinfo, const char *event);
 int
 guard_spi_execute(const char *sql, bool read_only, long count)
 {
-	int			rc;
+	volatile int rc = 0;
 
 	guard_exempt_depth++;
 	PG_TRY();
