@@ -67,6 +67,8 @@ void		_PG_init(void);
 void
 _PG_init(void)
 {
+	const char *guard_wanted;
+
 	/*
 	 * The lock policy (lockpolicy.c).  The defaults bound what a blocked
 	 * migration costs the application (at most lock_timeout of queueing at
@@ -161,6 +163,9 @@ _PG_init(void)
 	 * that it can be imposed on the roles that change the schema: ALTER
 	 * DATABASE ... SET migr.guard = 'block'.
 	 */
+	guard_wanted = GetConfigOption("migr.guard", true, false);
+	if (guard_wanted)
+		guard_wanted = pstrdup(guard_wanted);
 	DefineCustomEnumVariable("migr.guard",
 							 "What to do with DDL on the managed schemas outside migr's moves.",
 							 "log records it in migr.log; block refuses it (MG008); off "
@@ -169,7 +174,8 @@ _PG_init(void)
 							 &migr_guard_mode,
 							 MIGR_GUARD_LOG, migr_guard_options,
 							 PGC_SUSET, 0,
-							 NULL, NULL, NULL);
+							 NULL, guard_assign, NULL);
+	guard_check_loaded_value(guard_wanted);
 
 	worker_register_launcher();
 

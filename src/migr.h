@@ -397,6 +397,9 @@ extern List *archive_check_findings(void);
 /* schema/guard.c */
 extern int	guard_spi_execute(const char *sql, bool read_only, long count);
 extern void guard_exempt_process(void);
+extern void guard_assign(int newval, void *extra);
+extern void guard_check_loaded_value(const char *wanted);
+extern int	guard_mode(void);
 
 /* utilities shared by the SQL-callable files */
 extern ArrayType *migr_text_array(List *strings);

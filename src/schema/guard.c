@@ -77,6 +77,14 @@ static int	guard_exempt_depth = 0;
 /* this process runs nothing but migr's jobs (the background worker) */
 static bool guard_exempt_all = false;
 
+/*
+ * A value of migr.guard given before the library was loaded that it could
+ * not take when it was (set by a role without the privilege, or invalid):
+ * the session runs under block.  See guard_check_loaded_value().
+ */
+static bool guard_fail_closed = false;
+static bool guard_defined = false;
+
 /* what sql_drop saw of the current statement, for ddl_command_end */
 static MemoryContext guard_cxt = NULL;
 static List *guard_dropped = NIL;	/* of char *, "kind identity" */
@@ -180,6 +188,57 @@ guard_exempt_process(void)
 }
 
 /*
+ * guard_assign
+ *		Assign hook of migr.guard: once the setting is defined, a value a
+ *		superuser sets ends the fail-closed state.
+ */
+void
+guard_assign(int newval, void *extra)
+{
+	if (guard_defined)
+		guard_fail_closed = false;
+}
+
+/*
+ * guard_check_loaded_value
+ *		Called by _PG_init right after migr.guard is defined, with the value
+ *		its placeholder held (or NULL).  When migr is not preloaded, a
+ *		placeholder holds whatever was set last before the library loaded:
+ *		a non-superuser's SET or PGOPTIONS replaces there the value of ALTER
+ *		DATABASE ... SET, and when the library loads, PostgreSQL refuses
+ *		the non-superuser's value with a WARNING and falls back to the
+ *		default, so the database's "block" would be lost.  Fail closed
+ *		instead: if the value could not be taken, the session runs under
+ *		block until a superuser sets migr.guard.
+ */
+void
+guard_check_loaded_value(const char *wanted)
+{
+	const char *now = GetConfigOption("migr.guard", false, false);
+
+	guard_defined = true;
+	if (wanted == NULL || pg_strcasecmp(wanted, now) == 0)
+		return;
+	guard_fail_closed = true;
+	ereport(WARNING,
+			(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+			 errmsg("migr.guard is \"block\" for this session"),
+			 errdetail("The value \"%s\" given before migr was loaded could not be applied, and it may have replaced the database's own.",
+					   wanted),
+			 errhint("Only superusers can set migr.guard.  Preloading migr (shared_preload_libraries or session_preload_libraries) refuses such a value when it is given.")));
+}
+
+/*
+ * guard_mode
+ *		The mode in effect: migr.guard, or block when failing closed.
+ */
+int
+guard_mode(void)
+{
+	return guard_fail_closed ? MIGR_GUARD_BLOCK : migr_guard_mode;
+}
+
+/*
  * guard_idle
  *		Whether the guard has nothing to do for the statement at hand: off,
  *		inside one of migr's moves or statements, inside an extension's
@@ -188,7 +247,7 @@ guard_exempt_process(void)
 static bool
 guard_idle(void)
 {
-	return migr_guard_mode == MIGR_GUARD_OFF ||
+	return guard_mode() == MIGR_GUARD_OFF ||
 		apply_in_script || guard_exempt_depth > 0 || guard_exempt_all ||
 		creating_extension || IsBinaryUpgrade;
 }
@@ -377,7 +436,7 @@ migr_guard_ddl_start(PG_FUNCTION_ARGS)
 
 	guard_check_event(fcinfo, "ddl_command_start");
 	guard_reset_stash();
-	if (guard_idle() || migr_guard_mode != MIGR_GUARD_BLOCK)
+	if (guard_idle() || guard_mode() != MIGR_GUARD_BLOCK)
 		PG_RETURN_VOID();
 
 	trigdata = (EventTriggerData *) fcinfo->context;
@@ -661,7 +720,7 @@ guard_decide(const char *tag, List *objects)
 
 	if (objects == NIL || !guard_history_started())
 		return;
-	if (migr_guard_mode == MIGR_GUARD_LOG)
+	if (guard_mode() == MIGR_GUARD_LOG)
 	{
 		guard_record(tag, objects);
 		return;

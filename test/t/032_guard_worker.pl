@@ -11,7 +11,8 @@
 #     through once a superuser relaxes the guard for the session, and is
 #     recorded under log;
 #  3. the setting reaches new sessions from ALTER DATABASE; a non-superuser
-#     cannot relax it, not even through PGOPTIONS.
+#     cannot relax it, not with SET before the library is loaded, not
+#     through PGOPTIONS: the session fails closed, under block.
 
 use strict;
 use warnings;
@@ -88,20 +89,38 @@ SET migr.guard = off;
 CREATE ROLE guard_dev LOGIN;
 GRANT CREATE ON SCHEMA public TO guard_dev;
 });
-($ret, $out, $err) = $node->psql($db, q{SET migr.guard = 'off'},
-	extra_params => [ '-U', 'guard_dev' ]);
+# migr is not preloaded here: a non-superuser's SET is taken as a
+# placeholder, refused when the library loads (at the first DDL), and the
+# session then fails closed, under block, whatever the database says
+($ret, $out, $err) = $node->psql($db, q{
+SET migr.guard = 'off';
+CREATE TABLE dev_t0 (a int);
+}, extra_params => [ '-U', 'guard_dev' ]);
+isnt($ret, 0, 'a non-superuser\'s SET migr.guard = off does not let DDL through');
 like($err, qr/permission denied to set parameter "migr.guard"/,
-	'a non-superuser cannot SET migr.guard');
+	'the non-superuser\'s value is refused');
+like($err, qr/migr.guard is "block" for this session/,
+	'the session fails closed, under block');
+like($err, qr/CREATE TABLE outside a migration is not allowed/,
+	'the DDL is refused by the guard');
 {
 	local $ENV{PGOPTIONS} = '-c migr.guard=off';
 	($ret, $out, $err) = $node->psql($db, q{CREATE TABLE dev_t (a int)},
 		extra_params => [ '-U', 'guard_dev' ]);
 	isnt($ret, 0, 'a non-superuser with PGOPTIONS migr.guard=off is still refused');
-	like($err, qr/permission denied to set parameter "migr.guard"|outside a migration is not allowed/,
+	like($err, qr/migr.guard is "block" for this session/,
 		'PGOPTIONS does not relax the guard for a non-superuser');
 }
-is($node->safe_psql($db, q{SELECT to_regclass('dev_t') IS NULL}), 't',
-	'the non-superuser\'s table was not created');
+is( $node->safe_psql(
+		$db, q{SELECT to_regclass('dev_t') IS NULL AND to_regclass('dev_t0') IS NULL}),
+	't', 'the non-superuser\'s tables were not created');
+
+# a superuser's session value is taken (the relaxed session of part 2 was one)
+{
+	local $ENV{PGOPTIONS} = '-c migr.guard=off';
+	$node->safe_psql($db, 'CREATE TABLE su_t (a int); DROP TABLE su_t');
+	pass('a superuser\'s PGOPTIONS migr.guard=off relaxes the guard');
+}
 
 $node->stop;
 done_testing();
