@@ -19,6 +19,43 @@
 -- issue 11: the schema model (schema, drift, guard, verify)
 -- ========================================================================
 
+-- The guard against manual DDL (migr.guard, src/schema/guard.c): what it
+-- records of DDL let through under migr.guard = 'log' (action 'ddl').
+ALTER TABLE migr.log
+    ADD COLUMN command_tag text,
+    ADD COLUMN objects     text[],
+    ADD COLUMN statement   text;
+COMMENT ON COLUMN migr.log.command_tag IS 'DDL outside a move (action ddl): its command tag';
+COMMENT ON COLUMN migr.log.objects IS 'DDL outside a move (action ddl): the managed objects it created, altered or dropped';
+COMMENT ON COLUMN migr.log.statement IS 'DDL outside a move (action ddl): the statement as the client sent it';
+
+-- Event triggers call these; they are not for calling otherwise.
+CREATE FUNCTION @extschema@.migr_guard_ddl_start() RETURNS event_trigger
+    AS 'MODULE_PATHNAME', 'migr_guard_ddl_start' LANGUAGE C;
+CREATE FUNCTION @extschema@.migr_guard_ddl_end() RETURNS event_trigger
+    AS 'MODULE_PATHNAME', 'migr_guard_ddl_end' LANGUAGE C;
+CREATE FUNCTION @extschema@.migr_guard_sql_drop() RETURNS event_trigger
+    AS 'MODULE_PATHNAME', 'migr_guard_sql_drop' LANGUAGE C;
+COMMENT ON FUNCTION @extschema@.migr_guard_ddl_start() IS 'migr.guard: refuses CONCURRENTLY statements on managed tables before they start under block';
+COMMENT ON FUNCTION @extschema@.migr_guard_ddl_end() IS 'migr.guard: records (log) or refuses (block) DDL on managed schemas outside migr''s moves';
+COMMENT ON FUNCTION @extschema@.migr_guard_sql_drop() IS 'migr.guard: notes the managed objects a statement drops';
+-- they write to migr.log: not for direct calls
+REVOKE ALL ON FUNCTION @extschema@.migr_guard_ddl_start() FROM PUBLIC;
+REVOKE ALL ON FUNCTION @extschema@.migr_guard_ddl_end() FROM PUBLIC;
+REVOKE ALL ON FUNCTION @extschema@.migr_guard_sql_drop() FROM PUBLIC;
+
+-- ENABLE ALWAYS: session_replication_role = replica does not switch them off.
+CREATE EVENT TRIGGER migr_guard_ddl_start ON ddl_command_start
+    EXECUTE FUNCTION @extschema@.migr_guard_ddl_start();
+CREATE EVENT TRIGGER migr_guard_ddl_end ON ddl_command_end
+    EXECUTE FUNCTION @extschema@.migr_guard_ddl_end();
+CREATE EVENT TRIGGER migr_guard_sql_drop ON sql_drop
+    EXECUTE FUNCTION @extschema@.migr_guard_sql_drop();
+ALTER EVENT TRIGGER migr_guard_ddl_start ENABLE ALWAYS;
+ALTER EVENT TRIGGER migr_guard_ddl_end ENABLE ALWAYS;
+ALTER EVENT TRIGGER migr_guard_sql_drop ENABLE ALWAYS;
+
+
 
 -- ========================================================================
 -- issue 12: autogenerate

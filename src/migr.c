@@ -35,6 +35,7 @@ bool		migr_forward_only = false;
 int			migr_max_job_attempts = 3;
 int			migr_lint_mode = MIGR_LINT_WARN;
 int			migr_data_mode = MIGR_DATA_WARN;
+int			migr_guard_mode = MIGR_GUARD_LOG;
 
 static const struct config_enum_entry migr_lint_options[] = {
 	{"warn", MIGR_LINT_WARN, false},
@@ -50,6 +51,13 @@ static const struct config_enum_entry migr_data_options[] = {
 	{NULL, 0, false}
 };
 
+static const struct config_enum_entry migr_guard_options[] = {
+	{"log", MIGR_GUARD_LOG, false},
+	{"block", MIGR_GUARD_BLOCK, false},
+	{"off", MIGR_GUARD_OFF, false},
+	{NULL, 0, false}
+};
+
 void		_PG_init(void);
 
 /*
@@ -59,6 +67,8 @@ void		_PG_init(void);
 void
 _PG_init(void)
 {
+	const char *guard_wanted;
+
 	/*
 	 * The lock policy (lockpolicy.c).  The defaults bound what a blocked
 	 * migration costs the application (at most lock_timeout of queueing at
@@ -147,6 +157,25 @@ _PG_init(void)
 							 MIGR_DATA_WARN, migr_data_options,
 							 PGC_USERSET, 0,
 							 NULL, NULL, NULL);
+
+	/*
+	 * The guard against manual DDL (schema/guard.c).  Superusers only, so
+	 * that it can be imposed on the roles that change the schema: ALTER
+	 * DATABASE ... SET migr.guard = 'block'.
+	 */
+	guard_wanted = GetConfigOption("migr.guard", true, false);
+	if (guard_wanted)
+		guard_wanted = pstrdup(guard_wanted);
+	DefineCustomEnumVariable("migr.guard",
+							 "What to do with DDL on the managed schemas outside migr's moves.",
+							 "log records it in migr.log; block refuses it (MG008); off "
+							 "lets it through unrecorded.  Only superusers can change "
+							 "this setting.",
+							 &migr_guard_mode,
+							 MIGR_GUARD_LOG, migr_guard_options,
+							 PGC_SUSET, 0,
+							 NULL, guard_assign, NULL);
+	guard_check_loaded_value(guard_wanted);
 
 	worker_register_launcher();
 

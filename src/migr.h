@@ -29,6 +29,7 @@
 #define ERRCODE_MIGR_CYCLE				MAKE_SQLSTATE('M','G','0','0','5')
 #define ERRCODE_MIGR_LINT				MAKE_SQLSTATE('M','G','0','0','6')
 #define ERRCODE_MIGR_DATA_OPERATION		MAKE_SQLSTATE('M','G','0','0','7')
+#define ERRCODE_MIGR_MANUAL_DDL			MAKE_SQLSTATE('M','G','0','0','8')
 
 /* the revision-file format and its limits, shared with the client */
 #include "common/revformat.h"
@@ -44,6 +45,15 @@ extern bool migr_forward_only;
 extern int	migr_max_job_attempts;
 extern int	migr_lint_mode;		/* migr.lint: MigrLintMode */
 extern int	migr_data_mode;		/* migr.data_operations: MigrDataMode */
+extern int	migr_guard_mode;	/* migr.guard: MigrGuardMode */
+
+/* migr.guard (schema/guard.c) */
+typedef enum MigrGuardMode
+{
+	MIGR_GUARD_OFF,
+	MIGR_GUARD_LOG,
+	MIGR_GUARD_BLOCK
+} MigrGuardMode;
 
 /*
  * A revision as the graph sees it.  Scripts are not kept here: they are read
@@ -383,6 +393,13 @@ extern const char *lint_severity_name(MigrSeverity sev);
 /* archive.c */
 extern bool archive_find(Oid relid, char **archive, int *days);
 extern List *archive_check_findings(void);
+
+/* schema/guard.c */
+extern int	guard_spi_execute(const char *sql, bool read_only, long count);
+extern void guard_exempt_process(void);
+extern void guard_assign(int newval, void *extra);
+extern void guard_check_loaded_value(const char *wanted);
+extern int	guard_mode(void);
 
 /* utilities shared by the SQL-callable files */
 extern ArrayType *migr_text_array(List *strings);

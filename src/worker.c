@@ -892,6 +892,7 @@ migr_worker_main(Datum main_arg)
 	WorkerJob	job;
 
 	memcpy(&args, MyBgworkerEntry->bgw_extra, sizeof(args));
+	guard_exempt_process();		/* it runs migr's jobs and nothing else */
 	pqsignal(SIGHUP, SignalHandlerForConfigReload);
 	pqsignal(SIGTERM, die);
 	BackgroundWorkerUnblockSignals();
