@@ -57,7 +57,6 @@ static PushState push_compare(const RevFile *f, const DbRev *db, char *what,
 static void push_warn_undefined(RevDir *rd, DbRev *revs, int nrevs);
 static int	push_str_cmp(const void *a, const void *b);
 static char **push_db_labels(DbRev *revs, int nrevs, int *n);
-static void push_array_literal(PQExpBuffer buf, RevDir *rd, int *idx, int n);
 static const char *push_blame(RevDir *rd, int *idx, int n,
 							  const PGresult *res);
 static int	push_send(PGconn *conn, RevDir *rd, int *idx, int n);
@@ -221,9 +220,10 @@ push_warn_undefined(RevDir *rd, DbRev *revs, int nrevs)
 
 /*
  * push_array_literal
- *		The texts of the files to send as one text[] literal.
+ *		The texts of the files to send as one text[] literal (also used by
+ *		the fleet's --push, cmd_fleet.c).
  */
-static void
+void
 push_array_literal(PQExpBuffer buf, RevDir *rd, int *idx, int n)
 {
 	int			i;

@@ -95,6 +95,9 @@ static const struct option long_options[] = {
 	{"dry-run", no_argument, NULL, 10},
 	{"progress", no_argument, NULL, 11},
 	{"no-progress", no_argument, NULL, 12},
+	{"each-database", no_argument, NULL, 40},
+	{"dsn-file", required_argument, NULL, 41},
+	{"jobs", required_argument, NULL, 42},
 	{NULL, 0, NULL, 0}
 };
 
@@ -140,6 +143,10 @@ usage(void)
 	printf("  check [--errors-only]      migr_check(): problems in the database's graph\n");
 	printf("  merge -m MESSAGE [REV...]  define a merge revision of the heads (or REVs)\n");
 	printf("  wait [--timeout INTERVAL]  wait for background jobs to finish\n");
+	printf("\nFleets of databases (upgrade, downgrade, current):\n");
+	printf("  --each-database            every database of the server that has migr\n");
+	printf("  --dsn-file=FILE            the databases of FILE, one connection string a line\n");
+	printf("  --jobs=N                   N databases at a time (default 1)\n");
 	printf("\nTargets: head, heads, base, an id or a unique prefix, a branch label,\n");
 	printf("label@head, and any of these followed by +N or -N; +N and -N alone step\n");
 	printf("from the current revision.\n");
@@ -429,6 +436,19 @@ main(int argc, char **argv)
 			case 12:
 				opts.progress = 0;
 				break;
+			case 40:
+				opts.each_database = true;
+				break;
+			case 41:
+				opts.dsn_file = optarg;
+				break;
+			case 42:
+				opts.jobs = atoi(optarg);
+				if (opts.jobs < 1 || opts.jobs > 1024 ||
+					strspn(optarg, "0123456789") != strlen(optarg))
+					ok = migr_usage_error("--jobs must be a number from 1 to 1024, not \"%s\"",
+										  optarg);
+				break;
 			default:
 				ok = migr_usage_error("unexpected option");
 				break;
@@ -463,6 +483,10 @@ main(int argc, char **argv)
 		migr_usage_error("--quiet and --verbose cannot be given together");
 		exit(MIGR_EXIT_USAGE);
 	}
+
+	/* a fleet of databases: cmd_fleet.c */
+	if (fleet_wanted())
+		return cmd_fleet(verb->name, nargs - 1, args + 1);
 
 	/* two verbs work on files alone when given a folder */
 	if (strcmp(verb->name, "check") == 0 && opts.dir)
