@@ -102,6 +102,7 @@ typedef struct Fleet
 	char	   *push_array;		/* --push: every file, as a text[] literal */
 	bool		progress;		/* a terminal line rewritten in place */
 	bool		progress_shown;
+	int			progress_last;	/* what the progress line last said */
 } Fleet;
 
 static bool fleet_usage(const char *verb, int argc);
@@ -802,13 +803,17 @@ fleet_notice(void *arg, const PGresult *res)
 
 /*
  * fleet_progress
- *		On a terminal, one line rewritten in place.
+ *		On a terminal, one line rewritten in place when what it says
+ *		changes.
  */
 static void
 fleet_progress(Fleet *f)
 {
-	if (!f->progress)
+	int			said = (f->finished * 1024 + f->running) * 1024 + f->failed;
+
+	if (!f->progress || (f->progress_shown && said == f->progress_last))
 		return;
+	f->progress_last = said;
 	fprintf(stderr, "\rmigr: %s: %d/%d done, %d running, %d failed\033[K",
 			f->verb, f->finished, f->ndbs, f->running, f->failed);
 	fflush(stderr);
