@@ -225,5 +225,6 @@ printf '  %-58s %10s %14s %8s\n' "no-op loop (all at head)" "$LN ms" "$(spread "
 printf '  %-58s %10s %14s %8s\n' "no-op fleet --jobs $JOBS (all at head)" "$FN ms" "$(spread "${fnoop[@]}")" "$(ratio "$LN" "$FN")"
 say ""
 say "ratio loop / fleet --jobs $JOBS: $(ratio "$L" "$F") (upgrade), $(ratio "$LN" "$FN") (no-op); $(nproc) cores"
+say "load at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
 if (( ERRORS > 0 )); then say "$ERRORS problem(s); logs in bench/out/fleet-last/"; exit 1; fi
 exit 0

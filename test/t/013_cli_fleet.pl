@@ -210,6 +210,14 @@ like($out, qr/^ e1 +\| r3 +\| r3 +\| 0 +\| .*\| already at head *$/m,
 exit_is($rc, 0, 'current --each-database -d e1');
 like($out, qr/^ postgres +\| r3 /m, 'current --each-database: every database');
 
+# -d as a whole connection string: its host and port reach every database
+my $cs = 'host=' . $each->host . ' port=' . $each->port . ' dbname=e1';
+($rc, $out, $err) = run_migr($each, [ 'current', '--each-database', '-d', $cs ],
+	cwd => $tmp, env => { PGHOST => undef, PGPORT => undef, PGDATABASE => undef });
+exit_is($rc, 0, 'current --each-database -d CONNSTRING');
+like($out, qr/^ +e1 +\| r3 +\|.*^ +postgres +\| r3 /ms,
+	'current --each-database -d CONNSTRING: the connection string applies to each database');
+
 ($rc, $out, $err) = run_migr($each, [ 'upgrade', '--each-database', '-d', 'e3' ],
 	cwd => $tmp);
 exit_is($rc, 1, '--each-database with an unusable maintenance database');
