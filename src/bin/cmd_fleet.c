@@ -35,6 +35,7 @@
 
 #include <errno.h>
 #include <poll.h>
+#include <signal.h>
 #include <unistd.h>
 
 #include "common/logging.h"
@@ -80,6 +81,7 @@ typedef struct FleetDb
 	int			moved;			/* revisions applied or reverted */
 	int			queued;			/* of which handed to the background worker */
 	double		t0;
+	double		deadline;		/* connect_timeout, as a time; 0 if none */
 	double		ms;
 	FleetOutcome outcome;
 	char	   *error;			/* first line of the error */
@@ -103,7 +105,11 @@ typedef struct Fleet
 	bool		progress;		/* a terminal line rewritten in place */
 	bool		progress_shown;
 	int			progress_last;	/* what the progress line last said */
+	bool		interrupted;	/* SIGINT or SIGTERM: canceling */
 } Fleet;
+
+/* set by the signal handler; fleet_run() acts on it */
+static volatile sig_atomic_t fleet_signaled = 0;
 
 static bool fleet_usage(const char *verb, int argc);
 static bool fleet_read_file(Fleet *f, const char *path);
@@ -115,6 +121,11 @@ static void fleet_params(Fleet *f, FleetDb *db, const char **keywords,
 						 const char **values);
 static void fleet_start(Fleet *f, FleetDb *db);
 static void fleet_run(Fleet *f);
+static int	fleet_poll_timeout(Fleet *f);
+static void fleet_check_deadlines(Fleet *f);
+static void fleet_handle_signal(int signo);
+static void fleet_catch_signals(void);
+static void fleet_interrupt(Fleet *f);
 static short fleet_events(FleetDb *db);
 static void fleet_advance(Fleet *f, FleetDb *db, short revents);
 static void fleet_connected(Fleet *f, FleetDb *db);
@@ -430,7 +441,26 @@ fleet_start(Fleet *f, FleetDb *db)
 	db->step = FLEET_CONNECTING;
 	db->polling = PGRES_POLLING_WRITING;
 	if (db->conn == NULL || PQstatus(db->conn) == CONNECTION_BAD)
+	{
 		fleet_fail(f, db, NULL, "could not connect");
+		return;
+	}
+
+	/*
+	 * libpq leaves connect_timeout to the application when it connects
+	 * asynchronously: keep it here, so that a host that does not answer
+	 * fails in that time as it would for psql.
+	 */
+	{
+		PQconninfoOption *info = PQconninfo(db->conn);
+		PQconninfoOption *o;
+
+		for (o = info; o && o->keyword; o++)
+			if (strcmp(o->keyword, "connect_timeout") == 0 && o->val &&
+				atoi(o->val) > 0)
+				db->deadline = db->t0 + 1000.0 * Max(atoi(o->val), 2);
+		PQconninfoFree(info);
+	}
 }
 
 /*
@@ -462,7 +492,9 @@ fleet_run(Fleet *f)
 		int			n = 0;
 		int			i;
 
-		while (f->running < f->jobs && f->next < f->ndbs)
+		if (fleet_signaled && !f->interrupted)
+			fleet_interrupt(f);
+		while (f->running < f->jobs && f->next < f->ndbs && !f->interrupted)
 			fleet_start(f, &f->dbs[f->next++]);
 		for (i = 0; i < f->next; i++)
 		{
@@ -483,7 +515,7 @@ fleet_run(Fleet *f)
 		fleet_progress(f);
 		if (n == 0)
 			continue;			/* those started failed at once */
-		if (poll(pfds, n, -1) < 0)
+		if (poll(pfds, n, fleet_poll_timeout(f)) < 0)
 		{
 			if (errno == EINTR)
 				continue;
@@ -492,10 +524,132 @@ fleet_run(Fleet *f)
 		for (i = 0; i < n; i++)
 			if (pfds[i].revents != 0)
 				fleet_advance(f, &f->dbs[which[i]], pfds[i].revents);
+		fleet_check_deadlines(f);
 	}
 	fleet_clear_progress(f);
 	pg_free(pfds);
 	pg_free(which);
+}
+
+/*
+ * fleet_poll_timeout
+ *		How long poll() may wait: until the nearest connect_timeout, or for
+ *		ever (-1) when no connecting database has one.
+ */
+static int
+fleet_poll_timeout(Fleet *f)
+{
+	double		now = output_now_ms();
+	double		wait = -1;
+	int			i;
+
+	for (i = 0; i < f->next; i++)
+	{
+		FleetDb    *db = &f->dbs[i];
+
+		if (db->step != FLEET_CONNECTING || db->deadline == 0)
+			continue;
+		if (wait < 0 || db->deadline - now < wait)
+			wait = Max(db->deadline - now, 0);
+	}
+	return wait < 0 ? -1 : (int) wait + 1;
+}
+
+/*
+ * fleet_check_deadlines
+ *		Fail the databases whose connect_timeout passed while connecting.
+ */
+static void
+fleet_check_deadlines(Fleet *f)
+{
+	double		now = output_now_ms();
+	int			i;
+
+	for (i = 0; i < f->next; i++)
+	{
+		FleetDb    *db = &f->dbs[i];
+
+		if (db->step == FLEET_CONNECTING && db->deadline > 0 &&
+			now >= db->deadline)
+		{
+			db->error = psprintf("could not connect: timeout expired after %.0f s (connect_timeout)",
+								 (db->deadline - db->t0) / 1000.0);
+			fleet_fail(f, db, NULL, NULL);
+		}
+	}
+}
+
+/*
+ * fleet_handle_signal
+ *		SIGINT or SIGTERM: note it; the loop cancels.  A second one ends the
+ *		process at once (SA_RESETHAND).
+ */
+static void
+fleet_handle_signal(int signo)
+{
+	fleet_signaled = 1;
+}
+
+static void
+fleet_catch_signals(void)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = fleet_handle_signal;
+	sa.sa_flags = SA_RESETHAND;	/* no SA_RESTART: poll() returns EINTR */
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+}
+
+/*
+ * fleet_interrupt
+ *		Stop: start no other database, cancel the queries in flight (their
+ *		servers roll back, the results come back as errors), give up on the
+ *		connections not yet made.  The loop then collects what is left, so
+ *		that the table says where each database stands.
+ */
+static void
+fleet_interrupt(Fleet *f)
+{
+	int			i;
+
+	f->interrupted = true;
+	fleet_clear_progress(f);
+	pg_log_warning("interrupted: canceling the databases in flight, starting no other");
+	for (i = 0; i < f->next; i++)
+	{
+		FleetDb    *db = &f->dbs[i];
+		PGcancel   *cancel;
+		char		errbuf[256];
+
+		if (db->step == FLEET_DONE)
+			continue;
+		if (db->step == FLEET_CONNECTING)
+		{
+			db->error = pg_strdup("interrupted while connecting");
+			fleet_fail(f, db, NULL, NULL);
+			continue;
+		}
+		cancel = PQgetCancel(db->conn);
+		if (cancel == NULL || !PQcancel(cancel, errbuf, sizeof(errbuf)))
+		{
+			db->error = psprintf("interrupted; could not cancel: %s",
+								 cancel ? errbuf : "out of memory");
+			fleet_fail(f, db, NULL, NULL);
+		}
+		PQfreeCancel(cancel);
+	}
+	for (; f->next < f->ndbs; f->next++)
+	{
+		FleetDb    *db = &f->dbs[f->next];
+
+		db->error = pg_strdup("not started: interrupted");
+		db->t0 = output_now_ms();
+		f->running++;			/* fleet_finish() counts it down */
+		fleet_finish(f, db, FLEET_FAILED);
+	}
 }
 
 /*
@@ -582,6 +736,12 @@ fleet_send(Fleet *f, FleetDb *db, FleetStep step, const char *sql,
 	db->step = step;
 	PQclear(db->res);
 	db->res = NULL;
+	if (f->interrupted)
+	{
+		db->error = pg_strdup("interrupted");
+		fleet_fail(f, db, NULL, NULL);
+		return;
+	}
 	if (!PQsendQueryParams(db->conn, sql, nparams, NULL, params, NULL, NULL, 0))
 	{
 		fleet_fail(f, db, NULL, "could not send a query");
@@ -932,6 +1092,7 @@ cmd_fleet(const char *verb, int argc, char **argv)
 		!fleet_list_databases(&f))
 		return MIGR_EXIT_FAILED;
 
+	fleet_catch_signals();
 	fleet_run(&f);
 
 	for (i = 0; i < f.ndbs; i++)

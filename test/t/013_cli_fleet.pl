@@ -8,6 +8,8 @@ use strict;
 use warnings;
 
 use FindBin;
+use IO::Socket::INET;
+use IPC::Run;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
@@ -171,6 +173,68 @@ unlike($out, qr/^\[\d\/2\]/m, 'fleet --progress: no line per database');
 exit_is($rc, 1, 'fleet -q');
 is($out, '', 'fleet -q: nothing on stdout');
 like($err, qr/nowhere: connection to server/, 'fleet -q: the error still printed');
+
+# ---------------------------------------------------------------------
+# connect_timeout is kept although libpq connects asynchronously: a server
+# that accepts the connection and never answers fails in that time
+
+my $silent = IO::Socket::INET->new(Listen => 5, LocalAddr => '127.0.0.1',
+	LocalPort => 0, Proto => 'tcp') or die "could not listen: $!";
+my $silent_port = $silent->sockport;
+write_file("$tmp/silent.txt",
+	"host=127.0.0.1 port=$silent_port dbname=x connect_timeout=2\ndbname=d1\n");
+($rc, $out, $err) = migr('current', '--dsn-file', 'silent.txt', '--jobs', '2');
+exit_is($rc, 1, 'a server that never answers');
+like($out, qr/connect_timeout=2 +\| +\| failed: could not connect: timeout expired after 2 s \(connect_timeout\)/,
+	'connect_timeout: that database failed in its time');
+like($out, qr/^ dbname=d1 +\| r3 /m, 'connect_timeout: the other one was shown');
+close $silent;
+
+# ---------------------------------------------------------------------
+# SIGINT: the queries in flight are canceled (their servers roll back),
+# no other database is started, and the table says where each stands
+
+write_file("$tmp/slow/s1.sql", revision_text('s1', message => 'slow',
+	upgrade => "CREATE TABLE slow (id int);\nSELECT pg_sleep(120);\n",
+	downgrade => "DROP TABLE slow;\n"));
+foreach my $db (qw(s1 s2 s3))
+{
+	$node->safe_psql('postgres', "CREATE DATABASE $db");
+	$node->safe_psql($db, 'CREATE EXTENSION migr');
+}
+write_file("$tmp/slow.txt", "dbname=s1\ndbname=s2\ndbname=s3\n");
+{
+	local %ENV = %ENV;
+	$ENV{PGHOST} = $node->host;
+	$ENV{PGPORT} = $node->port;
+	delete $ENV{PGDATABASE};
+	my ($sout, $serr) = ('', '');
+	my $h = IPC::Run::start(
+		[ migr_bin(), 'upgrade', '--push', '--dir', "$tmp/slow",
+			'--dsn-file', "$tmp/slow.txt", '--jobs', '2' ],
+		'>', \$sout, '2>', \$serr, IPC::Run::timeout(180));
+	$node->poll_query_until('postgres',
+		"SELECT count(*) = 2 FROM pg_stat_activity WHERE wait_event = 'PgSleep'")
+	  or die 'the slow revisions did not start';
+	$h->signal('INT');
+	$h->finish;
+	is($h->result(0), 1, 'SIGINT: exit code 1');
+	note("stdout:\n$sout\nstderr:\n$serr");
+	like($serr, qr/interrupted: canceling the databases in flight/, 'SIGINT: said so');
+	is(() = $sout =~ /^ dbname=s[12] +\| base +\| base +\| +\| .*\| failed: 57014: canceling statement due to user request *$/mg,
+		2, 'SIGINT: both databases in flight canceled');
+	like($sout, qr/^ dbname=s3 .*\| failed: not started: interrupted *$/m,
+		'SIGINT: the third one not started');
+	foreach my $db (qw(s1 s2 s3))
+	{
+		is($node->safe_psql($db,
+			"SELECT count(*) FROM migr.applied UNION ALL SELECT count(*) FROM pg_class WHERE relname = 'slow'"),
+			"0\n0", "SIGINT: nothing done in $db");
+	}
+	is($node->safe_psql('postgres',
+		"SELECT count(*) FROM pg_stat_activity WHERE wait_event = 'PgSleep'"),
+		'0', 'SIGINT: no query left running');
+}
 
 # ---------------------------------------------------------------------
 # --each-database: two databases with migr, one without, a template and
