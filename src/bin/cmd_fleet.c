@@ -120,6 +120,7 @@ static bool fleet_prepare_push(Fleet *f);
 static void fleet_params(Fleet *f, FleetDb *db, const char **keywords,
 						 const char **values);
 static void fleet_start(Fleet *f, FleetDb *db);
+static double fleet_connect_deadline(FleetDb *db);
 static void fleet_run(Fleet *f);
 static int	fleet_poll_timeout(Fleet *f);
 static void fleet_check_deadlines(Fleet *f);
@@ -445,22 +446,29 @@ fleet_start(Fleet *f, FleetDb *db)
 		fleet_fail(f, db, NULL, "could not connect");
 		return;
 	}
+	db->deadline = fleet_connect_deadline(db);
+}
 
-	/*
-	 * libpq leaves connect_timeout to the application when it connects
-	 * asynchronously: keep it here, so that a host that does not answer
-	 * fails in that time as it would for psql.
-	 */
-	{
-		PQconninfoOption *info = PQconninfo(db->conn);
-		PQconninfoOption *o;
+/*
+ * fleet_connect_deadline
+ *		libpq leaves connect_timeout to the application when it connects
+ *		asynchronously: keep it here (the connection string's, else
+ *		PGCONNECT_TIMEOUT's; at least 2 s, as libpq), so that a host that
+ *		does not answer fails in that time as it would for psql.  0: none.
+ */
+static double
+fleet_connect_deadline(FleetDb *db)
+{
+	PQconninfoOption *info = PQconninfo(db->conn);
+	PQconninfoOption *o;
+	double		deadline = 0;
 
-		for (o = info; o && o->keyword; o++)
-			if (strcmp(o->keyword, "connect_timeout") == 0 && o->val &&
-				atoi(o->val) > 0)
-				db->deadline = db->t0 + 1000.0 * Max(atoi(o->val), 2);
-		PQconninfoFree(info);
-	}
+	for (o = info; o && o->keyword; o++)
+		if (strcmp(o->keyword, "connect_timeout") == 0 && o->val &&
+			atoi(o->val) > 0)
+			deadline = db->t0 + 1000.0 * Max(atoi(o->val), 2);
+	PQconninfoFree(info);
+	return deadline;
 }
 
 /*
@@ -736,7 +744,8 @@ fleet_send(Fleet *f, FleetDb *db, FleetStep step, const char *sql,
 	db->step = step;
 	PQclear(db->res);
 	db->res = NULL;
-	if (f->interrupted)
+	/* after an interruption, only the look at a move that committed */
+	if (f->interrupted && step != FLEET_AFTER)
 	{
 		db->error = pg_strdup("interrupted");
 		fleet_fail(f, db, NULL, NULL);
