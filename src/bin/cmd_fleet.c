@@ -100,6 +100,7 @@ typedef struct Fleet
 	int			finished;
 	int			failed;
 	bool		by_name;		/* conninfo is a database name (each-database) */
+	const char *maintenance;	/* each-database: the database listed from */
 	char	   *password;		/* -W, asked once for the whole fleet */
 	char	   *push_array;		/* --push: every file, as a text[] literal */
 	bool		progress;		/* a terminal line rewritten in place */
@@ -297,13 +298,17 @@ fleet_params(Fleet *f, FleetDb *db, const char **keywords, const char **values)
 	values[i++] = f->password;
 	if (f->by_name || db == NULL)
 	{
+		/*
+		 * Never NULL: libpq expands the first dbname that has a value, and
+		 * a database's own name ("a=b") must not be taken for a string.
+		 */
 		keywords[i] = "dbname";
-		values[i++] = opts.dbname;
+		values[i++] = opts.dbname ? opts.dbname : "";
 	}
-	if (db)
+	if (db || f->maintenance)
 	{
 		keywords[i] = "dbname";
-		values[i++] = db->conninfo;
+		values[i++] = db ? db->conninfo : f->maintenance;
 	}
 	keywords[i] = "fallback_application_name";
 	values[i++] = "migr";
@@ -314,7 +319,7 @@ fleet_params(Fleet *f, FleetDb *db, const char **keywords, const char **values)
 /*
  * fleet_connect_maintenance
  *		--each-database: the database the connection options name, where the
- *		list of databases is read.  A password is asked for here when the
+ *		list of databases is read (by default "postgres", else "template1").  A password is asked for here when the
  *		server wants one (and -w was not given), and then used throughout.
  */
 static PGconn *
@@ -324,6 +329,26 @@ fleet_connect_maintenance(Fleet *f)
 	const char *values[10];
 	PGconn	   *conn;
 
+	/*
+	 * Named by nothing (no -d, no PGDATABASE), it is "postgres", else
+	 * "template1", as for vacuumdb --all and pg_dumpall: libpq's default,
+	 * the user's name, is seldom a database on a server with many.
+	 */
+	if (opts.dbname == NULL && getenv("PGDATABASE") == NULL)
+	{
+		f->maintenance = "postgres";
+		fleet_params(f, NULL, keywords, values);
+		conn = PQconnectdbParams(keywords, values, true);
+		if (conn && PQstatus(conn) == CONNECTION_OK)
+			return conn;
+		if (conn && !PQconnectionNeedsPassword(conn))
+		{
+			PQfinish(conn);
+			f->maintenance = "template1";
+		}
+		else
+			PQfinish(conn);
+	}
 	fleet_params(f, NULL, keywords, values);
 	conn = PQconnectdbParams(keywords, values, true);
 	if (conn && PQstatus(conn) == CONNECTION_BAD &&

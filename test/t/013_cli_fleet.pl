@@ -244,6 +244,9 @@ my $each = new_migr_node('each');
 $each->safe_psql('postgres', 'CREATE DATABASE e1');
 $each->safe_psql('e1', 'CREATE EXTENSION migr');
 $each->safe_psql('postgres', 'CREATE DATABASE e2');
+# a name that looks like a connection string is taken as a name
+$each->safe_psql('postgres', 'CREATE DATABASE "e=5"');
+$each->safe_psql('e=5', 'CREATE EXTENSION migr');
 $each->safe_psql('postgres', 'CREATE DATABASE e3 ALLOW_CONNECTIONS false');
 $each->safe_psql('postgres', 'CREATE DATABASE e4 IS_TEMPLATE true');
 
@@ -257,7 +260,9 @@ like($out, qr/^ e2 +\| +\| +\| +\| .*\| skipped: migr is not installed *$/m,
 	'each-database: e2 skipped');
 unlike($out, qr/^ (e3|e4|template0|template1) /m,
 	'each-database: templates and databases refusing connections left out');
-like($out, qr/^upgrade to "head": 2 databases moved, 0 already there, 0 failed, 1 without migr skipped$/m,
+like($out, qr/^ e=5 +\| base +\| r3 +\| 3 +\| .*\| applied 3 *$/m,
+	'each-database: "e=5" upgraded');
+like($out, qr/^upgrade to "head": 3 databases moved, 0 already there, 0 failed, 1 without migr skipped$/m,
 	'each-database: summary line');
 is($each->safe_psql('e1', 'SELECT count(*) FROM migr.applied'), '3',
 	'each-database: e1 applied');
@@ -281,6 +286,13 @@ my $cs = 'host=' . $each->host . ' port=' . $each->port . ' dbname=e1';
 exit_is($rc, 0, 'current --each-database -d CONNSTRING');
 like($out, qr/^ +e1 +\| r3 +\|.*^ +postgres +\| r3 /ms,
 	'current --each-database -d CONNSTRING: the connection string applies to each database');
+
+# named by nothing, the database listed from is "postgres" (not the user's)
+$each->safe_psql('postgres', 'CREATE ROLE fleetbot LOGIN SUPERUSER');
+($rc, $out, $err) = run_migr($each, [ 'current', '--each-database', '-U', 'fleetbot' ],
+	cwd => $tmp, env => { PGDATABASE => undef });
+exit_is($rc, 0, 'current --each-database without a database named');
+like($out, qr/^ +e1 +\| r3 /m, 'without a database named: listed from "postgres"');
 
 ($rc, $out, $err) = run_migr($each, [ 'upgrade', '--each-database', '-d', 'e3' ],
 	cwd => $tmp);
