@@ -9,7 +9,7 @@
  * One process, one thread: an event loop over libpq's asynchronous API.
  * Each database goes through the same short chain of steps, one query
  * each: connect (PQconnectStartParams, PQconnectPoll), find the extension's
- * schema, push the folder (--push), read the current revisions, move
+ * schema, read the current revisions, push the folder (--push), move
  * (migr_upgrade or migr_downgrade, one call: all or nothing in that
  * database), read the current revisions again.  The loop keeps N databases
  * in flight, polls their sockets, and advances whichever is ready; a
@@ -49,8 +49,8 @@ typedef enum FleetStep
 	FLEET_WAITING,				/* not started */
 	FLEET_CONNECTING,
 	FLEET_FIND,					/* the extension's schema */
-	FLEET_PUSH,					/* --push: migr_load() of the folder */
 	FLEET_BEFORE,				/* migr_current() */
+	FLEET_PUSH,					/* --push: migr_load() of the folder */
 	FLEET_MOVE,					/* migr_upgrade() or migr_downgrade() */
 	FLEET_AFTER,				/* migr_current() again */
 	FLEET_DONE
@@ -136,6 +136,7 @@ static void fleet_send(Fleet *f, FleetDb *db, FleetStep step, const char *sql,
 static void fleet_next(Fleet *f, FleetDb *db);
 static void fleet_after_find(Fleet *f, FleetDb *db);
 static void fleet_send_current(Fleet *f, FleetDb *db, FleetStep step);
+static void fleet_send_push(Fleet *f, FleetDb *db);
 static void fleet_send_move(Fleet *f, FleetDb *db);
 static void fleet_finish(Fleet *f, FleetDb *db, FleetOutcome outcome);
 static void fleet_fail(Fleet *f, FleetDb *db, const PGresult *res,
@@ -809,15 +810,17 @@ fleet_next(Fleet *f, FleetDb *db)
 		case FLEET_FIND:
 			fleet_after_find(f, db);
 			break;
-		case FLEET_PUSH:
-			fleet_send_current(f, db, FLEET_BEFORE);
-			break;
 		case FLEET_BEFORE:
 			db->before = pg_strdup(PQgetvalue(res, 0, 0));
 			if (strcmp(f->verb, "current") == 0)
 				fleet_finish(f, db, FLEET_SHOWN);
+			else if (f->push_array && strcmp(f->verb, "upgrade") == 0)
+				fleet_send_push(f, db);
 			else
 				fleet_send_move(f, db);
+			break;
+		case FLEET_PUSH:
+			fleet_send_move(f, db);
 			break;
 		case FLEET_MOVE:
 			db->moved = atoi(PQgetvalue(res, 0, 0));
@@ -846,8 +849,6 @@ fleet_next(Fleet *f, FleetDb *db)
 static void
 fleet_after_find(Fleet *f, FleetDb *db)
 {
-	const char *params[1];
-
 	if (PQntuples(db->res) == 0)
 	{
 		if (f->by_name)
@@ -861,18 +862,25 @@ fleet_after_find(Fleet *f, FleetDb *db)
 		return;
 	}
 	db->schema = pg_strdup(PQgetvalue(db->res, 0, 0));
-	if (f->push_array && strcmp(f->verb, "upgrade") == 0)
-	{
-		char	   *sql = psprintf("SELECT pg_catalog.count(%s.migr_load(u.s)) "
-								   "FROM pg_catalog.unnest($1::pg_catalog.text[]) "
-								   "WITH ORDINALITY AS u(s, n)", db->schema);
-
-		params[0] = f->push_array;
-		fleet_send(f, db, FLEET_PUSH, sql, 1, params);
-		pg_free(sql);
-		return;
-	}
 	fleet_send_current(f, db, FLEET_BEFORE);
+}
+
+/*
+ * fleet_send_push
+ *		--push: every file of the folder, parents first, in one statement
+ *		(one transaction); the server defines only what is new or changed.
+ */
+static void
+fleet_send_push(Fleet *f, FleetDb *db)
+{
+	const char *params[1];
+	char	   *sql = psprintf("SELECT pg_catalog.count(%s.migr_load(u.s)) "
+							   "FROM pg_catalog.unnest($1::pg_catalog.text[]) "
+							   "WITH ORDINALITY AS u(s, n)", db->schema);
+
+	params[0] = f->push_array;
+	fleet_send(f, db, FLEET_PUSH, sql, 1, params);
+	pg_free(sql);
 }
 
 /*

@@ -161,6 +161,26 @@ like($out, qr/^ dbname=bare .*\| failed: the extension "migr" is not installed i
 	'fleet: the database without migr failed');
 like($out, qr/^ dbname=d1 +\| r2 +\| r3 +\| 1 /m, 'fleet: the other one went on');
 
+# --push where one database applied another definition of a revision: that
+# database fails (MG002, from the server), the others are pushed and upgraded
+$node->safe_psql('postgres', 'CREATE DATABASE other');
+$node->safe_psql('other', 'CREATE EXTENSION migr');
+$node->safe_psql('other',
+	"SELECT migr_define('r1', '{}', 'CREATE TABLE t (id int, v int, z int)', 'DROP TABLE t')");
+$node->safe_psql('other', "SELECT count(*) FROM migr_upgrade('r1')");
+$node->safe_psql('d2', "SELECT count(*) FROM migr_downgrade('r2')");
+write_file("$tmp/other.txt", "dbname=other\ndbname=d2\n");
+($rc, $out, $err) = migr('upgrade', '--push', '--dsn-file', 'other.txt');
+exit_is($rc, 1, 'fleet --push with an applied revision changed in one database');
+like($out, qr/^ dbname=other +\| r1 +\| r1 +\| +\| .*\| failed: MG002: revision "r1" is applied and cannot be changed *$/m,
+	'push refused: that database failed with MG002');
+like($err, qr/dbname=other: push failed\nERROR:  MG002: .*\nDETAIL:  The new definition differs in: /,
+	'push refused: the whole error on stderr');
+like($out, qr/^ dbname=d2 +\| r2 +\| r3 +\| 1 +\| .*\| applied 1 *$/m,
+	'push refused: the other database upgraded');
+is($node->safe_psql('other', "SELECT count(*) FROM migr.revision"), '1',
+	'push refused: nothing of the folder defined there');
+
 # --progress: one line rewritten in place on stderr, no line per database
 ($rc, $out, $err) = migr('upgrade', '--progress', '--dsn-file', 'ok.txt');
 exit_is($rc, 0, 'fleet --progress');
