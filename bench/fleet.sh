@@ -20,8 +20,8 @@
 # column with a volatile default, which rewrites the table; build an index;
 # an UPDATE), so that the databases' servers have something to overlap.
 # Every figure is a median over the rounds with its spread [min-max]; ratios
-# are loop / fleet of the same round set.  The report goes to
-# bench/out/fleet-<time>.txt, logs to bench/out/fleet-last/.
+# are loop / fleet of the same run; the contenders take turns going first.
+# The report goes to bench/out/fleet-<time>.txt, logs to bench/out/fleet-last/.
 # Knobs: NDB, JOBS, ROUNDS, ROWS, REVS, QUICK, SKIP_BUILD=1, PGBIN, KEEP=1.
 set -uo pipefail
 
@@ -189,8 +189,7 @@ loop_noop() {
 }
 
 loop=(); fleet=(); fleet1=(); lnoop=(); fnoop=()
-for r in $(seq "$ROUNDS"); do
-    say "  round $r/$ROUNDS"
+run_loop() {
     make_set loop
     timed "$LOGDIR/loop.log" loop_upgrade loop
     [[ $T_RC == 0 ]] || problem "loop: exit status $T_RC"
@@ -198,7 +197,8 @@ for r in $(seq "$ROUNDS"); do
     timed "$LOGDIR/loop-noop.log" loop_noop loop
     [[ $T_RC == 0 ]] || problem "loop no-op: exit status $T_RC"
     lnoop+=("$T_MS")
-
+}
+run_fleet() {
     make_set fleet
     timed "$LOGDIR/fleet.log" "$MIGR" upgrade --push --dir "$REVDIR" --dsn-file "$TMP/fleet.dsn" --jobs "$JOBS"
     [[ $T_RC == 0 ]] || problem "fleet: exit status $T_RC"
@@ -206,11 +206,21 @@ for r in $(seq "$ROUNDS"); do
     timed "$LOGDIR/fleet-noop.log" "$MIGR" upgrade --push --dir "$REVDIR" --dsn-file "$TMP/fleet.dsn" --jobs "$JOBS"
     [[ $T_RC == 0 ]] || problem "fleet no-op: exit status $T_RC"
     fnoop+=("$T_MS")
-
+}
+run_fleet1() {
     make_set fleet
     timed "$LOGDIR/fleet-j1.log" "$MIGR" upgrade --push --dir "$REVDIR" --dsn-file "$TMP/fleet.dsn" --jobs 1
     [[ $T_RC == 0 ]] || problem "fleet --jobs 1: exit status $T_RC"
     fleet1+=("$T_MS"); check_set fleet
+}
+# the contenders take turns going first, so that a change in the machine's
+# load does not always fall on the same one
+CONTENDERS=(run_loop run_fleet run_fleet1)
+for r in $(seq "$ROUNDS"); do
+    say "  round $r/$ROUNDS"
+    for k in 0 1 2; do
+        "${CONTENDERS[$(( (r - 1 + k) % 3 ))]}"
+    done
 done
 
 L=$(median "${loop[@]}"); F=$(median "${fleet[@]}"); F1=$(median "${fleet1[@]}")
