@@ -47,7 +47,6 @@ static int	push_db_only(RevDir *rd, DbRevs *db);
 static bool push_check_heads(RevDir *rd, DbRevs *db);
 static int	push_str_cmp(const void *a, const void *b);
 static char **push_db_labels(DbRev *revs, int nrevs, int *n);
-static void push_array_literal(PQExpBuffer buf, RevDir *rd, int *idx, int n);
 static const char *push_blame(RevDir *rd, int *idx, int n,
 							  const PGresult *res);
 static int	push_send(PGconn *conn, RevDir *rd, int *idx, int n);
@@ -199,9 +198,10 @@ push_warn_undefined(RevDir *rd, DbRevs *db)
 
 /*
  * push_array_literal
- *		The texts of the files to send as one text[] literal.
+ *		The texts of the files to send as one text[] literal (also used by
+ *		the fleet's --push, cmd_fleet.c).
  */
-static void
+void
 push_array_literal(PQExpBuffer buf, RevDir *rd, int *idx, int n)
 {
 	int			i;

@@ -93,10 +93,18 @@ static const VerbHelp verb_help[] = {
 		"  --push                   push the folder first (see \"migr push --help\")\n"
 		"  --dir=DIR                the folder pushed (default: $MIGR_DIR, else \"migrations\")\n"
 		"  --allow-heads            see \"migr push --help\"\n"
-		"  --progress, --no-progress  progress even when stderr is not a terminal, or never\n"},
+		"  --progress, --no-progress  progress even when stderr is not a terminal, or never\n"
+		"\nFleets of databases (see README, \"Fleets of databases\"):\n"
+		"  --each-database          every database of the server that has migr\n"
+		"  --dsn-file=FILE          the databases of FILE, one connection string a line\n"
+		"  --jobs=N                 N databases at a time (default 1)\n"},
 	{"downgrade", "downgrade TARGET",
 		"Revert the applied revisions above TARGET (\"base\": all; \"-1\": one step)\n"
-		"with migr_downgrade(), all or nothing (like \"alembic downgrade\").\n"},
+		"with migr_downgrade(), all or nothing (like \"alembic downgrade\").\n"
+		"\nFleets of databases (see README, \"Fleets of databases\"):\n"
+		"  --each-database          every database of the server that has migr\n"
+		"  --dsn-file=FILE          the databases of FILE, one connection string a line\n"
+		"  --jobs=N                 N databases at a time (default 1)\n"},
 	{"stamp", "stamp TARGET",
 		"Make the applied set exactly TARGET and its ancestors without running any\n"
 		"script (like \"alembic stamp\").\n"},
@@ -117,7 +125,11 @@ static const VerbHelp verb_help[] = {
 		"  --offline, --sql         without a server, with bookkeeping statements\n"},
 	{"current", "current",
 		"The applied revisions that no other applied revision needs (like\n"
-		"\"alembic current\").\n"},
+		"\"alembic current\").\n"
+		"\nFleets of databases (see README, \"Fleets of databases\"):\n"
+		"  --each-database          every database of the server that has migr\n"
+		"  --dsn-file=FILE          the databases of FILE, one connection string a line\n"
+		"  --jobs=N                 N databases at a time (default 1)\n"},
 	{"heads", "heads",
 		"The revisions that are no other revision's parent (like \"alembic heads\").\n"},
 	{"branches", "branches",
@@ -194,7 +206,7 @@ help_usage(const char *progname)
 		   progname, progname);
 	printf("Verbs:\n");
 	for (v = migr_verbs; v->name; v++)
-		printf("  %-10s %s\n", v->name, v->summary);
+		printf("  %-15s %s\n", v->name, v->summary);
 	printf("\nTargets: head, heads, base, an id or a unique prefix, a branch label,\n");
 	printf("label@head, and any of these followed by +N or -N; +N and -N alone step\n");
 	printf("from the current revision.\n");

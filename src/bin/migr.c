@@ -111,6 +111,9 @@ static const struct option long_options[] = {
 	{"offline", no_argument, NULL, 15},
 	{"sql", no_argument, NULL, 15},
 	{"indicate-current", no_argument, NULL, 16},
+	{"each-database", no_argument, NULL, 40},
+	{"dsn-file", required_argument, NULL, 41},
+	{"jobs", required_argument, NULL, 42},
 	{NULL, 0, NULL, 0}
 };
 
@@ -462,6 +465,19 @@ main_option(int c, char **argv)
 		case 16:
 			opts.indicate_current = true;
 			return verb_allows(V_CURRENT, "--indicate-current");
+		case 40:
+			opts.each_database = true;
+			return true;
+		case 41:
+			opts.dsn_file = optarg;
+			return true;
+		case 42:
+			opts.jobs = atoi(optarg);
+			if (opts.jobs < 1 || opts.jobs > 1024 ||
+				strspn(optarg, "0123456789") != strlen(optarg))
+				return migr_usage_error("--jobs must be a number from 1 to 1024, not \"%s\"",
+										optarg);
+			return true;
 		default:
 			pg_log_error_hint("Try \"%s%s%s --help\" for more information.",
 							  progname, verb ? " " : "", verb ? verb->name : "");
@@ -511,6 +527,10 @@ main_run(int nargs, char **args)
 		migr_usage_error("--quiet and --verbose cannot be given together");
 		return MIGR_EXIT_USAGE;
 	}
+
+	/* a fleet of databases: cmd_fleet.c */
+	if (fleet_wanted())
+		return cmd_fleet(verb->name, nargs - 1, args + 1);
 
 	/* check works on the files when given a folder */
 	if (verb->run == cmd_check && (opts.dir || opts.offline))

@@ -15,6 +15,7 @@
 #define MIGR_FE_H
 
 #include "libpq-fe.h"
+#include "pqexpbuffer.h"
 
 #include "common/revformat.h"
 
@@ -64,6 +65,11 @@ typedef struct MigrOptions
 	int			verbose;
 	bool		quiet;
 	int			progress;		/* -1 auto (terminal), 0 off, 1 on */
+
+	/* fleets of databases (cmd_fleet.c) */
+	bool		each_database;	/* --each-database */
+	const char *dsn_file;		/* --dsn-file */
+	int			jobs;			/* --jobs, 0 if not given */
 } MigrOptions;
 
 extern MigrOptions opts;
@@ -271,11 +277,16 @@ extern void jobs_explain_stuck(PGconn *conn);
 /* cmd_push.c */
 extern int	cmd_push(int argc, char **argv);
 extern int	push_folder(PGconn *conn, RevDir *rd, bool *pushed);
+extern void push_array_literal(PQExpBuffer buf, RevDir *rd, int *idx, int n);
 
 /* cmd_move.c */
 extern int	cmd_upgrade(int argc, char **argv);
 extern int	cmd_downgrade(int argc, char **argv);
 extern int	cmd_stamp(int argc, char **argv);
+
+/* cmd_fleet.c */
+extern bool fleet_wanted(void);
+extern int	cmd_fleet(const char *verb, int argc, char **argv);
 
 /* cmd_look.c */
 extern int	cmd_current(int argc, char **argv);
