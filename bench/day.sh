@@ -148,7 +148,7 @@ alembic_cmd() {
                   timed "$log" "${ALEMBIC[@]}" upgrade head ;;
         downgrade) timed "$log" "${ALEMBIC[@]}" downgrade -1 ;;
         sql)      timed "$log" "${ALEMBIC[@]}" upgrade base:head --sql ;;
-        branch)   timed "$log" "${ALEMBIC[@]}" revision -m "colleague" --rev-id day2 --head "$(printf 'r%08d' "$N")"
+        branch)   timed "$log" "${ALEMBIC[@]}" revision -m "colleague" --rev-id day2 --splice --head "$(printf 'r%08d' "$N")"
                   perl -0pi -e 's/def upgrade\(\):\n    pass/def upgrade():\n    op.execute("CREATE TABLE day2 (a int)")/; s/def downgrade\(\):\n    pass/def downgrade():\n    op.execute("DROP TABLE day2")/' versions/day2_*.py ;;
         merge)    timed "$log" "${ALEMBIC[@]}" merge heads -m "merge" --rev-id day3 ;;
     esac
