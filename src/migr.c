@@ -22,6 +22,7 @@
 #include "utils/guc.h"
 
 #include "migr.h"
+#include "schema/schema.h"
 
 PG_MODULE_MAGIC;
 
@@ -149,6 +150,8 @@ _PG_init(void)
 							 NULL, NULL, NULL);
 
 	worker_register_launcher();
+
+	schema_define_settings();
 
 	MarkGUCPrefixReserved("migr");
 }
