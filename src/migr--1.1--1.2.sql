@@ -56,14 +56,14 @@ $$;
 CREATE FUNCTION @extschema@.migr_schema(schemas text[] DEFAULT NULL)
 RETURNS jsonb
 AS 'MODULE_PATHNAME', 'migr_schema'
-LANGUAGE C STABLE;
+LANGUAGE C VOLATILE;
 COMMENT ON FUNCTION @extschema@.migr_schema(text[]) IS
     'canonical description of the objects in the given schemas (NULL: migr.schemas)';
 
 CREATE FUNCTION @extschema@.migr_fingerprint(schemas text[] DEFAULT NULL)
 RETURNS text
 AS 'MODULE_PATHNAME', 'migr_fingerprint'
-LANGUAGE C STABLE;
+LANGUAGE C VOLATILE;
 COMMENT ON FUNCTION @extschema@.migr_fingerprint(text[]) IS
     'SHA-256 of migr_schema(schemas)';
 
@@ -72,7 +72,7 @@ CREATE FUNCTION @extschema@.migr_drift(
     OUT kind text, OUT object text, OUT change text, OUT detail text)
 RETURNS SETOF record
 AS 'MODULE_PATHNAME', 'migr_drift'
-LANGUAGE C STABLE;
+LANGUAGE C VOLATILE;
 COMMENT ON FUNCTION @extschema@.migr_drift(jsonb) IS
     'how the live schema differs from the one the last move recorded, or from reference';
 

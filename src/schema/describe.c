@@ -49,8 +49,9 @@ PG_FUNCTION_INFO_V1(migr_schema);
 char	   *migr_schemas_setting = NULL;
 
 static bool schema_check_setting(char **newval, void **extra, GucSource source);
-static ArrayType *schema_namespaces(ArrayType *schemas);
-static Oid	schema_lookup(const char *name, bool from_setting);
+static ArrayType *schema_namespaces(ArrayType *schemas, bool missing_ok);
+static Oid	schema_lookup(const char *name, bool from_setting, bool missing_ok);
+static Jsonb *schema_describe_oids(ArrayType *nsps);
 static int	schema_fix_gucs(void);
 
 /*
@@ -406,14 +407,15 @@ schema_define_settings(void)
 
 /*
  * schema_lookup
- *		A schema's OID, with an error naming where the name came from.
+ *		A schema's OID, with an error naming where the name came from
+ *		(InvalidOid if it does not exist and missing_ok).
  */
 static Oid
-schema_lookup(const char *name, bool from_setting)
+schema_lookup(const char *name, bool from_setting, bool missing_ok)
 {
 	Oid			nsp = get_namespace_oid(name, true);
 
-	if (!OidIsValid(nsp))
+	if (!OidIsValid(nsp) && !missing_ok)
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_SCHEMA),
 				 errmsg("schema \"%s\" does not exist", name),
@@ -425,10 +427,11 @@ schema_lookup(const char *name, bool from_setting)
 /*
  * schema_namespaces
  *		The oid[] of the schemas to describe: those given, else those of
- *		migr.schemas, else NULL (the query's default set).
+ *		migr.schemas (without those that do not exist, if missing_ok), else
+ *		NULL (the query's default set).
  */
 static ArrayType *
-schema_namespaces(ArrayType *schemas)
+schema_namespaces(ArrayType *schemas, bool missing_ok)
 {
 	List	   *oids = NIL;
 	Datum	   *d;
@@ -440,7 +443,7 @@ schema_namespaces(ArrayType *schemas)
 		ListCell   *lc2;
 
 		foreach(lc2, migr_array_list(schemas, "schemas"))
-			oids = lappend_oid(oids, schema_lookup(lfirst(lc2), false));
+			oids = lappend_oid(oids, schema_lookup(lfirst(lc2), false, false));
 	}
 	else if (migr_schemas_setting != NULL && migr_schemas_setting[0] != '\0')
 	{
@@ -451,7 +454,12 @@ schema_namespaces(ArrayType *schemas)
 		if (!SplitIdentifierString(raw, ',', &names))
 			elog(ERROR, "invalid list syntax in \"migr.schemas\"");
 		foreach(lc2, names)
-			oids = lappend_oid(oids, schema_lookup(lfirst(lc2), true));
+		{
+			Oid			nsp = schema_lookup(lfirst(lc2), true, missing_ok);
+
+			if (OidIsValid(nsp))
+				oids = lappend_oid(oids, nsp);
+		}
 	}
 	else
 		return NULL;
@@ -498,8 +506,29 @@ schema_fix_gucs(void)
 Jsonb *
 schema_describe(ArrayType *schemas)
 {
+	return schema_describe_oids(schema_namespaces(schemas, false));
+}
+
+/*
+ * schema_describe_recorded
+ *		schema_describe(NULL) for the record a move leaves: a schema named
+ *		in migr.schemas that does not exist (a revision dropped it) is left
+ *		out rather than failing the move.
+ */
+Jsonb *
+schema_describe_recorded(void)
+{
+	return schema_describe_oids(schema_namespaces(NULL, true));
+}
+
+/*
+ * schema_describe_oids
+ *		The description of the schemas of an oid[] (NULL: the default set).
+ */
+static Jsonb *
+schema_describe_oids(ArrayType *nsps)
+{
 	MemoryContext caller = CurrentMemoryContext;
-	ArrayType  *nsps = schema_namespaces(schemas);
 	Datum		values[1];
 	char		nulls[1];
 	int			nestlevel;
