@@ -21,6 +21,7 @@
 #include "utils/timestamp.h"
 
 #include "migr.h"
+#include "schema/schema.h"
 
 PG_FUNCTION_INFO_V1(migr_heads);
 PG_FUNCTION_INFO_V1(migr_current);
@@ -41,6 +42,7 @@ static void look_check_lint(MigrGraph *g, ReturnSetInfo *rsinfo);
 static void look_check_archives(ReturnSetInfo *rsinfo);
 static void look_check_jobs(ReturnSetInfo *rsinfo);
 static void look_check_partial(ReturnSetInfo *rsinfo);
+static void look_check_drift(ReturnSetInfo *rsinfo);
 static int *look_partial_next(MigrGraph *g);
 static Datum look_partial_message(MigrRev *r, int next);
 
@@ -628,6 +630,25 @@ look_check_lint(MigrGraph *g, ReturnSetInfo *rsinfo)
 }
 
 /*
+ * look_check_drift
+ *		Differences between the live schema and the one the last move
+ *		recorded (src/schema/drift.c).
+ */
+static void
+look_check_drift(ReturnSetInfo *rsinfo)
+{
+	ListCell   *lc;
+
+	foreach(lc, schema_drift_findings())
+	{
+		MigrFinding *f = (MigrFinding *) lfirst(lc);
+
+		look_finding(rsinfo, f->revision, lint_severity_name(f->severity),
+					 f->code, f->message, f->hint);
+	}
+}
+
+/*
  * look_check_archives
  *		Archives that still exist, and how old they are.
  */
@@ -712,6 +733,7 @@ migr_check(PG_FUNCTION_ARGS)
 	look_check_archives(rsinfo);
 	look_check_jobs(rsinfo);
 	look_check_partial(rsinfo);
+	look_check_drift(rsinfo);
 	catalog_finish();
 	return (Datum) 0;
 }

@@ -19,6 +19,62 @@
 -- issue 11: the schema model (schema, drift, guard, verify)
 -- ========================================================================
 
+-- The schema left by each move: its fingerprint on the move's last log row,
+-- the description itself once per fingerprint.
+ALTER TABLE migr.log ADD COLUMN schema_fingerprint text;
+CREATE INDEX log_schema_idx ON migr.log (id) WHERE schema_fingerprint IS NOT NULL;
+
+CREATE TABLE migr.schema_snapshot (
+    fingerprint text        PRIMARY KEY,
+    description jsonb       NOT NULL,
+    recorded_at timestamptz NOT NULL
+);
+COMMENT ON TABLE migr.schema_snapshot IS
+    'the schema descriptions recorded by moves, one per fingerprint (migr.log.schema_fingerprint)';
+SELECT pg_catalog.pg_extension_config_dump('migr.schema_snapshot', '');
+REVOKE ALL ON migr.schema_snapshot FROM PUBLIC;
+GRANT SELECT ON migr.schema_snapshot TO PUBLIC;
+-- as in the install script: default privileges of the role running the
+-- script may have granted rights on the new table to others; take them back
+DO $$
+DECLARE
+    r record;
+BEGIN
+    FOR r IN
+        SELECT DISTINCT a.grantee::pg_catalog.regrole AS role
+          FROM pg_catalog.pg_class c,
+               LATERAL pg_catalog.aclexplode(c.relacl) a
+         WHERE c.oid OPERATOR(pg_catalog.=) 'migr.schema_snapshot'::pg_catalog.regclass
+           AND a.grantee OPERATOR(pg_catalog.<>) 0
+           AND a.grantee OPERATOR(pg_catalog.<>) c.relowner
+    LOOP
+        EXECUTE pg_catalog.format('REVOKE ALL ON migr.schema_snapshot FROM %s', r.role);
+    END LOOP;
+END
+$$;
+
+CREATE FUNCTION @extschema@.migr_schema(schemas text[] DEFAULT NULL)
+RETURNS jsonb
+AS 'MODULE_PATHNAME', 'migr_schema'
+LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION @extschema@.migr_schema(text[]) IS
+    'canonical description of the objects in the given schemas (NULL: migr.schemas)';
+
+CREATE FUNCTION @extschema@.migr_fingerprint(schemas text[] DEFAULT NULL)
+RETURNS text
+AS 'MODULE_PATHNAME', 'migr_fingerprint'
+LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION @extschema@.migr_fingerprint(text[]) IS
+    'SHA-256 of migr_schema(schemas)';
+
+CREATE FUNCTION @extschema@.migr_drift(
+    reference jsonb DEFAULT NULL,
+    OUT kind text, OUT object text, OUT change text, OUT detail text)
+RETURNS SETOF record
+AS 'MODULE_PATHNAME', 'migr_drift'
+LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION @extschema@.migr_drift(jsonb) IS
+    'how the live schema differs from the one the last move recorded, or from reference';
 -- The guard against manual DDL (migr.guard, src/schema/guard.c): what it
 -- records of DDL let through under migr.guard = 'log' (action 'ddl').
 ALTER TABLE migr.log

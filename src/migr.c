@@ -22,6 +22,7 @@
 #include "utils/guc.h"
 
 #include "migr.h"
+#include "schema/schema.h"
 
 PG_MODULE_MAGIC;
 
@@ -178,6 +179,8 @@ _PG_init(void)
 	guard_check_loaded_value(guard_wanted);
 
 	worker_register_launcher();
+
+	schema_define_settings();
 
 	MarkGUCPrefixReserved("migr");
 }

@@ -30,6 +30,7 @@
 #include "utils/resowner.h"
 
 #include "migr.h"
+#include "schema/schema.h"
 
 PG_FUNCTION_INFO_V1(migr_upgrade);
 PG_FUNCTION_INFO_V1(migr_downgrade);
@@ -596,6 +597,7 @@ migr_upgrade(PG_FUNCTION_ARGS)
 			}
 		}
 	}
+	schema_record_move(rsinfo);
 	catalog_finish();
 	return (Datum) 0;
 }
@@ -620,6 +622,7 @@ migr_downgrade(PG_FUNCTION_ARGS)
 	move_check_partial(p, target);
 	for (i = 0; i < p->n; i++)
 		move_one(&p->g->revs[p->order[i]], MOVE_DOWNGRADE, target, rsinfo);
+	schema_record_move(rsinfo);
 	catalog_finish();
 	return (Datum) 0;
 }
@@ -731,6 +734,7 @@ migr_stamp(PG_FUNCTION_ARGS)
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values,
 							 nulls);
 	}
+	schema_record_move(rsinfo);
 	catalog_finish();
 	return (Datum) 0;
 }

@@ -76,6 +76,7 @@
 #include "utils/timestamp.h"
 
 #include "migr.h"
+#include "schema/schema.h"
 
 PGDLLEXPORT void migr_worker_main(Datum main_arg);
 PGDLLEXPORT void migr_launcher_main(Datum main_arg);
@@ -646,6 +647,7 @@ worker_finish_job(WorkerJob *job)
 	catalog_log("upgrade", job->revision, job->target, job->ms,
 				"applied by worker");
 	job_finish(job->id);
+	schema_record();
 }
 
 /*

@@ -173,6 +173,16 @@ static const VerbHelp verb_help[] = {
 		"process holding it and the query that process runs.\n\n"
 		"Options:\n"
 		"  --timeout=INTERVAL       give up after INTERVAL (\"30s\", \"10min\")\n"},
+	{"schema", "schema",
+		"Print the canonical description of the managed schemas (migr_schema(),\n"
+		"jsonb): save it to compare another database with \"migr drift --against\".\n"},
+	{"drift", "drift [--against FILE]",
+		"How the live schema differs from what the last move left, or from a\n"
+		"description saved by \"migr schema\" (FILE, or - for stdin): one line per\n"
+		"added, dropped, changed or renamed object.  Exit status 1 when there is\n"
+		"a difference, 0 when there is none.\n\n"
+		"Options:\n"
+		"  --against=FILE           compare with this description instead\n"},
 	{NULL, NULL, NULL}
 };
 

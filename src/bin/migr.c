@@ -73,6 +73,10 @@ const MigrVerb migr_verbs[] = {
 	"cancel a job and every job queued after it"},
 	{"wait", NULL, cmd_wait, V_TIMEOUT, 0, 0, "",
 	"wait for background jobs; say what a stuck one waits for"},
+	{"schema", NULL, cmd_schema, 0, 0, 0, "",
+	"print the schema's description (migr_schema())"},
+	{"drift", NULL, cmd_drift, V_AGAINST, 0, 0, "",
+	"how the schema differs from the last move's, or from --against FILE"},
 	{"import-alembic", NULL, cmd_import_alembic, 0, 0, -1, "[OPTION]...",
 	"write a revision file per Alembic revision (its own --help)"},
 	{NULL, NULL, NULL, 0, 0, 0, NULL, NULL}
@@ -114,6 +118,7 @@ static const struct option long_options[] = {
 	{"each-database", no_argument, NULL, 40},
 	{"dsn-file", required_argument, NULL, 41},
 	{"jobs", required_argument, NULL, 42},
+	{"against", required_argument, NULL, 43},
 	{NULL, 0, NULL, 0}
 };
 
@@ -465,6 +470,9 @@ main_option(int c, char **argv)
 		case 16:
 			opts.indicate_current = true;
 			return verb_allows(V_CURRENT, "--indicate-current");
+		case 43:
+			opts.against = unmark(optarg);
+			return verb_allows(V_AGAINST, "--against");
 		case 40:
 			opts.each_database = true;
 			return true;

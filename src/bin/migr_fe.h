@@ -60,6 +60,7 @@ typedef struct MigrOptions
 	bool		offline;		/* plan --offline */
 	bool		indicate_current;	/* history --indicate-current */
 	const char *range;			/* history -r/--rev-range */
+	const char *against;		/* drift --against */
 
 	/* output */
 	int			verbose;
@@ -297,6 +298,10 @@ extern int	cmd_show(int argc, char **argv);
 extern int	cmd_check(int argc, char **argv);
 extern int	cmd_wait(int argc, char **argv);
 
+/* cmd_schema.c */
+extern int	cmd_schema(int argc, char **argv);
+extern int	cmd_drift(int argc, char **argv);
+
 /* cmd_check.c */
 extern int	cmd_check_files(int argc, char **argv);
 
@@ -316,6 +321,7 @@ extern int	cmd_check_files(int argc, char **argv);
 #define V_OFFLINE	0x1000
 #define V_RANGE		0x2000
 #define V_CURRENT	0x4000
+#define V_AGAINST	0x8000
 
 /* A verb of the command line. */
 typedef struct MigrVerb
