@@ -58,6 +58,17 @@ LANGUAGE C STABLE;
 COMMENT ON FUNCTION @extschema@.migr_drift(jsonb) IS
     'how the live schema differs from the one the last move recorded, or from reference';
 
+-- The stairway test: runs migrations (always rolled back), so not for PUBLIC.
+CREATE FUNCTION @extschema@.migr_verify(
+    target text DEFAULT 'heads',
+    OUT revision text, OUT step text, OUT ok boolean, OUT detail text)
+RETURNS SETOF record
+AS 'MODULE_PATHNAME', 'migr_verify'
+LANGUAGE C VOLATILE;
+REVOKE ALL ON FUNCTION @extschema@.migr_verify(text) FROM PUBLIC;
+COMMENT ON FUNCTION @extschema@.migr_verify(text) IS
+    'stairway test toward target: upgrade, downgrade, upgrade again each revision, comparing schemas; always rolled back';
+
 
 -- ========================================================================
 -- issue 12: autogenerate
