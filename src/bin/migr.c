@@ -65,6 +65,7 @@ static const MigrVerb verbs[] = {
 	{"plan", cmd_plan, V_DOWN, 1, 1, "TARGET"},
 	{"merge", cmd_merge, V_DIR | V_MESSAGE | V_REVID, 0, -1, "[REV...]"},
 	{"wait", cmd_wait, V_TIMEOUT, 0, 0, ""},
+	{"verify", cmd_verify, 0, 0, 1, "[TARGET]"},
 	{NULL, NULL, 0, 0, 0, NULL}
 };
 
@@ -140,6 +141,10 @@ usage(void)
 	printf("  check [--errors-only]      migr_check(): problems in the database's graph\n");
 	printf("  merge -m MESSAGE [REV...]  define a merge revision of the heads (or REVs)\n");
 	printf("  wait [--timeout INTERVAL]  wait for background jobs to finish\n");
+	printf("  verify [TARGET]            stairway test up to TARGET (default: heads):\n");
+	printf("                             upgrade, downgrade, upgrade again, compare\n");
+	printf("                             schemas, all rolled back; exit 1 on a failure,\n");
+	printf("                             3 when every revision is applied already\n");
 	printf("\nTargets: head, heads, base, an id or a unique prefix, a branch label,\n");
 	printf("label@head, and any of these followed by +N or -N; +N and -N alone step\n");
 	printf("from the current revision.\n");

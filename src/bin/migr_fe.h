@@ -190,6 +190,9 @@ extern int	cmd_wait(int argc, char **argv);
 /* cmd_check.c */
 extern int	cmd_check_files(int argc, char **argv);
 
+/* cmd_verify.c */
+extern int	cmd_verify(int argc, char **argv);
+
 /* migr.c */
 extern const char *migr_dir(void);
 extern bool migr_usage_error(const char *fmt,...) pg_attribute_printf(1, 2);
