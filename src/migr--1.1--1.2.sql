@@ -34,6 +34,24 @@ COMMENT ON TABLE migr.schema_snapshot IS
 SELECT pg_catalog.pg_extension_config_dump('migr.schema_snapshot', '');
 REVOKE ALL ON migr.schema_snapshot FROM PUBLIC;
 GRANT SELECT ON migr.schema_snapshot TO PUBLIC;
+-- as in the install script: default privileges of the role running the
+-- script may have granted rights on the new table to others; take them back
+DO $$
+DECLARE
+    r record;
+BEGIN
+    FOR r IN
+        SELECT DISTINCT a.grantee::pg_catalog.regrole AS role
+          FROM pg_catalog.pg_class c,
+               LATERAL pg_catalog.aclexplode(c.relacl) a
+         WHERE c.oid OPERATOR(pg_catalog.=) 'migr.schema_snapshot'::pg_catalog.regclass
+           AND a.grantee OPERATOR(pg_catalog.<>) 0
+           AND a.grantee OPERATOR(pg_catalog.<>) c.relowner
+    LOOP
+        EXECUTE pg_catalog.format('REVOKE ALL ON migr.schema_snapshot FROM %s', r.role);
+    END LOOP;
+END
+$$;
 
 CREATE FUNCTION @extschema@.migr_schema(schemas text[] DEFAULT NULL)
 RETURNS jsonb

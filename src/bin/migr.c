@@ -40,6 +40,7 @@
 #define V_DOWN		0x0100
 #define V_ERRONLY	0x0200
 #define V_DRYRUN	0x0400
+#define V_AGAINST	0x0800
 
 typedef struct MigrVerb
 {
@@ -65,6 +66,8 @@ static const MigrVerb verbs[] = {
 	{"plan", cmd_plan, V_DOWN, 1, 1, "TARGET"},
 	{"merge", cmd_merge, V_DIR | V_MESSAGE | V_REVID, 0, -1, "[REV...]"},
 	{"wait", cmd_wait, V_TIMEOUT, 0, 0, ""},
+	{"schema", cmd_schema, 0, 0, 0, ""},
+	{"drift", cmd_drift, V_AGAINST, 0, 0, ""},
 	{"verify", cmd_verify, 0, 0, 1, "[TARGET]"},
 	{NULL, NULL, 0, 0, 0, NULL}
 };
@@ -96,6 +99,7 @@ static const struct option long_options[] = {
 	{"dry-run", no_argument, NULL, 10},
 	{"progress", no_argument, NULL, 11},
 	{"no-progress", no_argument, NULL, 12},
+	{"against", required_argument, NULL, 13},
 	{NULL, 0, NULL, 0}
 };
 
@@ -141,6 +145,9 @@ usage(void)
 	printf("  check [--errors-only]      migr_check(): problems in the database's graph\n");
 	printf("  merge -m MESSAGE [REV...]  define a merge revision of the heads (or REVs)\n");
 	printf("  wait [--timeout INTERVAL]  wait for background jobs to finish\n");
+	printf("  schema                     print the schema's description (migr_schema())\n");
+	printf("  drift [--against FILE]     differences from the last move's schema, or from\n");
+	printf("                             a description saved by migr schema (exit 1 if any)\n");
 	printf("  verify [TARGET]            stairway test up to TARGET (default: heads):\n");
 	printf("                             upgrade, downgrade, upgrade again, compare\n");
 	printf("                             schemas, all rolled back; exit 1 on a failure,\n");
@@ -169,9 +176,9 @@ usage(void)
 	printf("apply as for psql.\n");
 	printf("\nExit status:\n");
 	printf("  %d  done (or, for current, heads, history, show: printed;\n", MIGR_EXIT_DONE);
-	printf("     for check: nothing wrong found)\n");
+	printf("     for check: nothing wrong found; for drift: no difference)\n");
 	printf("  %d  failed: an error from the server, the connection or the files,\n", MIGR_EXIT_FAILED);
-	printf("     or check found a problem; nothing was half done\n");
+	printf("     or check found a problem, or drift a difference; nothing was half done\n");
 	printf("  %d  usage error\n", MIGR_EXIT_USAGE);
 	printf("  %d  nothing to do: upgrade, downgrade, stamp, plan, push or merge found\n", MIGR_EXIT_NOTHING);
 	printf("     the database (or folder) already there\n");
@@ -433,6 +440,10 @@ main(int argc, char **argv)
 				break;
 			case 12:
 				opts.progress = 0;
+				break;
+			case 13:
+				ok = verb_allows(V_AGAINST, "--against");
+				opts.against = unmark(optarg);
 				break;
 			default:
 				ok = migr_usage_error("unexpected option");

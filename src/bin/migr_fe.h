@@ -52,6 +52,7 @@ typedef struct MigrOptions
 	bool		downgrade;		/* plan --downgrade */
 	bool		errors_only;	/* check --errors-only */
 	bool		dry_run;		/* push --dry-run */
+	const char *against;		/* drift --against */
 
 	/* output */
 	int			verbose;
@@ -186,6 +187,10 @@ extern int	cmd_show(int argc, char **argv);
 extern int	cmd_check(int argc, char **argv);
 extern int	cmd_merge(int argc, char **argv);
 extern int	cmd_wait(int argc, char **argv);
+
+/* cmd_schema.c */
+extern int	cmd_schema(int argc, char **argv);
+extern int	cmd_drift(int argc, char **argv);
 
 /* cmd_check.c */
 extern int	cmd_check_files(int argc, char **argv);

@@ -92,6 +92,7 @@ static List *compare_key_parts(const char *key);
 static char *compare_normal(ComparePair *p);
 static bool compare_ident_char(char c);
 static bool compare_has(List *strings, const char *s);
+static List *compare_drop_followers(List *changes);
 
 static const char *const compare_change_names[] = {
 	"added", "dropped", "changed", "renamed"
@@ -217,8 +218,10 @@ compare_render(JsonbValue *v)
 /*
  * compare_render_short
  *		A value for a detail line: a missing flag whose counterpart is a
- *		boolean reads "false", a long or multi-line text reads NULL (the
- *		caller then says only that it changed).
+ *		boolean reads as the opposite of that (a flag is only written when
+ *		it is not the default: "valid": false, "unlogged": true), a long or
+ *		multi-line text reads NULL (the caller then says only that it
+ *		changed).
  */
 static char *
 compare_render_short(JsonbValue *v, JsonbValue *other)
@@ -226,7 +229,7 @@ compare_render_short(JsonbValue *v, JsonbValue *other)
 	char	   *s;
 
 	if (v == NULL && other != NULL && other->type == jbvBool)
-		return pstrdup("false");
+		return pstrdup(other->val.boolean ? "false" : "true");
 	s = compare_render(v);
 	if (strlen(s) > 120 || strchr(s, '\n') != NULL)
 		return NULL;
@@ -702,6 +705,50 @@ compare_unsupported(List *out, JsonbValue *from, JsonbValue *to)
 }
 
 /*
+ * compare_drop_followers
+ *		Leave out the renames that only follow a renamed table: a
+ *		constraint, trigger, rule or policy whose identity changed with its
+ *		table's and not otherwise.  ALTER TABLE ... RENAME takes them along.
+ */
+static List *
+compare_drop_followers(List *changes)
+{
+	List	   *out = NIL;
+	ListCell   *lc;
+
+	foreach(lc, changes)
+	{
+		SchemaChange *c = lfirst(lc);
+		bool		follows = false;
+		ListCell   *lc2;
+
+		if (c->type == SCHEMA_RENAMED && strcmp(c->section, "tables") != 0)
+		{
+			foreach(lc2, changes)
+			{
+				SchemaChange *t = lfirst(lc2);
+				size_t		lo = strlen(t->object);
+				size_t		ln;
+
+				if (t->type != SCHEMA_RENAMED ||
+					strcmp(t->section, "tables") != 0)
+					continue;
+				ln = strlen(t->new_object);
+				if (strncmp(c->object, t->object, lo) == 0 &&
+					c->object[lo] == '.' &&
+					strncmp(c->new_object, t->new_object, ln) == 0 &&
+					c->new_object[ln] == '.' &&
+					strcmp(c->object + lo, c->new_object + ln) == 0)
+					follows = true;
+			}
+		}
+		if (!follows)
+			out = lappend(out, c);
+	}
+	return out;
+}
+
+/*
  * schema_compare
  *		What changed from one description to another, as a List of
  *		SchemaChange.  NIL: the same schema.
@@ -731,6 +778,7 @@ schema_compare(Jsonb *from, Jsonb *to)
 							  compare_sections[i].kind,
 							  compare_get(&jf, compare_sections[i].section),
 							  compare_get(&jt, compare_sections[i].section));
-	return compare_unsupported(out, compare_get(&jf, "unsupported"),
-							   compare_get(&jt, "unsupported"));
+	out = compare_unsupported(out, compare_get(&jf, "unsupported"),
+							  compare_get(&jt, "unsupported"));
+	return compare_drop_followers(out);
 }
