@@ -38,7 +38,6 @@
 #include "lib/stringinfo.h"
 #include "miscadmin.h"
 #include "utils/builtins.h"
-#include "utils/guc.h"
 #include "utils/memutils.h"
 #include "utils/resowner.h"
 #include "utils/tuplestore.h"
@@ -81,7 +80,6 @@ static int	verify_differences(VerifyState *vs, const char *revision,
 							   Jsonb *found, const VerifyWords *words);
 static char *verify_difference(SchemaChange *c, const VerifyWords *words);
 static char *verify_error(ErrorData *edata);
-static Jsonb *verify_describe(void);
 
 static const VerifyWords verify_down_words = {
 	"left behind by the downgrade", "removed by the downgrade",
@@ -168,27 +166,6 @@ verify_difference(SchemaChange *c, const VerifyWords *words)
 						words->after, c->detail);
 	return psprintf("%s %s differs after %s", c->kind, c->object,
 					words->after);
-}
-
-/*
- * verify_describe
- *		The schema as it is now.  Its query is planned once for the whole
- *		stairway, generically: a custom plan for each of the hundreds of
- *		descriptions a long history takes would cost more than running
- *		them, and the parameter (the schema list) never changes meanwhile.
- */
-static Jsonb *
-verify_describe(void)
-{
-	int			nest = NewGUCNestLevel();
-	Jsonb	   *description;
-
-	(void) set_config_option("plan_cache_mode", "force_generic_plan",
-							 PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE,
-							 true, 0, false);
-	description = schema_describe(NULL);
-	AtEOXact_GUC(false, nest);
-	return description;
 }
 
 /*
@@ -287,14 +264,14 @@ verify_back_and_again(VerifyState *vs, MigrRev *rev, Jsonb *before,
 	else
 	{
 		verify_differences(vs, rev->id, "downgrade", before,
-						   verify_describe(), &verify_down_words);
+						   schema_describe(NULL), &verify_down_words);
 		edata = move_revision_try(rev, true, vs->target);
 		if (edata != NULL)
 			verify_row(vs, rev->id, "upgrade again", false,
 					   verify_error(edata));
 		else
 			verify_differences(vs, rev->id, "upgrade again", after,
-							   verify_describe(), &verify_again_words);
+							   schema_describe(NULL), &verify_again_words);
 	}
 
 	RollbackAndReleaseCurrentSubTransaction();
@@ -330,7 +307,7 @@ verify_revision(VerifyState *vs, int pos, Jsonb **before)
 		return false;
 	}
 	verify_row(vs, rev->id, "upgrade", true, NULL);
-	after = verify_describe();
+	after = schema_describe(NULL);
 
 	if (!rev->reversible)
 		verify_row(vs, rev->id, "downgrade", true,
@@ -359,7 +336,7 @@ verify_run(VerifyState *vs)
 	keepcxt = AllocSetContextCreate(callercxt, "migr verify schema",
 									ALLOCSET_DEFAULT_SIZES);
 	MemoryContextSwitchTo(keepcxt);
-	before = verify_describe();
+	before = schema_describe(NULL);
 	for (i = 0; i < vs->n; i++)
 	{
 		MemoryContext revcxt = AllocSetContextCreate(callercxt,
