@@ -3,6 +3,9 @@
 -- revision toward the target, schemas compared), always rolled back.
 -- Everything lives in schema v33, the only schema described (migr.schemas).
 --
+-- a clean slate, whatever the tests before left applied
+DROP EXTENSION migr;
+CREATE EXTENSION migr SCHEMA public;
 SET migr.lint = 'off';
 SET migr.data_operations = 'allow';
 SET migr.schemas = 'v33';
