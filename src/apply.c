@@ -435,7 +435,11 @@ apply_one(const char *id, const char *section, MigrStmt *ms)
  *		With deferred_at, a statement that must run outside a transaction
  *		block stops the script: its number is stored there (0 when the
  *		script ran to the end) and the caller queues the rest.  Without it,
- *		such statements run in line without CONCURRENTLY (downgrades).
+ *		such statements run in line without CONCURRENTLY (downgrades, and
+ *		migr_verify's upgrades); one that has no in-line form at all
+ *		(VACUUM, REINDEX SCHEMA ... CONCURRENTLY: neither changes the
+ *		schema) is skipped: only migr_verify() meets one, as a downgrade
+ *		may not hold it (script_check).
  */
 double
 apply_script(const char *id, const char *section, const char *script,
@@ -472,6 +476,8 @@ apply_script(const char *id, const char *section, const char *script,
 			*deferred_at = ac.stmt->index;
 			break;
 		}
+		if (ac.stmt->deferrable && !ac.stmt->inlinable && !deferred_at)
+			continue;
 		apply_run(&ac);
 	}
 	INSTR_TIME_SET_CURRENT(duration);

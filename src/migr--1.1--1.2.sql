@@ -112,6 +112,17 @@ ALTER EVENT TRIGGER migr_guard_ddl_end ENABLE ALWAYS;
 ALTER EVENT TRIGGER migr_guard_sql_drop ENABLE ALWAYS;
 
 
+-- The stairway test: runs migrations (always rolled back), so not for PUBLIC.
+CREATE FUNCTION @extschema@.migr_verify(
+    target text DEFAULT 'heads',
+    OUT revision text, OUT step text, OUT ok boolean, OUT detail text)
+RETURNS SETOF record
+AS 'MODULE_PATHNAME', 'migr_verify'
+LANGUAGE C VOLATILE;
+REVOKE ALL ON FUNCTION @extschema@.migr_verify(text) FROM PUBLIC;
+COMMENT ON FUNCTION @extschema@.migr_verify(text) IS
+    'stairway test toward target: upgrade, downgrade, upgrade again each revision, comparing schemas; always rolled back';
+
 
 -- ========================================================================
 -- issue 12: autogenerate

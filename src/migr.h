@@ -287,6 +287,9 @@ extern void lock_note_failed_statement(const char *sql);
 
 /* move.c */
 extern void move_get_def(const char *id, MigrRevDef *def);
+extern void move_lock(const char *fname);
+extern ErrorData *move_revision_try(MigrRev *rev, bool upgrade,
+									const char *target);
 
 /* job.c */
 typedef enum MigrWorkerMode

@@ -60,6 +60,8 @@ typedef struct MoveAttempt
 	MemoryContext revcxt;		/* reset after every attempt */
 	double		ms;
 	int			deferred_at;
+	bool		inline_all;		/* deferred statements run in line (verify) */
+	ErrorData  *failed;			/* move_revision_try(): its error, or NULL */
 } MoveAttempt;
 
 static MovePlan *move_prepare(const char *target, MoveKind kind);
@@ -67,6 +69,7 @@ static void move_check_reversible(MovePlan *p, const char *target);
 static int	move_one(MigrRev *rev, MoveKind kind, const char *target,
 					 ReturnSetInfo *rsinfo);
 static bool move_attempt(void *arg, ErrorData **edata);
+static bool move_attempt_catch(void *arg, ErrorData **edata);
 static double move_run(MigrRev *rev, MoveKind kind, const char *target,
 					   int *deferred_at);
 static void move_queue(MovePlan *p, int from, int first, const char *target,
@@ -75,7 +78,6 @@ static void move_queued_rows(List *revisions, List *messages,
 							 ReturnSetInfo *rsinfo);
 static void move_check_forward_only(void);
 static void move_check_no_jobs(const char *fname);
-static void move_lock(const char *fname);
 static bool move_try_lock(const char *fname);
 static void move_wait_worker(const char *fname, int *polls);
 static void move_check_partial(MovePlan *p, const char *target);
@@ -219,7 +221,7 @@ move_try_lock(const char *fname)
  *		second check sees them (under REPEATABLE READ catalog_lock() has
  *		already failed with a serialization error instead).
  */
-static void
+void
 move_lock(const char *fname)
 {
 	int			polls = 0;
@@ -357,6 +359,8 @@ move_one(MigrRev *rev, MoveKind kind, const char *target,
 									  ALLOCSET_DEFAULT_SIZES);
 	ma.ms = 0;
 	ma.deferred_at = 0;
+	ma.inline_all = false;
+	ma.failed = NULL;
 	lock_retry(rev->id, move_attempt, &ma);
 	MemoryContextDelete(ma.revcxt);
 	if (ma.deferred_at > 0)
@@ -386,7 +390,8 @@ move_attempt(void *arg, ErrorData **edata)
 	MemoryContextSwitchTo(ma->revcxt);
 	PG_TRY();
 	{
-		ma->ms = move_run(ma->rev, ma->kind, ma->target, &ma->deferred_at);
+		ma->ms = move_run(ma->rev, ma->kind, ma->target,
+						  ma->inline_all ? NULL : &ma->deferred_at);
 		ReleaseCurrentSubTransaction();
 	}
 	PG_CATCH();
@@ -419,11 +424,61 @@ move_attempt(void *arg, ErrorData **edata)
 }
 
 /*
+ * move_attempt_catch
+ *		move_attempt() for move_revision_try(): an error other than a lock
+ *		timeout ends the attempts without being raised, kept in ma->failed.
+ */
+static bool
+move_attempt_catch(void *arg, ErrorData **edata)
+{
+	MoveAttempt *ma = (MoveAttempt *) arg;
+
+	if (move_attempt(arg, edata))
+		return true;
+	if ((*edata)->sqlerrcode == ERRCODE_LOCK_NOT_AVAILABLE)
+		return false;			/* lock_retry() retries, or raises it */
+	ma->failed = *edata;
+	*edata = NULL;
+	return true;
+}
+
+/*
+ * move_revision_try
+ *		Apply or revert one revision as a move does (its own subtransaction,
+ *		the checksum check, lock retries, the applied set and the log), but
+ *		with every deferred statement run in line, without CONCURRENTLY,
+ *		and return the error instead of raising it: the subtransaction has
+ *		rolled back and the caller's transaction may go on.  NULL when the
+ *		revision ran.  For migr_verify() (schema/verify.c), which rolls all
+ *		of it back in the end; a lock timeout the policy gives up on is
+ *		still raised.
+ */
+ErrorData *
+move_revision_try(MigrRev *rev, bool upgrade, const char *target)
+{
+	MoveAttempt ma;
+
+	ma.rev = rev;
+	ma.kind = upgrade ? MOVE_UPGRADE : MOVE_DOWNGRADE;
+	ma.target = target;
+	ma.revcxt = AllocSetContextCreate(CurrentMemoryContext, "migr revision",
+									  ALLOCSET_DEFAULT_SIZES);
+	ma.ms = 0;
+	ma.deferred_at = 0;
+	ma.inline_all = true;
+	ma.failed = NULL;
+	lock_retry(rev->id, move_attempt_catch, &ma);
+	MemoryContextDelete(ma.revcxt);
+	return ma.failed;
+}
+
+/*
  * move_run
  *		One attempt at a revision, inside its subtransaction: run the script
  *		and record it.  What a script SETs lasts until the end of its
  *		revision.  A partially applied revision resumes at its first
  *		statement that has not run: what committed never runs again.
+ *		Without deferred_at, deferred statements run in line.
  */
 static double
 move_run(MigrRev *rev, MoveKind kind, const char *target, int *deferred_at)
@@ -437,7 +492,7 @@ move_run(MigrRev *rev, MoveKind kind, const char *target, int *deferred_at)
 	{
 		ms = apply_script(rev->id, "upgrade", def.upgrade,
 						  Max(def.partial_next, 1), deferred_at);
-		if (*deferred_at == 0)
+		if (deferred_at == NULL || *deferred_at == 0)
 		{
 			catalog_mark_applied(rev->id, def.checksum, ms);
 			catalog_log("upgrade", rev->id, target, ms, "applied");

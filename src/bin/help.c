@@ -183,6 +183,13 @@ static const VerbHelp verb_help[] = {
 		"a difference, 0 when there is none.\n\n"
 		"Options:\n"
 		"  --against=FILE           compare with this description instead\n"},
+	{"verify", "verify [TARGET]",
+		"The stairway test (migr_verify()), inside the server and always rolled\n"
+		"back: for each revision from the current state toward TARGET (default:\n"
+		"heads), upgrade; downgrade and compare the schema with the one before;\n"
+		"upgrade again and compare with the one after.  Exit status 1 when a step\n"
+		"fails, 0 when all pass (with --exit-code, 3 when there was nothing to\n"
+		"verify).\n"},
 	{NULL, NULL, NULL}
 };
 

@@ -77,6 +77,8 @@ const MigrVerb migr_verbs[] = {
 	"print the schema's description (migr_schema())"},
 	{"drift", NULL, cmd_drift, V_AGAINST, 0, 0, "",
 	"how the schema differs from the last move's, or from --against FILE"},
+	{"verify", NULL, cmd_verify, 0, 0, 1, "[TARGET]",
+	"the stairway test up to TARGET (default: heads), all rolled back"},
 	{"import-alembic", NULL, cmd_import_alembic, 0, 0, -1, "[OPTION]...",
 	"write a revision file per Alembic revision (its own --help)"},
 	{NULL, NULL, NULL, 0, 0, 0, NULL, NULL}

@@ -347,6 +347,8 @@ extern void help_wrap(FILE *out, const char *prefix, const char *text);
 
 /* cmd_import.c */
 extern int	cmd_import_alembic(int argc, char **argv);
+/* cmd_verify.c */
+extern int	cmd_verify(int argc, char **argv);
 
 /* migr.c */
 extern const char *migr_dir(void);
