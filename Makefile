@@ -21,6 +21,7 @@ OBJS = \
 	src/look.o
 OBJS += src/lint.o src/archive.o
 OBJS += src/lockpolicy.o
+OBJS += src/noop.o
 # the revision-file format, compiled into the client too (src/bin/Makefile)
 COMMON_OBJS = $(patsubst %.c,%.o,$(sort $(wildcard src/common/*.c)))
 OBJS += $(COMMON_OBJS)

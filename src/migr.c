@@ -149,6 +149,7 @@ _PG_init(void)
 							 NULL, NULL, NULL);
 
 	worker_register_launcher();
+	noop_init();
 
 	MarkGUCPrefixReserved("migr");
 }

@@ -332,6 +332,13 @@ extern bool job_revision_queued(const char *id);
 /* worker.c */
 extern void worker_register_launcher(void);
 
+/* noop.c */
+extern void noop_init(void);
+extern bool noop_state(uint64 *state);
+extern bool noop_known_at(uint64 state);
+extern void noop_remember(uint64 state);
+extern void noop_forget(void);
+
 /* revfile.c */
 extern MigrRevDef *revfile_parse(const char *text);
 
