@@ -205,6 +205,8 @@ extern bool catalog_heads(List **ids, List **messages);
 extern MigrGraph *catalog_load_graph(void);
 extern void catalog_mark_applied(const char *id, const char *checksum,
 								 double ms);
+extern void catalog_mark_applied_ext(const char *id, const char *checksum,
+									 double ms, bool partial);
 extern void catalog_mark_unapplied(const char *id);
 extern void catalog_mark_partial(const char *id, const char *checksum,
 								 int next);
@@ -273,6 +275,10 @@ extern Oid	apply_statement_relid(MigrStmt *ms);
 typedef bool (*MigrAttempt) (void *arg, ErrorData **edata);
 
 extern void lock_retry(const char *id, MigrAttempt attempt, void *arg);
+extern void lock_retry_after(const char *id, MigrAttempt attempt, void *arg,
+							 ErrorData *edata, TimestampTz start,
+							 void (*between) (void *), void *between_arg);
+extern void lock_attempt_start(void);
 extern void lock_note_failed_statement(const char *sql);
 
 /* move.c */
