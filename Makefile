@@ -22,6 +22,7 @@ OBJS = \
 OBJS += src/lint.o src/archive.o
 OBJS += src/lockpolicy.o
 OBJS += src/undefine.o
+OBJS += src/noop.o
 # the revision-file format, compiled into the client too (src/bin/Makefile)
 COMMON_OBJS = $(patsubst %.c,%.o,$(sort $(wildcard src/common/*.c)))
 OBJS += $(COMMON_OBJS)

@@ -35,7 +35,9 @@
 #include "access/table.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_extension.h"
+#include "catalog/pg_trigger.h"
 #include "catalog/pg_type.h"
+#include "commands/trigger.h"
 #include "executor/spi.h"
 #include "executor/tuptable.h"
 #include "tcop/dest.h"
@@ -597,6 +599,7 @@ typedef struct HeadRels
 	Oid			applied;		/* migr.applied */
 	Oid			applied_pkey;
 	Oid			collation;		/* of applied_pkey's only column */
+	bool		watched;		/* both have migr.state_changed() (1.2) */
 } HeadRels;
 
 static HeadRels head_rels;
@@ -607,7 +610,38 @@ catalog_head_rels_inval(Datum arg, Oid relid)
 	if (!OidIsValid(relid) || relid == head_rels.head ||
 		relid == head_rels.head_pkey || relid == head_rels.applied ||
 		relid == head_rels.applied_pkey)
+	{
 		head_rels.valid = false;
+		/* what noop.c remembers was read from these relations */
+		noop_forget();
+	}
+}
+
+/*
+ * catalog_state_watched
+ *		Whether every write to the table fires migr.state_changed(): the
+ *		trigger the 1.2 update script creates, enabled ALWAYS (so even with
+ *		session_replication_role = replica).  Disabling it invalidates the
+ *		table's relation cache entry, and this is asked again.
+ */
+static bool
+catalog_state_watched(Relation rel)
+{
+	TriggerDesc *td = rel->trigdesc;
+	int16		want = TRIGGER_TYPE_INSERT | TRIGGER_TYPE_UPDATE |
+		TRIGGER_TYPE_DELETE | TRIGGER_TYPE_TRUNCATE;
+	int			i;
+
+	for (i = 0; td != NULL && i < td->numtriggers; i++)
+	{
+		Trigger    *tg = &td->triggers[i];
+
+		if (strcmp(tg->tgname, "state_changed") == 0 &&
+			tg->tgenabled == TRIGGER_FIRES_ALWAYS &&
+			(tg->tgtype & want) == want)
+			return true;
+	}
+	return false;
 }
 
 static void
@@ -616,6 +650,7 @@ catalog_head_rels(void)
 	static bool registered = false;
 	Oid			nsp;
 	Relation	idx;
+	Relation	rel;
 
 	if (head_rels.valid)
 		return;
@@ -644,40 +679,40 @@ catalog_head_rels(void)
 	idx = index_open(head_rels.applied_pkey, AccessShareLock);
 	head_rels.collation = idx->rd_indcollation[0];
 	index_close(idx, AccessShareLock);
+	rel = table_open(head_rels.head, AccessShareLock);
+	head_rels.watched = catalog_state_watched(rel);
+	table_close(rel, NoLock);
+	rel = table_open(head_rels.applied, AccessShareLock);
+	head_rels.watched = head_rels.watched && catalog_state_watched(rel);
+	table_close(rel, NoLock);
 }
 
 /*
- * catalog_head_is_applied
- *		The fast path of migr_upgrade('head'), at every application start:
- *		is there exactly one head, and is it applied?  (The applied set is
- *		closed under ancestors, so then nothing is pending.)  The ids of all
- *		heads are returned in *heads.
+ * catalog_head_scan
+ *		Read the heads (into *heads) and whether the only one is applied, as
+ *		the given snapshot shows them.
  *
  *		It reads migr.head and migr.applied through their primary keys,
- *		with the server's catalog-scan machinery and the statement's
- *		snapshot, not through SPI: setting up an executor for two one-row
- *		queries cost more than everything else in a no-op call.  migr.head
- *		is read through its index, not sequentially, because every
- *		migr_define() replaces a head row: the heap keeps the dead rows'
- *		pages until VACUUM and never gives back the ones before the live
- *		row, while VACUUM leaves the index one leaf page.  Both tables are
- *		readable by PUBLIC, so skipping permission checks here shows nobody
- *		anything new.  Only AccessShareLock is taken, as any SELECT would take
- *		it, and held to the end of the transaction.
+ *		with the server's catalog-scan machinery, not through SPI: setting
+ *		up an executor for two one-row queries cost more than everything
+ *		else in a no-op call.  migr.head is read through its index, not
+ *		sequentially, because every migr_define() replaces a head row: the
+ *		heap keeps the dead rows' pages until VACUUM and never gives back
+ *		the ones before the live row, while VACUUM leaves the index one leaf
+ *		page.  Both tables are readable by PUBLIC, so skipping permission
+ *		checks here shows nobody anything new.  Only AccessShareLock is
+ *		taken, as any SELECT would take it, and held to the end of the
+ *		transaction.
  */
-bool
-catalog_head_is_applied(List **heads)
+static bool
+catalog_head_scan(Snapshot snapshot, List **heads)
 {
-	Snapshot	snapshot = GetActiveSnapshot() ? GetActiveSnapshot() :
-		GetTransactionSnapshot();
 	Relation	rel;
 	SysScanDesc scan;
 	HeapTuple	tup;
 	ScanKeyData key;
 	bool		applied = false;
 	bool		isnull;
-
-	catalog_head_rels();
 
 	*heads = NIL;
 	rel = table_open(head_rels.head, AccessShareLock);
@@ -704,6 +739,62 @@ catalog_head_is_applied(List **heads)
 	applied = HeapTupleIsValid(systable_getnext(scan));
 	systable_endscan(scan);
 	table_close(rel, NoLock);
+	return applied;
+}
+
+/*
+ * catalog_head_is_applied
+ *		The fast path of migr_upgrade('head'), at every application start:
+ *		is there exactly one head, and is it applied?  (The applied set is
+ *		closed under ancestors, so then nothing is pending.)  The ids of all
+ *		heads are returned in *heads.
+ *
+ *		A backend that has found nothing to do, and nothing changed since
+ *		(noop.c), answers without looking at the tables at all: true, with
+ *		no heads.  Otherwise the tables are read with the statement's
+ *		snapshot, which gives the answer; and when that is "nothing to do",
+ *		once more with a new snapshot taken after noop_state() read the
+ *		shared word, so that what is remembered is known to include every
+ *		change the word counts.
+ */
+bool
+catalog_head_is_applied(List **heads)
+{
+	Snapshot	snapshot;
+	uint64		state;
+	bool		remember = noop_state(&state);
+	bool		applied;
+
+	/*
+	 * NB: an invalidation of migr's relations makes noop.c forget, so take
+	 * in the pending ones first (a DROP EXTENSION, or a disabled trigger),
+	 * as opening the relations would have.  When there are none this costs
+	 * one unlocked read.
+	 */
+	if (remember)
+	{
+		AcceptInvalidationMessages();
+		if (noop_known_at(state))
+		{
+			*heads = NIL;
+			return true;
+		}
+	}
+
+	catalog_head_rels();
+	snapshot = GetActiveSnapshot() ? GetActiveSnapshot() :
+		GetTransactionSnapshot();
+	applied = catalog_head_scan(snapshot, heads);
+
+	if (remember && head_rels.watched && (applied || *heads == NIL))
+	{
+		Snapshot	latest = RegisterSnapshot(GetLatestSnapshot());
+		List	   *now;
+
+		if (catalog_head_scan(latest, &now) || now == NIL)
+			noop_remember(state);
+		UnregisterSnapshot(latest);
+	}
 	return applied;
 }
 
@@ -946,6 +1037,20 @@ catalog_name_datum(Oid roleid)
 void
 catalog_mark_applied(const char *id, const char *checksum, double ms)
 {
+	catalog_mark_applied_ext(id, checksum, ms, true);
+}
+
+/*
+ * catalog_mark_applied_ext
+ *		catalog_mark_applied(), where the caller knows whether the revision
+ *		may have a migr.partial row: move.c has just read its definition,
+ *		under the migr lock, and skips the DELETE for the usual revision
+ *		that has none (a fifth of the bookkeeping of each revision applied).
+ */
+void
+catalog_mark_applied_ext(const char *id, const char *checksum, double ms,
+						 bool partial)
+{
 	MigrCatalogUser save;
 	Datum		values[4];
 	char		nulls[4] = {' ', ' ', ' ', ' '};
@@ -961,7 +1066,7 @@ catalog_mark_applied(const char *id, const char *checksum, double ms)
 	catalog_run_expect(&plan_applied, values, nulls, SPI_OK_INSERT,
 					   "record revision \"%s\" as applied", id);
 	/* a partially applied revision is now whole */
-	if (catalog_has_partial())
+	if (partial && catalog_has_partial())
 		catalog_run_expect(&plan_unpartial, values, NULL, SPI_OK_DELETE,
 						   "record revision \"%s\" as applied", id);
 	catalog_restore_user(&save);
@@ -1253,9 +1358,17 @@ catalog_store_def(MigrRevDef *def, bool replace, List *old_parents)
 	catalog_run_expect(&plan_edges, values, NULL, SPI_OK_INSERT,
 					   "store the edges of revision \"%s\"", def->id);
 	values[1] = values[3];
-	catalog_run_expect(&plan_labels, values, NULL, SPI_OK_INSERT,
-					   "store the labels of revision \"%s\"", def->id);
-	/* the heads: this revision, its old parents and its new ones */
+	/* most revisions have no label: nothing to insert (issue 10) */
+	if (def->labels != NIL)
+		catalog_run_expect(&plan_labels, values, NULL, SPI_OK_INSERT,
+						   "store the labels of revision \"%s\"", def->id);
+
+	/*
+	 * The heads: this revision, its old parents and its new ones.  NB: one
+	 * pair of statements per revision, each a lookup by key: an ANY($1)
+	 * form let the planner pick a hash anti-join over all of migr.edge,
+	 * which made 10,000 definitions in one transaction quadratic.
+	 */
 	touched = lcons(def->id, touched);
 	foreach(lc, touched)
 	{

@@ -90,6 +90,8 @@ static bool lock_describe_pid(StringInfo detail, int pid, Oid relid,
 static void lock_retry_start(MigrLockRetry *retry);
 static bool apply_retry_or_throw(const char *id, int attempt,
 								 MigrLockRetry *retry, ErrorData *edata);
+static int	lock_retry_report(const char *id, int attempt,
+							  MigrLockRetry *retry, ErrorData *edata);
 static int	lock_next_wait(MigrLockRetry *retry);
 static char *lock_ms_string(int ms);
 
@@ -137,12 +139,58 @@ lock_retry_start(MigrLockRetry *retry)
 {
 	retry->start = GetCurrentTimestamp();
 	retry->delay = migr_retry_delay;
+	lock_attempt_start();
+}
+
+/*
+ * lock_attempt_start
+ *		Before a first attempt: no statement has failed yet.  (move.c calls
+ *		it for each revision it runs in a batch, outside lock_retry.)
+ */
+void
+lock_attempt_start(void)
+{
 	if (failed_cxt == NULL)
 		failed_cxt = AllocSetContextCreate(TopMemoryContext,
 										   "migr lock policy",
 										   ALLOCSET_SMALL_SIZES);
 	MemoryContextReset(failed_cxt);
 	failed_sql = NULL;
+}
+
+/*
+ * lock_retry_after
+ *		lock_retry() for a revision whose first attempt was made elsewhere
+ *		and failed with edata: move.c runs revisions in batches, one
+ *		subtransaction for several, and when one of them fails the whole
+ *		batch is rolled back.  The first failure is reported as lock_retry()
+ *		would have reported it, at once (while the blockers it names are
+ *		there); then between(between_arg) puts back what the batch had done
+ *		before the revision; then comes the wait, and the next attempts, as
+ *		in lock_retry().  start is when the first attempt began.
+ */
+void
+lock_retry_after(const char *id, MigrAttempt attempt, void *arg,
+				 ErrorData *edata, TimestampTz start,
+				 void (*between) (void *), void *between_arg)
+{
+	MigrLockRetry retry;
+	int			wait;
+	int			n;
+
+	retry.start = start;
+	retry.delay = migr_retry_delay;
+	wait = lock_retry_report(id, 1, &retry, edata);
+	between(between_arg);
+	apply_sleep(wait);
+	for (n = 2;; n++)
+	{
+		ErrorData  *next = NULL;
+
+		if (attempt(arg, &next))
+			return;
+		(void) apply_retry_or_throw(id, n, &retry, next);
+	}
 }
 
 /*
@@ -165,6 +213,18 @@ lock_note_failed_statement(const char *sql)
 static bool
 apply_retry_or_throw(const char *id, int attempt, MigrLockRetry *retry,
 					 ErrorData *edata)
+{
+	apply_sleep(lock_retry_report(id, attempt, retry, edata));
+	return true;
+}
+
+/*
+ * lock_retry_report
+ *		apply_retry_or_throw() but for the wait, which it returns (in ms).
+ */
+static int
+lock_retry_report(const char *id, int attempt, MigrLockRetry *retry,
+				  ErrorData *edata)
 {
 	StringInfoData detail;
 	long		elapsed;
@@ -238,8 +298,7 @@ apply_retry_or_throw(const char *id, int attempt, MigrLockRetry *retry,
 				 errdetail_internal("%s", detail.data)));
 	pfree(detail.data);
 	FreeErrorData(edata);
-	apply_sleep(wait);
-	return true;
+	return wait;
 }
 
 /*

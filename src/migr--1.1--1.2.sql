@@ -14,6 +14,28 @@
 -- issue 10: house-keeping and the no-op
 -- ========================================================================
 
+-- A no-op migr_upgrade('head') answers from memory while nothing has
+-- changed migr.head or migr.applied since it last looked (src/noop.c).
+-- This trigger is how a backend learns that its transaction changed them,
+-- whoever wrote: migr's functions, a background worker, or a superuser by
+-- hand.  ALWAYS, so that session_replication_role = replica does not
+-- silence it; without it (or disabled) every no-op reads the tables.
+CREATE FUNCTION migr.state_changed() RETURNS trigger
+    AS 'MODULE_PATHNAME', 'migr_state_changed'
+    LANGUAGE C;
+REVOKE ALL ON FUNCTION migr.state_changed() FROM PUBLIC;
+COMMENT ON FUNCTION migr.state_changed() IS
+    'internal: tells a no-op migr_upgrade(''head'') that migr.head or migr.applied changed';
+
+CREATE TRIGGER state_changed
+    AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON migr.head
+    FOR EACH STATEMENT EXECUTE FUNCTION migr.state_changed();
+ALTER TABLE migr.head ENABLE ALWAYS TRIGGER state_changed;
+CREATE TRIGGER state_changed
+    AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON migr.applied
+    FOR EACH STATEMENT EXECUTE FUNCTION migr.state_changed();
+ALTER TABLE migr.applied ENABLE ALWAYS TRIGGER state_changed;
+
 
 -- ========================================================================
 -- issue 11: the schema model (schema, drift, guard, verify)

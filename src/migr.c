@@ -179,6 +179,7 @@ _PG_init(void)
 	guard_check_loaded_value(guard_wanted);
 
 	worker_register_launcher();
+	noop_init();
 
 	schema_define_settings();
 

@@ -215,6 +215,8 @@ extern bool catalog_heads(List **ids, List **messages);
 extern MigrGraph *catalog_load_graph(void);
 extern void catalog_mark_applied(const char *id, const char *checksum,
 								 double ms);
+extern void catalog_mark_applied_ext(const char *id, const char *checksum,
+									 double ms, bool partial);
 extern void catalog_mark_unapplied(const char *id);
 extern void catalog_mark_partial(const char *id, const char *checksum,
 								 int next);
@@ -283,6 +285,10 @@ extern Oid	apply_statement_relid(MigrStmt *ms);
 typedef bool (*MigrAttempt) (void *arg, ErrorData **edata);
 
 extern void lock_retry(const char *id, MigrAttempt attempt, void *arg);
+extern void lock_retry_after(const char *id, MigrAttempt attempt, void *arg,
+							 ErrorData *edata, TimestampTz start,
+							 void (*between) (void *), void *between_arg);
+extern void lock_attempt_start(void);
 extern void lock_note_failed_statement(const char *sql);
 
 /* move.c */
@@ -344,6 +350,13 @@ extern bool job_revision_queued(const char *id);
 
 /* worker.c */
 extern void worker_register_launcher(void);
+
+/* noop.c */
+extern void noop_init(void);
+extern bool noop_state(uint64 *state);
+extern bool noop_known_at(uint64 state);
+extern void noop_remember(uint64 state);
+extern void noop_forget(void);
 
 /* revfile.c */
 extern MigrRevDef *revfile_parse(const char *text);

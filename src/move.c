@@ -8,10 +8,12 @@
  * any lock; when there is nothing to do the call returns at once (for
  * migr_upgrade('head') from one index scan of the heads).  Otherwise it
  * takes the migr lock, reads the graph again (another session may have
- * done the work while we waited) and goes on.  Each revision runs in its
- * own subtransaction, which a lock timeout rolls back and retries
- * (apply.c); any other error rolls the caller's transaction back, schema
- * and migr's tables alike.
+ * done the work while we waited) and goes on.  Revisions run in batches,
+ * a subtransaction for up to MOVE_BATCH of them; a lock timeout rolls the
+ * batch back, and its revisions are run again each in a subtransaction of
+ * its own, the one that timed out retried (lockpolicy.c), as if each had
+ * always had its own.  Any other error rolls the caller's transaction back,
+ * schema and migr's tables alike.
  *
  * Copyright (c) 2026, migr developers
  *
@@ -28,6 +30,7 @@
 #include "utils/guc.h"
 #include "utils/memutils.h"
 #include "utils/resowner.h"
+#include "utils/timestamp.h"
 
 #include "migr.h"
 #include "schema/schema.h"
@@ -64,10 +67,44 @@ typedef struct MoveAttempt
 	ErrorData  *failed;			/* move_revision_try(): its error, or NULL */
 } MoveAttempt;
 
+/*
+ * How many revisions share a subtransaction.  NB: a subtransaction's end
+ * walks structures that belong to the whole transaction once it has
+ * created a few dozen relations (the local lock table when the
+ * subtransaction took more than a few locks, the relation cache, the list
+ * of files to delete at abort), so one per revision made a long history
+ * quadratic: a tenth of a 1,000-revision upgrade went there.  A batch pays
+ * that once for MOVE_BATCH revisions.  What a lock timeout costs grows
+ * with it (the revisions of the batch before the one that timed out run
+ * again, each in its own subtransaction), and timeouts are rare.
+ */
+#define MOVE_BATCH	32
+
+/* a batch of revisions, plan positions from .. to - 1, in one subtransaction */
+typedef struct MoveBatch
+{
+	MovePlan   *p;
+	MoveKind	kind;
+	const char *target;
+	ReturnSetInfo *rsinfo;
+	MemoryContext revcxt;		/* reset after every revision */
+	int			from;
+	int			to;
+	int			done;			/* how many ran whole */
+	int			deferred_at;	/* where revision from + done stopped */
+	TimestampTz started;		/* when revision from + done began */
+	double		ms[MOVE_BATCH];
+} MoveBatch;
+
 static MovePlan *move_prepare(const char *target, MoveKind kind);
 static void move_check_reversible(MovePlan *p, const char *target);
 static int	move_one(MigrRev *rev, MoveKind kind, const char *target,
 					 ReturnSetInfo *rsinfo);
+static void move_row(MigrRev *rev, double ms, ReturnSetInfo *rsinfo);
+static int	move_all(MovePlan *p, MoveKind kind, const char *target,
+					 ReturnSetInfo *rsinfo, int *deferred_at);
+static bool move_batch(MoveBatch *b, ErrorData **edata);
+static void move_batch_redo(void *arg);
 static bool move_attempt(void *arg, ErrorData **edata);
 static bool move_attempt_catch(void *arg, ErrorData **edata);
 static double move_run(MigrRev *rev, MoveKind kind, const char *target,
@@ -349,8 +386,6 @@ move_one(MigrRev *rev, MoveKind kind, const char *target,
 		 ReturnSetInfo *rsinfo)
 {
 	MoveAttempt ma;
-	Datum		values[3];
-	bool		nulls[3] = {false, false, false};
 
 	ma.rev = rev;
 	ma.kind = kind;
@@ -365,12 +400,172 @@ move_one(MigrRev *rev, MoveKind kind, const char *target,
 	MemoryContextDelete(ma.revcxt);
 	if (ma.deferred_at > 0)
 		return ma.deferred_at;	/* its row comes with the queued ones */
+	move_row(rev, ma.ms, rsinfo);
+	return 0;
+}
+
+/*
+ * move_row
+ *		The row of a revision that was applied or reverted.
+ */
+static void
+move_row(MigrRev *rev, double ms, ReturnSetInfo *rsinfo)
+{
+	Datum		values[3];
+	bool		nulls[3] = {false, false, false};
 
 	values[0] = CStringGetTextDatum(rev->id);
 	values[1] = PointerGetDatum(rev->message);
-	values[2] = Float8GetDatum(ma.ms);
+	values[2] = Float8GetDatum(ms);
 	tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
-	return 0;
+}
+
+/*
+ * move_all
+ *		Apply or revert the revisions of a plan in order, in batches, and
+ *		return their rows.  Returns the position in the plan of the
+ *		revision at which an upgrade stopped because a statement must run
+ *		outside a transaction block, with the statement's number in
+ *		*deferred_at; else p->n, with 0 there.
+ */
+static int
+move_all(MovePlan *p, MoveKind kind, const char *target,
+		 ReturnSetInfo *rsinfo, int *deferred_at)
+{
+	MoveBatch	b;
+	int			i;
+
+	memset(&b, 0, sizeof(b));
+	b.p = p;
+	b.kind = kind;
+	b.target = target;
+	b.rsinfo = rsinfo;
+	b.revcxt = AllocSetContextCreate(CurrentMemoryContext, "migr revision",
+									 ALLOCSET_DEFAULT_SIZES);
+	*deferred_at = 0;
+	for (b.from = 0; b.from < p->n; b.from = b.to)
+	{
+		ErrorData  *edata;
+		MoveAttempt ma;
+		int			k;
+
+		b.to = Min(p->n, b.from + MOVE_BATCH);
+		if (move_batch(&b, &edata))
+		{
+			for (i = 0; i < b.done; i++)
+				move_row(&p->g->revs[p->order[b.from + i]], b.ms[i], rsinfo);
+			if (b.deferred_at > 0)
+			{
+				*deferred_at = b.deferred_at;
+				MemoryContextDelete(b.revcxt);
+				return b.from + b.done;
+			}
+			continue;
+		}
+
+		/*
+		 * Revision k failed and the batch was rolled back.  Any error but a
+		 * lock timeout ends the call, as it would have with a subtransaction
+		 * per revision.  A lock timeout is reported, the revisions before k
+		 * run again, each on its own (move_batch_redo), and k is retried
+		 * under the lock policy, in a subtransaction of its own: by the
+		 * first wait the transaction is where it would have been.
+		 */
+		k = b.from + b.done;
+		if (edata->sqlerrcode != ERRCODE_LOCK_NOT_AVAILABLE)
+			ReThrowError(edata);
+		ma.rev = &p->g->revs[p->order[k]];
+		ma.kind = kind;
+		ma.target = target;
+		ma.revcxt = b.revcxt;
+		ma.ms = 0;
+		ma.deferred_at = 0;
+		lock_retry_after(ma.rev->id, move_attempt, &ma, edata, b.started,
+						 move_batch_redo, &b);
+		if (ma.deferred_at > 0)
+		{
+			*deferred_at = ma.deferred_at;
+			MemoryContextDelete(b.revcxt);
+			return k;
+		}
+		move_row(ma.rev, ma.ms, rsinfo);
+		b.to = k + 1;
+	}
+	MemoryContextDelete(b.revcxt);
+	return p->n;
+}
+
+/*
+ * move_batch
+ *		Run revisions b->from .. b->to - 1 in one subtransaction, stopping
+ *		after one that defers a statement.  On success b->done of them ran
+ *		whole (their times in b->ms), and b->deferred_at says where the next
+ *		one stopped, if one did.  On failure everything is rolled back,
+ *		*edata is the error, and revision b->from + b->done is the one that
+ *		failed, begun at b->started.
+ */
+static bool
+move_batch(MoveBatch *b, ErrorData **edata)
+{
+	MemoryContext oldcxt = CurrentMemoryContext;
+	ResourceOwner oldowner = CurrentResourceOwner;
+
+	*edata = NULL;
+	b->done = 0;
+	b->deferred_at = 0;
+	BeginInternalSubTransaction(NULL);
+	PG_TRY();
+	{
+		while (b->from + b->done < b->to)
+		{
+			MigrRev    *rev = &b->p->g->revs[b->p->order[b->from + b->done]];
+
+			b->started = GetCurrentTimestamp();
+			lock_attempt_start();
+			MemoryContextSwitchTo(b->revcxt);
+			b->ms[b->done] = move_run(rev, b->kind, b->target,
+									  &b->deferred_at);
+			MemoryContextSwitchTo(oldcxt);
+			MemoryContextReset(b->revcxt);
+			if (b->deferred_at > 0)
+				break;
+			b->done++;
+		}
+		ReleaseCurrentSubTransaction();
+	}
+	PG_CATCH();
+	{
+		MemoryContextSwitchTo(oldcxt);
+		*edata = CopyErrorData();
+		FlushErrorState();
+		RollbackAndReleaseCurrentSubTransaction();
+	}
+	PG_END_TRY();
+
+	/* NB: as in move_attempt(), for the same reasons */
+	MemoryContextSwitchTo(oldcxt);
+	CurrentResourceOwner = oldowner;
+	MemoryContextReset(b->revcxt);
+	return *edata == NULL;
+}
+
+/*
+ * move_batch_redo
+ *		After a lock timeout rolled a batch back: run again, each in its
+ *		own subtransaction, the revisions of the batch before the one that
+ *		timed out.  They ran whole a moment ago, in the same transaction.
+ */
+static void
+move_batch_redo(void *arg)
+{
+	MoveBatch  *b = (MoveBatch *) arg;
+	int			i;
+
+	for (i = b->from; i < b->from + b->done; i++)
+		if (move_one(&b->p->g->revs[b->p->order[i]], b->kind, b->target,
+					 b->rsinfo) > 0)
+			elog(ERROR, "revision \"%s\" stopped at a statement it ran before",
+				 b->p->g->revs[b->p->order[i]].id);
 }
 
 /*
@@ -494,7 +689,9 @@ move_run(MigrRev *rev, MoveKind kind, const char *target, int *deferred_at)
 						  Max(def.partial_next, 1), deferred_at);
 		if (deferred_at == NULL || *deferred_at == 0)
 		{
-			catalog_mark_applied(rev->id, def.checksum, ms);
+			/* a migr.partial row to clear only if the definition had one */
+			catalog_mark_applied_ext(rev->id, def.checksum, ms,
+									 def.partial_next > 0);
 			catalog_log("upgrade", rev->id, target, ms, "applied");
 		}
 	}
@@ -584,6 +781,7 @@ migr_upgrade(PG_FUNCTION_ARGS)
 	List	   *queued;
 	List	   *messages;
 	int			i;
+	int			first;
 
 	/*
 	 * The common case, at every application start: nothing to do.  An empty
@@ -640,17 +838,9 @@ migr_upgrade(PG_FUNCTION_ARGS)
 			move_wait_worker("migr_upgrade()", &polls);
 		}
 		p = move_prepare(target, MOVE_UPGRADE);
-		for (i = 0; i < p->n; i++)
-		{
-			int			first = move_one(&p->g->revs[p->order[i]],
-										 MOVE_UPGRADE, target, rsinfo);
-
-			if (first > 0)
-			{
-				move_queue(p, i, first, target, rsinfo);
-				break;
-			}
-		}
+		i = move_all(p, MOVE_UPGRADE, target, rsinfo, &first);
+		if (first > 0)
+			move_queue(p, i, first, target, rsinfo);
 	}
 	schema_record_move(rsinfo);
 	catalog_finish();
@@ -666,7 +856,7 @@ migr_downgrade(PG_FUNCTION_ARGS)
 	char	   *target = migr_arg_text(fcinfo, 0, "target");
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	MovePlan   *p;
-	int			i;
+	int			deferred_at;
 
 	move_check_forward_only();
 	InitMaterializedSRF(fcinfo, 0);
@@ -675,8 +865,8 @@ migr_downgrade(PG_FUNCTION_ARGS)
 	p = move_prepare(target, MOVE_DOWNGRADE);
 	move_check_reversible(p, target);
 	move_check_partial(p, target);
-	for (i = 0; i < p->n; i++)
-		move_one(&p->g->revs[p->order[i]], MOVE_DOWNGRADE, target, rsinfo);
+	/* a downgrade runs every statement in line: it never stops */
+	(void) move_all(p, MOVE_DOWNGRADE, target, rsinfo, &deferred_at);
 	schema_record_move(rsinfo);
 	catalog_finish();
 	return (Datum) 0;
