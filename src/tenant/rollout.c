@@ -237,10 +237,14 @@ migr_upgrade_tenants(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 				 errmsg("workers must not be null")));
 	workers = PG_GETARG_INT32(2);
-	if (workers < 1 || workers > max_worker_processes)
+	if (workers < 1)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("workers must be between 1 and %d (max_worker_processes)",
+				 errmsg("workers must be at least 1")));
+	if (workers > max_worker_processes)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("workers must not exceed max_worker_processes (%d)",
 						max_worker_processes)));
 	if (!PG_ARGISNULL(1))
 		tenants = migr_array_list(PG_GETARG_ARRAYTYPE_P(1), "tenants");
@@ -280,7 +284,7 @@ migr_upgrade_tenants(PG_FUNCTION_ARGS)
 	}
 	values[0] = Int64GetDatum(id);
 	values[1] = CStringGetTextDatum(target);
-	if (tenants != NIL)
+	if (!PG_ARGISNULL(1))
 		values[2] = PointerGetDatum(migr_text_array(tenants));
 	else
 		nulls[2] = 'n';
