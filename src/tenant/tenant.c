@@ -29,6 +29,7 @@
 #include "postgres.h"
 
 #include "access/xact.h"
+#include "access/xlog.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
@@ -39,6 +40,7 @@
 #include "utils/hsearch.h"
 #include "utils/memutils.h"
 #include "utils/resowner.h"
+#include "utils/tuplestore.h"
 
 #include "migr.h"
 #include "tenant/tenant.h"
@@ -72,6 +74,11 @@ static MigrQuery q_queue = {
 	" WHERE tenant OPERATOR(pg_catalog.=) $1"
 	"   AND state OPERATOR(pg_catalog.=) ANY (ARRAY['queued', 'running', 'failed'])"
 	" ORDER BY state OPERATOR(pg_catalog.=) 'failed' DESC, id LIMIT 1",
+	1, {TEXTOID}, NULL
+};
+
+static MigrQuery q_target = {
+	"SELECT target FROM migr.tenant WHERE tenant OPERATOR(pg_catalog.=) $1",
 	1, {TEXTOID}, NULL
 };
 
@@ -167,6 +174,45 @@ tenant_target_kept(FunctionCallInfo fcinfo, TenantCallKind kind)
 }
 
 /*
+ * tenant_record_needed
+ *		Whether a move must bring the tenant's row up to date: when it
+ *		returned rows (it applied, queued, reverted or stamped something),
+ *		or, on a primary, when the row is missing or keeps another target.
+ *		A no-op reads one row and writes nothing, so that upgrading every
+ *		tenant at each deploy costs little when nothing is pending, and
+ *		works on a standby.
+ */
+static bool
+tenant_record_needed(FunctionCallInfo fcinfo, const char *tenant,
+					 const char *target)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	MigrCatalogUser save;
+	Datum		values[1];
+	bool		needed;
+
+	if (rsinfo != NULL && IsA(rsinfo, ReturnSetInfo) &&
+		rsinfo->setResult != NULL &&
+		tuplestore_tuple_count(rsinfo->setResult) > 0)
+		return true;
+	if (RecoveryInProgress())
+		return false;
+	catalog_connect();
+	values[0] = CStringGetTextDatum(tenant);
+	catalog_become_owner(&save);
+	catalog_run_expect(&q_target, values, NULL, SPI_OK_SELECT,
+					   "read tenant \"%s\"", tenant);
+	catalog_restore_user(&save);
+	needed = SPI_processed == 0 ||
+		(target != NULL &&
+		 (SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1) == NULL ||
+		  strcmp(SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1),
+				 target) != 0));
+	catalog_finish();
+	return needed;
+}
+
+/*
  * tenant_call
  *		Call impl, the shared version of a SQL function, for the tenant
  *		named by argument argno (absent or NULL: the shared applied set, and
@@ -194,7 +240,7 @@ tenant_call(FunctionCallInfo fcinfo, int argno, TenantCallKind kind,
 	PG_TRY();
 	{
 		result = impl(fcinfo);
-		if (kind != TENANT_LOOK)
+		if (kind != TENANT_LOOK && tenant_record_needed(fcinfo, tenant, target))
 		{
 			catalog_connect();
 			tenant_record(tenant, target);
