@@ -61,6 +61,11 @@ SELECT tenant, current, pending, state FROM migr_tenants();
 SELECT tenant, action, revision, target, outcome FROM migr.log
  WHERE tenant IS NOT NULL ORDER BY id;
 
+-- a revision a tenant applied is immutable, as one the shared set applied
+SELECT migr_define('t1', NULL, 'CREATE TABLE item (id bigint PRIMARY KEY)',
+                   'DROP TABLE item', branch_labels => '{tenant}');
+\echo :SQLSTATE
+
 -- a failed tenant upgrade leaves nothing behind
 SELECT migr_define('t3', '{t2}', 'ALTER TABLE item ADD COLUMN broken nosuchtype',
                    'ALTER TABLE item DROP COLUMN broken');

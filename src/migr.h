@@ -350,6 +350,7 @@ extern void tenant_reconcile(void);
 extern bool tenant_rollouts_pending(void);
 extern void tenant_record(const char *tenant, const char *target);
 extern void tenant_record_failure(const char *tenant, const char *error);
+extern bool tenant_using_revision(const char *id, char **tenant);
 
 /* revfile.c */
 extern MigrRevDef *revfile_parse(const char *text);

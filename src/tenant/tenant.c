@@ -82,6 +82,17 @@ static MigrQuery q_target = {
 	1, {TEXTOID}, NULL
 };
 
+/* a tenant that applied (or partially applied) a revision */
+static MigrQuery q_using = {
+	"SELECT tenant FROM migr.tenant_applied"
+	" WHERE revision OPERATOR(pg_catalog.=) $1"
+	" UNION ALL "
+	"SELECT tenant FROM migr.tenant_partial"
+	" WHERE revision OPERATOR(pg_catalog.=) $1"
+	" LIMIT 1",
+	1, {TEXTOID}, NULL
+};
+
 static MigrQuery q_list = {
 	"SELECT tenant, current, target, state, error, updated_at"
 	"  FROM migr.tenant ORDER BY tenant",
@@ -330,6 +341,34 @@ tenant_record_failure(const char *tenant, const char *error)
 	catalog_run_expect(&q_failure, values, NULL, SPI_OK_INSERT,
 					   "record the failure of tenant \"%s\"", tenant);
 	catalog_restore_user(&save);
+}
+
+/*
+ * tenant_using_revision
+ *		Whether some tenant applied a revision, or applied part of it (its
+ *		name in *tenant): then the revision is immutable, as one the shared
+ *		set applied is (define.c).  Must run inside SPI.
+ */
+bool
+tenant_using_revision(const char *id, char **tenant)
+{
+	MigrCatalogUser save;
+	Datum		values[1];
+	bool		found;
+
+	*tenant = NULL;
+	if (!catalog_has_tenants())
+		return false;
+	values[0] = CStringGetTextDatum(id);
+	catalog_become_owner(&save);
+	catalog_run_expect(&q_using, values, NULL, SPI_OK_SELECT,
+					   "read the tenants of revision \"%s\"", id);
+	catalog_restore_user(&save);
+	found = SPI_processed > 0;
+	if (found)
+		*tenant = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+	SPI_freetuptable(SPI_tuptable);
+	return found;
 }
 
 /*

@@ -173,4 +173,23 @@ SELECT tenant || ':' || action || ':' || revision FROM migr.log
  WHERE tenant = 'c0001' ORDER BY id DESC LIMIT 1}), 'c0001:downgrade:r1',
 	'migr.log names the tenant');
 
+# ALTER EXTENSION UPDATE from 1.1 gives the functions a tenant argument
+# (new signatures) and grants again what the owner had granted on them
+$node->safe_psql($db, q{CREATE DATABASE old11; CREATE ROLE deployer});
+$node->safe_psql('old11', q{
+CREATE EXTENSION migr VERSION '1.1';
+GRANT EXECUTE ON FUNCTION migr_upgrade(text) TO deployer;
+GRANT EXECUTE ON FUNCTION migr_stamp(text) TO deployer;
+REVOKE EXECUTE ON FUNCTION migr_current() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION migr_current() TO deployer;
+ALTER EXTENSION migr UPDATE;
+});
+is($node->safe_psql('old11', q{
+SELECT string_agg(f, ',' ORDER BY f) FROM unnest(ARRAY[
+  'migr_upgrade(text,text)', 'migr_stamp(text,text)', 'migr_downgrade(text,text)',
+  'migr_current(text)']) f
+ WHERE has_function_privilege('deployer', f, 'EXECUTE')}),
+	'migr_current(text),migr_stamp(text,text),migr_upgrade(text,text)',
+	'the update grants again on the new signatures what was granted on the old ones');
+
 done_testing();
