@@ -34,7 +34,7 @@ KEEP=${KEEP:-0}
 for v in TENANTS ROLL RUNS PORT; do
 	[[ ${!v} =~ ^[1-9][0-9]*$ ]] || { echo "tenants.sh: $v must be a positive integer" >&2; exit 64; }
 done
-(( TENANTS >= 2 * ROLL + 1000 )) || { echo "tenants.sh: TENANTS must be at least 2*ROLL+1000" >&2; exit 64; }
+(( TENANTS >= 2 * ROLL + 1100 )) || { echo "tenants.sh: TENANTS must be at least 2*ROLL+1100" >&2; exit 64; }
 
 source "$ROOT/tools/setup.sh"
 migr_setup
@@ -57,7 +57,7 @@ migr_start_cluster "$WORK/data" "$WORK/server.log" || exit 1
 psqlq() { migr_as_pg "$PG_BINDIR/psql" -X -q -A -t -v ON_ERROR_STOP=1 -h "$WORK" -p "$PORT" -d postgres "$@"; }
 say() { printf '%s\n' "$*"; }
 # median, min and max of the numbers on stdin
-stats() { sort -g | awk '{a[NR]=$1} END {printf "%.2f %.2f %.2f", a[int((NR+1)/2)], a[1], a[NR]}'; }
+stats() { sort -g | awk '{a[NR]=$1} END {printf "%.2f %.2f %.2f\n", a[int((NR+1)/2)], a[1], a[NR]}'; }
 # times (ms) of RUNS runs of a query, one psql session, after one warm-up
 timings()
 {

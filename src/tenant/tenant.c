@@ -99,10 +99,21 @@ static MigrQuery q_list = {
 	0, {0}, NULL
 };
 
-/* pending revisions of the tenants that share a current set and target */
+/*
+ * pending revisions of the tenants that share a current set and target,
+ * keyed by the bytes of both as stored (no output functions per row)
+ */
+#define TENANT_KEY_BYTES 1020
+
+typedef struct PendingKey
+{
+	int32		len;
+	char		bytes[TENANT_KEY_BYTES];
+} PendingKey;
+
 typedef struct PendingEntry
 {
-	char		key[1024];		/* current revisions and target */
+	PendingKey	key;
 	int			pending;		/* -1: unknown */
 } PendingEntry;
 
@@ -443,28 +454,119 @@ tenant_pending(MigrGraph *g, Datum current, const char *target)
 	return n;
 }
 
+/* migr_tenants()'s rows, straight from the executor (no SPI tuple table) */
+typedef struct TenantReceiver
+{
+	DestReceiver pub;
+	ReturnSetInfo *rsinfo;
+	MigrGraph  *g;
+	HTAB	   *cache;
+	PendingKey *key;
+	PendingKey *last;
+	int			last_pending;
+} TenantReceiver;
+
+/*
+ * tenant_row_pending
+ *		The pending count of a tenant's row, from the cache when a tenant
+ *		with the same current set and target was seen.
+ */
+static int
+tenant_row_pending(TenantReceiver *tr, Datum current, Datum target,
+				   bool target_null)
+{
+	struct varlena *cur = PG_DETOAST_DATUM_PACKED(current);
+	struct varlena *tgt = target_null ? NULL : PG_DETOAST_DATUM_PACKED(target);
+	int			clen = VARSIZE_ANY_EXHDR(cur);
+	int			tlen = tgt ? VARSIZE_ANY_EXHDR(tgt) : 0;
+	const char *tname = target_null ? "heads" : NULL;
+	PendingKey *key = tr->key;
+	PendingEntry *e;
+	bool		found;
+
+	if (tlen + 1 + clen > TENANT_KEY_BYTES)
+		return tenant_pending(tr->g, current,
+							  tname ? tname : TextDatumGetCString(target));
+
+	/* a fleet is mostly alike: the previous row's answer first */
+	if (tr->last->len == tlen + 1 + clen &&
+		memcmp(tr->last->bytes, tgt ? VARDATA_ANY(tgt) : "", tlen) == 0 &&
+		tr->last->bytes[tlen] == (target_null ? '\001' : '\0') &&
+		memcmp(tr->last->bytes + tlen + 1, VARDATA_ANY(cur), clen) == 0)
+		return tr->last_pending;
+
+	memset(key, 0, sizeof(PendingKey));
+	key->len = tlen + 1 + clen;
+	if (tlen > 0)
+		memcpy(key->bytes, VARDATA_ANY(tgt), tlen);
+	key->bytes[tlen] = target_null ? '\001' : '\0';
+	memcpy(key->bytes + tlen + 1, VARDATA_ANY(cur), clen);
+	e = hash_search(tr->cache, key, HASH_ENTER, &found);
+	if (!found)
+		e->pending = tenant_pending(tr->g, current,
+									tname ? tname : TextDatumGetCString(target));
+	memcpy(tr->last, key, sizeof(PendingKey));
+	tr->last_pending = e->pending;
+	return e->pending;
+}
+
+static bool
+tenant_receive(TupleTableSlot *slot, DestReceiver *self)
+{
+	TenantReceiver *tr = (TenantReceiver *) self;
+	Datum		values[6];
+	bool		nulls[6];
+	int			pending;
+
+	CHECK_FOR_INTERRUPTS();
+	slot_getallattrs(slot);
+	/* tenant, current, target, state, error, updated_at */
+	values[0] = slot->tts_values[0];
+	nulls[0] = slot->tts_isnull[0];
+	values[1] = slot->tts_values[1];
+	nulls[1] = slot->tts_isnull[1];
+	pending = tenant_row_pending(tr, slot->tts_values[1], slot->tts_values[2],
+								 slot->tts_isnull[2]);
+	values[2] = Int32GetDatum(pending);
+	nulls[2] = (pending < 0);
+	memcpy(&values[3], &slot->tts_values[3], sizeof(Datum) * 3);
+	memcpy(&nulls[3], &slot->tts_isnull[3], sizeof(bool) * 3);
+	tuplestore_putvalues(tr->rsinfo->setResult, tr->rsinfo->setDesc, values,
+						 nulls);
+	return true;
+}
+
+static void
+tenant_receiver_startup(DestReceiver *self, int operation, TupleDesc typeinfo)
+{
+}
+
+static void
+tenant_receiver_shutdown(DestReceiver *self)
+{
+}
+
 /*
  * migr_tenants() returns table (tenant, current, pending, state, error,
  *		updated_at)
- *		Every tenant, from migr.tenant in one scan of its primary key.
- *		pending counts the revisions an upgrade to the tenant's latest
- *		target ("heads" if it never had one) would apply; it is computed
- *		here, once for each distinct current set and target, rather than
- *		kept on each row: a new revision would otherwise have to touch
- *		every tenant's row.
+ *		Every tenant, from migr.tenant in one scan of its primary key, the
+ *		rows handed by the executor straight to the result.  pending counts
+ *		the revisions an upgrade to the tenant's latest target ("heads" if
+ *		it never had one) would apply; it is computed here, once for each
+ *		distinct current set and target, rather than kept on each row: a
+ *		new revision would otherwise have to touch every tenant's row.
  */
 Datum
 migr_tenants(PG_FUNCTION_ARGS)
 {
+	static SPIPlanPtr plan = NULL;
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	MigrCatalogUser save;
-	MigrGraph  *g;
+	TenantReceiver tr;
 	HASHCTL		ctl;
-	HTAB	   *cache;
-	SPITupleTable *tt;
-	uint64		n;
-	uint64		i;
+	SPIExecuteOptions options;
 	const char *prev;
+	int			nest;
 
 	InitMaterializedSRF(fcinfo, 0);
 	catalog_connect();
@@ -474,57 +576,47 @@ migr_tenants(PG_FUNCTION_ARGS)
 		return (Datum) 0;
 	}
 	prev = catalog_set_tenant(NULL);
-	g = catalog_load_graph();
+	memset(&tr, 0, sizeof(tr));
+	tr.g = catalog_load_graph();
 	catalog_set_tenant(prev);
 
 	memset(&ctl, 0, sizeof(ctl));
-	ctl.keysize = sizeof(((PendingEntry *) NULL)->key);
+	ctl.keysize = sizeof(PendingKey);
 	ctl.entrysize = sizeof(PendingEntry);
 	ctl.hcxt = CurrentMemoryContext;
-	cache = hash_create("migr tenants pending", 64, &ctl,
-						HASH_ELEM | HASH_STRINGS | HASH_CONTEXT);
+	tr.cache = hash_create("migr tenants pending", 64, &ctl,
+						   HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+	tr.key = palloc(sizeof(PendingKey));
+	tr.last = palloc0(sizeof(PendingKey));
+	tr.last->len = -1;
+	tr.last_pending = -1;
+	tr.rsinfo = rsinfo;
+	tr.pub.receiveSlot = tenant_receive;
+	tr.pub.rStartup = tenant_receiver_startup;
+	tr.pub.rShutdown = tenant_receiver_shutdown;
+	tr.pub.rDestroy = tenant_receiver_shutdown;
+	tr.pub.mydest = DestNone;
 
+	/* through the primary key, however the planner judges the table */
+	nest = NewGUCNestLevel();
+	(void) set_config_option("enable_seqscan", "off", PGC_USERSET,
+							 PGC_S_SESSION, GUC_ACTION_SAVE, true, 0, false);
 	catalog_become_owner(&save);
-	catalog_run_expect(&q_list, NULL, NULL, SPI_OK_SELECT, "read migr.tenant");
-	catalog_restore_user(&save);
-	tt = SPI_tuptable;
-	n = SPI_processed;
-	for (i = 0; i < n; i++)
+	if (plan == NULL)
 	{
-		HeapTuple	tup = tt->vals[i];
-		Datum		values[6];
-		bool		nulls[6];
-		char	   *target = SPI_getvalue(tup, tt->tupdesc, 3);
-		char	   *key;
-		PendingEntry *e;
-		bool		found;
-		int			pending;
+		SPIPlanPtr	p = SPI_prepare(q_list.sql, 0, NULL);
 
-		CHECK_FOR_INTERRUPTS();
-		values[0] = SPI_getbinval(tup, tt->tupdesc, 1, &nulls[0]);
-		values[1] = SPI_getbinval(tup, tt->tupdesc, 2, &nulls[1]);
-		values[3] = SPI_getbinval(tup, tt->tupdesc, 4, &nulls[3]);
-		values[4] = SPI_getbinval(tup, tt->tupdesc, 5, &nulls[4]);
-		values[5] = SPI_getbinval(tup, tt->tupdesc, 6, &nulls[5]);
-		if (target == NULL)
-			target = "heads";
-		key = psprintf("%s %s", target, SPI_getvalue(tup, tt->tupdesc, 2));
-		if (strlen(key) < sizeof(((PendingEntry *) NULL)->key))
-		{
-			e = hash_search(cache, key, HASH_ENTER, &found);
-			if (!found)
-				e->pending = tenant_pending(g, values[1], target);
-			pending = e->pending;
-		}
-		else
-			pending = tenant_pending(g, values[1], target);
-		pfree(key);
-		values[2] = Int32GetDatum(pending);
-		nulls[2] = (pending < 0);
-		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values,
-							 nulls);
+		if (p == NULL || SPI_keepplan(p) != 0)
+			elog(ERROR, "could not prepare \"%s\"", q_list.sql);
+		plan = p;
 	}
-	SPI_freetuptable(tt);
+	memset(&options, 0, sizeof(options));
+	options.dest = (DestReceiver *) &tr;
+	options.read_only = false;
+	if (SPI_execute_plan_extended(plan, &options) < 0)
+		elog(ERROR, "could not read migr.tenant");
+	catalog_restore_user(&save);
+	AtEOXact_GUC(true, nest);
 	catalog_finish();
 	return (Datum) 0;
 }
