@@ -54,7 +54,7 @@ printf 'max_locks_per_transaction = 1024\nautovacuum = off\nshared_buffers = 256
 	migr_as_pg tee -a "$WORK/data/postgresql.conf" >/dev/null
 migr_start_cluster "$WORK/data" "$WORK/server.log" || exit 1
 
-psqlq() { migr_as_pg "$PG_BINDIR/psql" -X -q -A -t -v ON_ERROR_STOP=1 -h "$WORK" -p "$PORT" -d postgres "$@"; }
+psqlq() { migr_as_pg env PGOPTIONS="-c client_min_messages=warning" "$PG_BINDIR/psql" -X -q -A -t -v ON_ERROR_STOP=1 -h "$WORK" -p "$PORT" -d postgres "$@"; }
 say() { printf '%s\n' "$*"; }
 # median, min and max of the numbers on stdin
 stats() { sort -g | awk '{a[NR]=$1} END {printf "%.2f %.2f %.2f\n", a[int((NR+1)/2)], a[1], a[NR]}'; }
@@ -70,7 +70,7 @@ tname() { printf 'c%05d' "$1"; }
 
 say "== bench/tenants.sh: $TENANTS tenants, rollouts over $ROLL, $RUNS runs ($(date -u +%FT%TZ))"
 psqlq -c 'CREATE EXTENSION migr' || exit 1
-psqlq <<'SQL' || exit 1
+psqlq >/dev/null <<'SQL' || exit 1
 SELECT migr_define('t1', NULL, 'CREATE TABLE ev (id int NOT NULL, v int)', 'DROP TABLE ev',
                    branch_labels => '{tenant}');
 SQL
@@ -106,7 +106,7 @@ say "target: under 50 ms each -> $(awk -v a="$t_med" -v b="$h_med" 'BEGIN{print 
 # ---------------------------------------------------------------- 2. rollout
 say
 say "-- 2. one revision (a column with a default, an index built concurrently) over $ROLL tenants"
-psqlq <<'SQL' || exit 1
+psqlq >/dev/null <<'SQL' || exit 1
 SET migr.lint = 'off';
 SELECT migr_define('r1', ARRAY['t1'],
   $$ALTER TABLE ev ADD COLUMN flag int NOT NULL DEFAULT 7;

@@ -30,6 +30,7 @@
 #include "postgres.h"
 
 #include "access/genam.h"
+#include "access/xact.h"
 #include "access/xlog.h"
 #include "access/relation.h"
 #include "access/htup_details.h"
@@ -322,6 +323,7 @@ static bool catalog_lock_tag(uint16 field4, bool wait);
 static void catalog_check_caller(const char *fname);
 static void catalog_bump_state(void);
 static Datum *catalog_tenant_args(Datum *values, int n);
+static void catalog_tenant_xact_end(XactEvent event, void *arg);
 
 /*
  * The tenant whose applied set the catalog functions read and write, or
@@ -338,10 +340,31 @@ static const char *catalog_tenant_name = NULL;
 const char *
 catalog_set_tenant(const char *tenant)
 {
+	static bool registered = false;
 	const char *prev = catalog_tenant_name;
 
+	if (!registered && !IsBackgroundWorker)
+	{
+		RegisterXactCallback(catalog_tenant_xact_end, NULL);
+		registered = true;
+	}
 	catalog_tenant_name = tenant;
 	return prev;
+}
+
+/*
+ * catalog_tenant_xact_end
+ *		A safety net: in a client's backend no call leaves a tenant set past
+ *		its transaction, whatever error went through it.  (A worker sets
+ *		its tenant for its whole session.)
+ */
+static void
+catalog_tenant_xact_end(XactEvent event, void *arg)
+{
+	if (event == XACT_EVENT_COMMIT || event == XACT_EVENT_ABORT ||
+		event == XACT_EVENT_PARALLEL_COMMIT ||
+		event == XACT_EVENT_PARALLEL_ABORT || event == XACT_EVENT_PREPARE)
+		catalog_tenant_name = NULL;
 }
 
 const char *

@@ -328,6 +328,7 @@ static void job_split_error(char *error, char **detail, char **hint);
 static void job_clear_xmin(void);
 static bool job_pending(List **revisions, List **messages, bool notice);
 static void job_reconcile_queues(void);
+static void job_launch_for(const char *tenant, Oid roleid);
 static void job_show_partial(List *partials, const char *job, Datum *error,
 							 bool *isnull);
 
@@ -686,6 +687,26 @@ job_reconcile(void)
 }
 
 /*
+ * job_launch_for
+ *		job_launch() for a tenant's queue (NULL: the shared one).
+ */
+static void
+job_launch_for(const char *tenant, Oid roleid)
+{
+	const char *prev = catalog_set_tenant(tenant);
+
+	PG_TRY();
+	{
+		(void) job_launch(roleid, InvalidFullTransactionId);
+	}
+	PG_FINALLY();
+	{
+		catalog_set_tenant(prev);
+	}
+	PG_END_TRY();
+}
+
+/*
  * job_reconcile_queues
  *		job_reconcile() where each tenant has a queue of its own: start a
  *		worker for every queue whose first unfinished job has none.
@@ -711,7 +732,6 @@ job_reconcile_queues(void)
 		bool		isnull;
 		int			pid = DatumGetInt32(SPI_getbinval(tup, tt->tupdesc, 3,
 													  &isnull));
-		const char *prev;
 
 		if (strcmp(SPI_getvalue(tup, tt->tupdesc, 2), "failed") == 0)
 			continue;			/* that queue is stopped */
@@ -720,10 +740,8 @@ job_reconcile_queues(void)
 		ereport(LOG,
 				(errmsg("migr: resuming background jobs whose worker is gone"),
 				 tenant ? errdetail("They belong to tenant \"%s\".", tenant) : 0));
-		prev = catalog_set_tenant(tenant);
-		(void) job_launch(get_role_oid(SPI_getvalue(tup, tt->tupdesc, 4), true),
-						  InvalidFullTransactionId);
-		catalog_set_tenant(prev);
+		job_launch_for(tenant,
+					   get_role_oid(SPI_getvalue(tup, tt->tupdesc, 4), true));
 	}
 	SPI_freetuptable(tt);
 }
@@ -741,12 +759,18 @@ job_pending_all(void)
 	List	   *messages;
 	MigrCatalogUser save;
 	bool		isnull;
-	bool		waiting;
+	volatile bool waiting = false;
 	const char *prev = catalog_set_tenant(NULL);
 
-	/* an error here ends the call, whose caller puts the tenant back */
-	waiting = job_pending_quiet(&revisions, &messages);
-	catalog_set_tenant(prev);
+	PG_TRY();
+	{
+		waiting = job_pending_quiet(&revisions, &messages);
+	}
+	PG_FINALLY();
+	{
+		catalog_set_tenant(prev);
+	}
+	PG_END_TRY();
 	if (waiting || !job_tenant_queues())
 		return waiting;
 	catalog_become_owner(&save);
@@ -1243,17 +1267,24 @@ migr_retry(PG_FUNCTION_ARGS)
 		SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3) : NULL;
 	SPI_freetuptable(SPI_tuptable);
 	prev = catalog_set_tenant(tenant);
-	values[0] = Int32GetDatum(job_launch(get_role_oid(role, false),
-										 GetTopFullTransactionId()));
-	catalog_become_owner(&save);
-	if (job_tenant_queues())
-		job_run_tenant(&q_t_set_pid, values, NULL, 1, SPI_OK_UPDATE,
-					   "record the worker of the queued jobs");
-	else
-		catalog_run_expect(&q_set_pid, values, NULL, SPI_OK_UPDATE,
+	PG_TRY();
+	{
+		values[0] = Int32GetDatum(job_launch(get_role_oid(role, false),
+											 GetTopFullTransactionId()));
+		catalog_become_owner(&save);
+		if (job_tenant_queues())
+			job_run_tenant(&q_t_set_pid, values, NULL, 1, SPI_OK_UPDATE,
 						   "record the worker of the queued jobs");
-	catalog_restore_user(&save);
-	catalog_set_tenant(prev);
+		else
+			catalog_run_expect(&q_set_pid, values, NULL, SPI_OK_UPDATE,
+							   "record the worker of the queued jobs");
+		catalog_restore_user(&save);
+	}
+	PG_FINALLY();
+	{
+		catalog_set_tenant(prev);
+	}
+	PG_END_TRY();
 	catalog_finish();
 	PG_RETURN_VOID();
 }

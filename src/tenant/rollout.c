@@ -49,6 +49,7 @@
 #include "utils/acl.h"
 #include "utils/builtins.h"
 #include "utils/guc.h"
+#include "utils/inval.h"
 #include "utils/memutils.h"
 #include "utils/snapmgr.h"
 
@@ -147,6 +148,9 @@ static MigrQuery q_extschema = {
 	" WHERE e.extname OPERATOR(pg_catalog.=) 'migr'",
 	0, {0}, NULL, true
 };
+
+/* tenants a worker upgrades between two resets of its caches */
+#define ROLLOUT_CACHE_RESET 50
 
 /* the rollout a worker works on, in its long-lived context */
 typedef struct Rollout
@@ -593,6 +597,7 @@ migr_rollout_main(Datum main_arg)
 	Rollout		r;
 	MemoryContext tenantcxt;
 	FullTransactionId fxid;
+	uint64		done = 0;
 
 	memcpy(&args, MyBgworkerEntry->bgw_extra, sizeof(args));
 	pqsignal(SIGHUP, SignalHandlerForConfigReload);
@@ -641,6 +646,26 @@ migr_rollout_main(Datum main_arg)
 		MemoryContextSwitchTo(worker_context());
 		MemoryContextReset(tenantcxt);
 		pfree(tenant);
+
+		/*
+		 * Every tenant's tables enter this backend's relation and catalog
+		 * caches, which the server never shrinks: forget them now and then,
+		 * so that a worker's memory does not grow with the number of
+		 * tenants it upgrades (what is still needed is read again).
+		 */
+		if (++done % ROLLOUT_CACHE_RESET == 0)
+		{
+			StartTransactionCommand();
+			InvalidateSystemCaches();
+			CommitTransactionCommand();
+		}
+
+		/*
+		 * A client's backend hands its table statistics over when idle; a
+		 * worker must do it itself, or their pending entries (one per table
+		 * of every tenant) pile up in its memory.
+		 */
+		pgstat_report_stat(false);
 	}
 	rollout_finish(&r);
 	pgstat_report_activity(STATE_IDLE, NULL);

@@ -291,7 +291,7 @@ tenant_record(const char *tenant, const char *target)
 {
 	MigrCatalogUser save;
 	const char *prev = catalog_set_tenant(tenant);
-	MigrGraph  *g;
+	MigrGraph  *volatile g = NULL;
 	List	   *ids = NIL;
 	ListCell   *lc;
 	Datum		values[4];
@@ -299,8 +299,15 @@ tenant_record(const char *tenant, const char *target)
 	char	   *state = "done";
 	char	   *error = NULL;
 
-	g = catalog_load_graph();
-	catalog_set_tenant(prev);
+	PG_TRY();
+	{
+		g = catalog_load_graph();
+	}
+	PG_FINALLY();
+	{
+		catalog_set_tenant(prev);
+	}
+	PG_END_TRY();
 	foreach(lc, graph_current(g))
 		ids = lappend(ids, g->revs[lfirst_int(lc)].id);
 
@@ -575,10 +582,17 @@ migr_tenants(PG_FUNCTION_ARGS)
 		catalog_finish();
 		return (Datum) 0;
 	}
-	prev = catalog_set_tenant(NULL);
 	memset(&tr, 0, sizeof(tr));
-	tr.g = catalog_load_graph();
-	catalog_set_tenant(prev);
+	prev = catalog_set_tenant(NULL);
+	PG_TRY();
+	{
+		tr.g = catalog_load_graph();
+	}
+	PG_FINALLY();
+	{
+		catalog_set_tenant(prev);
+	}
+	PG_END_TRY();
 
 	memset(&ctl, 0, sizeof(ctl));
 	ctl.keysize = sizeof(PendingKey);
