@@ -950,8 +950,17 @@ worker_run_queue(Oid roleid)
 {
 	WorkerJob	job;
 	bool		finished = true;
+	bool		handed_over = false;
+	MemoryContext outer = worker_context();
 
-	(void) worker_context();
+	/*
+	 * What the jobs need (their scripts, split) lives in a context of this
+	 * queue's, gone when it is done: a rollout worker runs the queues of
+	 * thousands of tenants.
+	 */
+	worker_cxt = AllocSetContextCreate(outer, "migr worker queue",
+									   ALLOCSET_DEFAULT_SIZES);
+	MemoryContextSwitchTo(worker_cxt);
 	worker_take_lock();
 	for (;;)
 	{
@@ -975,7 +984,9 @@ worker_run_queue(Oid roleid)
 			StartTransactionCommand();
 			(void) job_launch(job.roleid, InvalidFullTransactionId);
 			CommitTransactionCommand();
-			return false;
+			finished = false;
+			handed_over = true;
+			break;
 		}
 		if (!worker_try_job(&job))
 		{
@@ -983,7 +994,11 @@ worker_run_queue(Oid roleid)
 			break;				/* the queue is stopped */
 		}
 	}
-	catalog_unlock_session();
+	if (!handed_over)
+		catalog_unlock_session();
+	MemoryContextSwitchTo(outer);
+	MemoryContextDelete(worker_cxt);
+	worker_cxt = outer;
 	return finished;
 }
 
