@@ -64,7 +64,7 @@ like($err, qr/index built as session_user postgres, current_user postgres/,
 	'must_be_app() fails for the superuser');
 is( $node->safe_psql($db, q{
 SELECT has_function_privilege('app', 'migr_define(text, text[], text, text, text, text[], text[], text)', 'EXECUTE')
-    || '/' || has_function_privilege('app', 'migr_upgrade(text)', 'EXECUTE')
+    || '/' || has_function_privilege('app', 'migr_upgrade(text, text)', 'EXECUTE')
     || '/' || (SELECT rolsuper OR rolcreaterole OR rolcreatedb FROM pg_roles WHERE rolname = 'app')}),
 	'false/true/false',
 	'app may only run migr_upgrade');
