@@ -48,10 +48,13 @@ CREATE TABLE migr.tenant (
         CHECK (state OPERATOR(pg_catalog.=) ANY (ARRAY['new', 'queued', 'running', 'done', 'failed'])),
     error      text,
     rollout    bigint,                      -- the latest rollout that named it
-    worker_pid integer,                     -- the rollout worker upgrading it
+    worker_pid integer,                     -- the rollout worker upgrading (or that upgraded) it
     updated_at timestamptz NOT NULL
 );
 COMMENT ON TABLE migr.tenant IS 'tenants (schemas with an applied set of their own): current revisions, rollout state and error';
+-- a rollout's workers claim their next tenant through this small index
+CREATE INDEX tenant_unfinished_idx ON migr.tenant (rollout, tenant)
+    WHERE state OPERATOR(pg_catalog.=) ANY (ARRAY['queued', 'running']);
 
 CREATE TABLE migr.tenant_applied (
     tenant     text        NOT NULL,   -- its row in migr.tenant comes with the move

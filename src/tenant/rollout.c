@@ -17,12 +17,13 @@
  * right after (worker.c), under the tenant's migr lock.
  *
  * Everything a rollout needs is in tables, so nothing is lost with a
- * worker: when no worker of a running rollout is alive (a crash, a restart,
- * a promotion), tenant_reconcile() puts its "running" tenants back to
- * "queued" and starts its workers again; the launcher does that at server
- * start when migr is preloaded, and migr_wait() does it otherwise.  A
- * tenant whose transaction was interrupted rolled back whole, so upgrading
- * it again is always right.  No worker runs on a standby.
+ * worker: a worker takes over a tenant left "running" by a worker that is
+ * gone, and when no worker of a running rollout is alive (a crash, a
+ * restart, a promotion), tenant_reconcile() starts its workers again; the
+ * launcher does that at server start when migr is preloaded, and
+ * migr_wait() does it otherwise.  A tenant whose transaction was
+ * interrupted rolled back whole, so upgrading it again is always right.  No
+ * worker runs on a standby.
  *
  * Copyright (c) 2026, migr developers
  *
@@ -111,29 +112,39 @@ static MigrQuery q_read = {
 	1, {INT8OID}, NULL
 };
 
+/*
+ * The next tenant: a queued one, or one left running by a worker that is
+ * gone (its transaction rolled back whole).  Through migr.tenant's partial
+ * index of unfinished tenants, so that claiming stays cheap however many
+ * are done.
+ */
 static MigrQuery q_claim = {
 	"UPDATE migr.tenant SET state = 'running', worker_pid = $2,"
 	"  updated_at = pg_catalog.clock_timestamp()"
 	" WHERE tenant OPERATOR(pg_catalog.=)"
-	"       (SELECT tenant FROM migr.tenant"
-	"         WHERE rollout OPERATOR(pg_catalog.=) $1"
-	"           AND state OPERATOR(pg_catalog.=) 'queued'"
-	"         ORDER BY tenant LIMIT 1 FOR UPDATE SKIP LOCKED)"
+	"       (SELECT t.tenant FROM migr.tenant t"
+	"         WHERE t.rollout OPERATOR(pg_catalog.=) $1"
+	"           AND t.state OPERATOR(pg_catalog.=) ANY (ARRAY['queued', 'running'])"
+	"           AND (t.state OPERATOR(pg_catalog.=) 'queued'"
+	"                OR NOT EXISTS (SELECT 1 FROM pg_catalog.pg_stat_activity a"
+	"                                WHERE a.pid OPERATOR(pg_catalog.=) t.worker_pid))"
+	"         ORDER BY t.rollout, t.tenant LIMIT 1 FOR UPDATE SKIP LOCKED)"
 	" RETURNING tenant",
-	2, {INT8OID, INT4OID}, NULL, true
+	2, {INT8OID, INT4OID}, NULL
+};
+
+/* a worker records itself, so that nobody starts another in its place */
+static MigrQuery q_register = {
+	"UPDATE migr.rollout SET pids = pg_catalog.array_append(pids, $2)"
+	" WHERE id OPERATOR(pg_catalog.=) $1"
+	"   AND NOT ($2 OPERATOR(pg_catalog.=) ANY (pids))",
+	2, {INT8OID, INT4OID}, NULL
 };
 
 static MigrQuery q_running = {
 	"SELECT id, role, workers, pids FROM migr.rollout"
 	" WHERE state OPERATOR(pg_catalog.=) 'running' ORDER BY id",
 	0, {0}, NULL, true
-};
-
-static MigrQuery q_requeue = {
-	"UPDATE migr.tenant SET state = 'queued', worker_pid = NULL"
-	" WHERE rollout OPERATOR(pg_catalog.=) $1"
-	"   AND state OPERATOR(pg_catalog.=) 'running'",
-	1, {INT8OID}, NULL, true
 };
 
 static MigrQuery q_any_running = {
@@ -162,11 +173,13 @@ typedef struct Rollout
 	Oid			roleid;
 } Rollout;
 
-static ArrayType *rollout_launch(int64 id, Oid roleid, int workers);
+static ArrayType *rollout_launch(int64 id, Oid roleid, int workers,
+								 bool wait);
 static void rollout_begin(void);
 static void rollout_commit(void);
 static bool rollout_load(Rollout *r);
 static void rollout_apply_settings(Rollout *r);
+static void rollout_register(Rollout *r);
 static char *rollout_claim(Rollout *r);
 static void rollout_tenant(Rollout *r, const char *tenant);
 static void rollout_finish(Rollout *r);
@@ -177,7 +190,7 @@ static void rollout_finish(Rollout *r);
  *		current transaction to commit.  Returns their pids.
  */
 static ArrayType *
-rollout_launch(int64 id, Oid roleid, int workers)
+rollout_launch(int64 id, Oid roleid, int workers, bool wait)
 {
 	Datum	   *pids = palloc(sizeof(Datum) * workers);
 	int			i;
@@ -194,7 +207,8 @@ rollout_launch(int64 id, Oid roleid, int workers)
 		args.dboid = MyDatabaseId;
 		args.roleid = roleid;
 		args.loginid = job_login_role(roleid);
-		args.wait_xid = U64FromFullTransactionId(GetTopFullTransactionId());
+		args.wait_xid = wait ?
+			U64FromFullTransactionId(GetTopFullTransactionId()) : 0;
 		args.rollout = id;
 		job_worker_entry(&worker, "migr rollout worker", &args);
 		snprintf(worker.bgw_function_name, BGW_MAXLEN, "migr_rollout_main");
@@ -301,7 +315,8 @@ migr_upgrade_tenants(PG_FUNCTION_ARGS)
 	else
 	{
 		values[1] = PointerGetDatum(rollout_launch(id, GetUserId(),
-												   (int) Min((uint64) workers, count)));
+												   (int) Min((uint64) workers, count),
+												   true));
 		catalog_run_expect(&q_pids, values, NULL, SPI_OK_UPDATE,
 						   "record the rollout's workers");
 	}
@@ -334,10 +349,11 @@ tenant_rollouts_pending(void)
 
 /*
  * tenant_reconcile
- *		Resume the running rollouts none of whose workers is alive: their
- *		interrupted tenants are queued again, and their workers started
- *		again, waiting for this transaction.  Must run inside SPI; never
- *		on a standby.
+ *		Resume the running rollouts none of whose workers is alive: start
+ *		their workers again.  It writes nothing (so that migr_wait(), which
+ *		calls it and then waits, never holds up the workers it starts): the
+ *		new workers record themselves, and take over the tenants the old
+ *		ones left running.  Must run inside SPI; never on a standby.
  */
 void
 tenant_reconcile(void)
@@ -368,7 +384,6 @@ tenant_reconcile(void)
 		int			npids;
 		int			k;
 		bool		alive = false;
-		Datum		values[2];
 
 		deconstruct_array(pids, INT4OID, sizeof(int32), true, TYPALIGN_INT,
 						  &elems, &enulls, &npids);
@@ -379,16 +394,7 @@ tenant_reconcile(void)
 		ereport(LOG,
 				(errmsg("migr: resuming tenant rollout " INT64_FORMAT " whose workers are gone",
 						id)));
-		values[0] = Int64GetDatum(id);
-		catalog_become_owner(&save);
-		catalog_run_expect(&q_requeue, values, NULL, SPI_OK_UPDATE,
-						   "queue the tenants again");
-		catalog_restore_user(&save);
-		values[1] = PointerGetDatum(rollout_launch(id, roleid, workers));
-		catalog_become_owner(&save);
-		catalog_run_expect(&q_pids, values, NULL, SPI_OK_UPDATE,
-						   "record the rollout's workers");
-		catalog_restore_user(&save);
+		(void) rollout_launch(id, roleid, workers, false);
 	}
 	SPI_freetuptable(tt);
 }
@@ -450,6 +456,26 @@ rollout_load(Rollout *r)
 	}
 	rollout_commit();
 	return running;
+}
+
+/*
+ * rollout_register
+ *		Add this worker's pid to the rollout's.
+ */
+static void
+rollout_register(Rollout *r)
+{
+	Datum		values[2];
+	MigrCatalogUser save;
+
+	rollout_begin();
+	values[0] = Int64GetDatum(r->id);
+	values[1] = Int32GetDatum(MyProcPid);
+	catalog_become_owner(&save);
+	catalog_run_expect(&q_register, values, NULL, SPI_OK_UPDATE,
+					   "record the rollout's worker");
+	catalog_restore_user(&save);
+	rollout_commit();
 }
 
 /*
@@ -622,6 +648,7 @@ migr_rollout_main(Datum main_arg)
 	r.roleid = args.roleid;
 	if (!rollout_load(&r))
 		proc_exit(0);
+	rollout_register(&r);
 	rollout_apply_settings(&r);
 	pgstat_report_appname("migr rollout worker");
 	job_run_inline = true;

@@ -54,7 +54,7 @@ static MigrQuery q_record = {
 	" ON CONFLICT (tenant) DO UPDATE"
 	"   SET current = EXCLUDED.current,"
 	"       target = COALESCE(EXCLUDED.target, migr.tenant.target),"
-	"       state = EXCLUDED.state, error = NULL, worker_pid = NULL,"
+	"       state = EXCLUDED.state, error = NULL,"
 	"       updated_at = EXCLUDED.updated_at",
 	4, {TEXTOID, TEXTARRAYOID, TEXTOID, TEXTOID}, NULL
 };
@@ -63,7 +63,7 @@ static MigrQuery q_failure = {
 	"INSERT INTO migr.tenant (tenant, state, error, updated_at)"
 	" VALUES ($1, 'failed', $2, pg_catalog.clock_timestamp())"
 	" ON CONFLICT (tenant) DO UPDATE"
-	"   SET state = 'failed', error = EXCLUDED.error, worker_pid = NULL,"
+	"   SET state = 'failed', error = EXCLUDED.error,"
 	"       updated_at = EXCLUDED.updated_at",
 	2, {TEXTOID, TEXTOID}, NULL
 };
