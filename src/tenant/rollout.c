@@ -268,8 +268,6 @@ migr_upgrade_tenants(PG_FUNCTION_ARGS)
 		tenants = migr_array_list(PG_GETARG_ARRAYTYPE_P(1), "tenants");
 	foreach(lc, tenants)
 		tenant_check_name(lfirst(lc));
-	if (!catalog_has_tenants())
-		tenant_check_name("");	/* unreachable before 1.2: the error */
 
 	catalog_connect();
 	catalog_lock_define("migr_upgrade_tenants()");
