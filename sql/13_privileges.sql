@@ -63,8 +63,8 @@ SELECT * FROM migr.state;
 SELECT nextval('migr.revision_seq');
 RESET ROLE;
 
--- EXECUTE on migr_upgrade(text, text) is all a role needs
-GRANT EXECUTE ON FUNCTION migr_upgrade(text, text) TO migr_app;
+-- EXECUTE on migr_upgrade(text) is all a role needs
+GRANT EXECUTE ON FUNCTION migr_upgrade(text) TO migr_app;
 SET ROLE migr_app;
 SELECT revision, message FROM migr_upgrade('pv2');
 -- the scripts ran as migr_app
@@ -164,7 +164,7 @@ SET client_min_messages = warning;
 DROP SCHEMA evil CASCADE;
 DROP SCHEMA app CASCADE;
 RESET client_min_messages;
-REVOKE EXECUTE ON FUNCTION migr_upgrade(text, text) FROM migr_app;
+REVOKE EXECUTE ON FUNCTION migr_upgrade(text) FROM migr_app;
 DROP EXTENSION migr;
 
 -- default privileges of the role creating the extension reach no table of

@@ -24,7 +24,7 @@ SELECT migr_define('t2', '{t1}',
   'DROP INDEX item_ref_idx; ALTER TABLE item DROP COLUMN note');
 
 -- what a tenant's upgrade would run, and where
-SELECT * FROM migr_plan('tenant@head', tenant => 'Big Co');
+SELECT * FROM migr_plan('tenant@head', 'upgrade', tenant => 'Big Co');
 
 -- the shared set and each tenant's are apart
 SELECT revision FROM migr_upgrade('shared@head');
@@ -32,7 +32,7 @@ SELECT revision FROM migr_upgrade('tenant@head', tenant => 'Big Co');
 SELECT revision FROM migr_current();
 SELECT revision FROM migr_current(tenant => 'Big Co') ORDER BY revision;
 SELECT revision FROM migr_current(tenant => 'acme');
-SELECT revision, applied FROM migr_history(tenant => 'Big Co');
+SELECT revision, applied FROM migr_history(NULL, tenant => 'Big Co');
 SELECT revision, applied FROM migr_history('t1:', tenant => 'acme');
 SELECT count(*) FROM migr.applied;
 
@@ -84,9 +84,9 @@ SELECT * FROM migr_upgrade('head', tenant => repeat('x', 64));
 \echo :SQLSTATE
 SELECT * FROM migr_stamp('base', tenant => 'pg_catalog');
 \echo :SQLSTATE
-SELECT * FROM migr_plan('head', tenant => 'migr');
+SELECT * FROM migr_plan('head', 'upgrade', tenant => 'migr');
 \echo :SQLSTATE
-SELECT * FROM migr_history(tenant => 'information_schema');
+SELECT * FROM migr_history(NULL, tenant => 'information_schema');
 \echo :SQLSTATE
 -- a downgrade of a tenant to what it has not applied
 SELECT * FROM migr_downgrade('t2', tenant => 'Big Co');
@@ -111,15 +111,64 @@ SELECT migr_upgrade_tenants('nosuchrev');
 SELECT migr_upgrade_tenants('t1', '{}') > 0 AS started;
 SELECT state, pids, finished_at IS NOT NULL AS finished FROM migr.rollout;
 
--- what a role may do: look, but not move a tenant without EXECUTE
+-- the tenant forms are overloads: the 1.0 functions are there as they were
+SELECT p.oid::regprocedure AS function, pg_get_function_arguments(p.oid) AS arguments
+  FROM pg_proc p
+ WHERE p.proname IN ('migr_upgrade', 'migr_downgrade', 'migr_stamp',
+                     'migr_current', 'migr_history', 'migr_plan')
+ ORDER BY p.oid::regprocedure::text;
+-- each call form resolves to one of them: without tenant the 1.0 one
+-- (the 1.0 function with its default 'head': ambiguous here, two heads)
+SELECT count(*) FROM migr_upgrade();
+SELECT count(*) FROM migr_upgrade('shared@head');
+SELECT count(*) FROM migr_upgrade('t2', 'acme');
+SELECT count(*) FROM migr_upgrade('t2', tenant => 'acme');
+SELECT count(*) FROM migr_upgrade(target => 'shared@head', tenant => NULL);
+SELECT string_agg(revision, ',') FROM migr_current();
+SELECT string_agg(revision, ',') FROM migr_current('acme');
+SELECT string_agg(revision, ',') FROM migr_current(tenant => 'acme');
+SELECT string_agg(revision, ',') FROM migr_current(NULL);
+SELECT string_agg(revision || ':' || applied, ',') FROM migr_history();
+SELECT string_agg(revision || ':' || applied, ',') FROM migr_history('t1:');
+SELECT string_agg(revision || ':' || applied, ',') FROM migr_history(range => 't1:');
+SELECT string_agg(revision || ':' || applied, ',') FROM migr_history('t1:', 'acme');
+SELECT count(*) FROM migr_plan('shared@head');
+SELECT count(*) FROM migr_plan('base', 'downgrade', tenant => 'acme');
+-- the tenant form has no defaults: what comes before tenant is written out
+SELECT * FROM migr_upgrade(tenant => 'acme');
+\echo :SQLSTATE
+SELECT * FROM migr_history(tenant => 'acme');
+\echo :SQLSTATE
+SELECT * FROM migr_plan('head', tenant => 'acme');
+\echo :SQLSTATE
+SELECT * FROM migr_plan('head', NULL, tenant => 'acme');
+\echo :SQLSTATE
+
+-- what a role may do: look, but not move a tenant without EXECUTE, and
+-- EXECUTE on migr_upgrade(text) is not EXECUTE on migr_upgrade(text, text)
 CREATE ROLE migr_tenant_reader;
+GRANT EXECUTE ON FUNCTION migr_upgrade(text) TO migr_tenant_reader;
+SELECT f, has_function_privilege('public', f, 'EXECUTE') AS public,
+       has_function_privilege('migr_tenant_reader', f, 'EXECUTE') AS reader
+  FROM unnest(ARRAY['migr_upgrade(text)', 'migr_upgrade(text, text)',
+                    'migr_downgrade(text, text)', 'migr_stamp(text, text)',
+                    'migr_current(text)', 'migr_history(text, text)',
+                    'migr_plan(text, text, text)']) f;
 SET ROLE migr_tenant_reader;
 SELECT count(*) FROM migr_tenants();
+SELECT string_agg(revision, ',') FROM migr_current(tenant => 'acme');
+SELECT count(*) FROM migr_upgrade('shared@head');
 SELECT * FROM migr_upgrade('t1', tenant => 'acme');
 \echo :SQLSTATE
 SELECT migr_upgrade_tenants('t1');
 \echo :SQLSTATE
 RESET ROLE;
+-- granted separately, the tenant form is all it needs
+GRANT EXECUTE ON FUNCTION migr_upgrade(text, text) TO migr_tenant_reader;
+SET ROLE migr_tenant_reader;
+SELECT count(*) FROM migr_upgrade('t2', tenant => 'acme');
+RESET ROLE;
+REVOKE ALL ON FUNCTION migr_upgrade(text), migr_upgrade(text, text) FROM migr_tenant_reader;
 DROP ROLE migr_tenant_reader;
 
 SET client_min_messages = warning;

@@ -47,7 +47,7 @@ static Datum look_partial_message(MigrRev *r, int next);
 static Datum look_current(PG_FUNCTION_ARGS);
 static Datum look_history(PG_FUNCTION_ARGS);
 
-/* with a tenant (src/tenant/), the tenant's applied set */
+/* the 1.2 overloads with a tenant (src/tenant/): the tenant's applied set */
 Datum
 migr_current(PG_FUNCTION_ARGS)
 {

@@ -139,34 +139,17 @@ BEGIN
 END
 $$;
 
--- The tenant argument.  A new parameter is a new function (CREATE OR
--- REPLACE would add an ambiguous overload), so each is dropped and created
--- again; what the owner granted on the old one is granted again on the new
--- one (kept in a setting local to this transaction in between).
-SELECT pg_catalog.set_config('migr_update.grants', coalesce(pg_catalog.string_agg(
-           pg_catalog.format('GRANT EXECUTE ON FUNCTION %s TO %s',
-               pg_catalog.regexp_replace(p.oid::pg_catalog.regprocedure::text,
-                   '(\(\)|([^(])\))$', '\2' || CASE WHEN p.pronargs OPERATOR(pg_catalog.=) 0
-                   THEN '(text)' ELSE ', text)' END),
-               CASE WHEN a.grantee OPERATOR(pg_catalog.=) 0 THEN 'PUBLIC'
-                    ELSE pg_catalog.quote_ident(a.grantee::pg_catalog.regrole::text) END),
-           '; '), ''), true)
-  FROM pg_catalog.pg_proc p,
-       LATERAL pg_catalog.aclexplode(p.proacl) a
- WHERE p.oid OPERATOR(pg_catalog.=) ANY (ARRAY[
-           '@extschema@.migr_upgrade(text)'::pg_catalog.regprocedure,
-           '@extschema@.migr_downgrade(text)'::pg_catalog.regprocedure,
-           '@extschema@.migr_stamp(text)'::pg_catalog.regprocedure,
-           '@extschema@.migr_current()'::pg_catalog.regprocedure,
-           '@extschema@.migr_history(text)'::pg_catalog.regprocedure,
-           '@extschema@.migr_plan(text, text)'::pg_catalog.regprocedure])
-   AND a.privilege_type OPERATOR(pg_catalog.=) 'EXECUTE'
-   AND a.grantee OPERATOR(pg_catalog.<>) p.proowner;
-
-DROP FUNCTION @extschema@.migr_upgrade(text);
+-- The tenant argument.  Each function of 1.0 stays as it is (signature,
+-- grants, objects depending on it): the tenant form is an overload with
+-- tenant as a second, required parameter, so no call of 1.0 changes
+-- meaning and none becomes ambiguous (a 1.0 call has fewer arguments, and
+-- tenant => names a parameter only the overload has).  The overloads run
+-- the same C functions, which read the tenant from PG_NARGS().  They have
+-- no defaults before tenant: a default must be trailing, and one after it
+-- would make the overload a candidate for the 1.0 calls.
 CREATE FUNCTION @extschema@.migr_upgrade(
-    target text DEFAULT 'head',
-    tenant text DEFAULT NULL,
+    target text,
+    tenant text,
     OUT revision text, OUT message text, OUT ms double precision)
 RETURNS SETOF record
 AS 'MODULE_PATHNAME', 'migr_upgrade'
@@ -174,12 +157,11 @@ LANGUAGE C VOLATILE;
 -- changes state
 REVOKE ALL ON FUNCTION @extschema@.migr_upgrade(text, text) FROM PUBLIC;
 COMMENT ON FUNCTION @extschema@.migr_upgrade(text, text) IS
-    'apply every revision the target needs (to a tenant''s schema and applied set when tenant is given); one row per revision applied';
+    'apply every revision the target needs to a tenant''s schema and applied set (NULL: the shared set); one row per revision applied';
 
-DROP FUNCTION @extschema@.migr_downgrade(text);
 CREATE FUNCTION @extschema@.migr_downgrade(
     target text,
-    tenant text DEFAULT NULL,
+    tenant text,
     OUT revision text, OUT message text, OUT ms double precision)
 RETURNS SETOF record
 AS 'MODULE_PATHNAME', 'migr_downgrade'
@@ -187,12 +169,11 @@ LANGUAGE C VOLATILE;
 -- changes state
 REVOKE ALL ON FUNCTION @extschema@.migr_downgrade(text, text) FROM PUBLIC;
 COMMENT ON FUNCTION @extschema@.migr_downgrade(text, text) IS
-    'revert every applied revision above the target (of a tenant when tenant is given); one row per revision reverted';
+    'revert every revision a tenant applied above the target (NULL: the shared set); one row per revision reverted';
 
-DROP FUNCTION @extschema@.migr_stamp(text);
 CREATE FUNCTION @extschema@.migr_stamp(
     target text,
-    tenant text DEFAULT NULL,
+    tenant text,
     OUT revision text, OUT action text)
 RETURNS SETOF record
 AS 'MODULE_PATHNAME', 'migr_stamp'
@@ -200,50 +181,39 @@ LANGUAGE C VOLATILE;
 -- changes state
 REVOKE ALL ON FUNCTION @extschema@.migr_stamp(text, text) FROM PUBLIC;
 COMMENT ON FUNCTION @extschema@.migr_stamp(text, text) IS
-    'make the applied set (of a tenant when tenant is given) exactly the target and its ancestors, running no script';
+    'make a tenant''s applied set (NULL: the shared set) exactly the target and its ancestors, running no script';
 
-DROP FUNCTION @extschema@.migr_current();
 CREATE FUNCTION @extschema@.migr_current(
-    tenant text DEFAULT NULL,
+    tenant text,
     OUT revision text, OUT message text, OUT applied_at timestamptz)
 RETURNS SETOF record
 AS 'MODULE_PATHNAME', 'migr_current'
 LANGUAGE C VOLATILE;
 COMMENT ON FUNCTION @extschema@.migr_current(text) IS
-    'applied revisions (of a tenant when tenant is given) that no other applied revision needs, as a parent or through depends_on';
+    'revisions a tenant applied (NULL: the shared set) that no other applied revision needs, as a parent or through depends_on';
 
-DROP FUNCTION @extschema@.migr_history(text);
 CREATE FUNCTION @extschema@.migr_history(
-    range text DEFAULT NULL,
-    tenant text DEFAULT NULL,
+    range text,
+    tenant text,
     OUT revision text, OUT down_revision text[], OUT message text,
     OUT applied boolean, OUT applied_at timestamptz, OUT is_head boolean)
 RETURNS SETOF record
 AS 'MODULE_PATHNAME', 'migr_history'
 LANGUAGE C VOLATILE;
 COMMENT ON FUNCTION @extschema@.migr_history(text, text) IS
-    'revisions in topological order, roots first, applied or not (for a tenant when tenant is given); range is ''from:to''';
+    'revisions in topological order, roots first, applied or not by a tenant (NULL: the shared set); range is ''from:to'' (NULL: all)';
 
-DROP FUNCTION @extschema@.migr_plan(text, text);
 CREATE FUNCTION @extschema@.migr_plan(
     target text,
-    direction text DEFAULT 'upgrade',
-    tenant text DEFAULT NULL,
+    direction text,
+    tenant text,
     OUT step integer, OUT revision text, OUT statement text,
     OUT deferred boolean)
 RETURNS SETOF record
 AS 'MODULE_PATHNAME', 'migr_plan'
 LANGUAGE C VOLATILE;
 COMMENT ON FUNCTION @extschema@.migr_plan(text, text, text) IS
-    'what an upgrade or downgrade to the target (of a tenant when tenant is given) would run, statement by statement';
-
-DO $$
-BEGIN
-    IF pg_catalog.current_setting('migr_update.grants', true) OPERATOR(pg_catalog.<>) '' THEN
-        EXECUTE pg_catalog.current_setting('migr_update.grants');
-    END IF;
-END
-$$;
+    'what an upgrade or downgrade of a tenant (NULL: the shared set) to the target would run, statement by statement';
 
 CREATE FUNCTION @extschema@.migr_tenants(
     OUT tenant text, OUT current text[], OUT pending integer,

@@ -87,8 +87,9 @@ static Datum move_stamp(PG_FUNCTION_ARGS);
 static Datum move_plan(PG_FUNCTION_ARGS);
 
 /*
- * The SQL functions: for a tenant (their last argument, src/tenant/), the
- * same moves on the tenant's applied set and schema.
+ * The SQL functions, and their 1.2 overloads whose last argument is a
+ * tenant (src/tenant/): the same moves on the tenant's applied set and
+ * schema.
  */
 Datum
 migr_upgrade(PG_FUNCTION_ARGS)

@@ -30,7 +30,7 @@ my ($ret, $out, $err);
 
 $node->safe_psql($db, q{
 CREATE ROLE app LOGIN;
-GRANT EXECUTE ON FUNCTION migr_upgrade(text, text) TO app;
+GRANT EXECUTE ON FUNCTION migr_upgrade(text) TO app;
 GRANT CREATE ON SCHEMA public TO app;
 ALTER TABLE t OWNER TO app;
 
@@ -64,7 +64,7 @@ like($err, qr/index built as session_user postgres, current_user postgres/,
 	'must_be_app() fails for the superuser');
 is( $node->safe_psql($db, q{
 SELECT has_function_privilege('app', 'migr_define(text, text[], text, text, text, text[], text[], text)', 'EXECUTE')
-    || '/' || has_function_privilege('app', 'migr_upgrade(text, text)', 'EXECUTE')
+    || '/' || has_function_privilege('app', 'migr_upgrade(text)', 'EXECUTE')
     || '/' || (SELECT rolsuper OR rolcreaterole OR rolcreatedb FROM pg_roles WHERE rolname = 'app')}),
 	'false/true/false',
 	'app may only run migr_upgrade');
@@ -103,7 +103,7 @@ ok(wait_no_worker($node, $db), 'app: the worker exits');
 $node->safe_psql($db, q{
 CREATE ROLE app_owner NOLOGIN;
 GRANT app_owner TO app;
-GRANT EXECUTE ON FUNCTION migr_upgrade(text, text) TO app_owner;
+GRANT EXECUTE ON FUNCTION migr_upgrade(text) TO app_owner;
 CREATE TABLE owned (i int);
 INSERT INTO owned SELECT generate_series(1, 10000);
 ALTER TABLE owned OWNER TO app_owner;

@@ -36,7 +36,7 @@ $node->safe_psql($db, q{
 CREATE ROLE deployer LOGIN;
 CREATE ROLE owner_role NOLOGIN;
 GRANT owner_role TO deployer;
-GRANT EXECUTE ON FUNCTION migr_upgrade(text, text) TO deployer, owner_role;
+GRANT EXECUTE ON FUNCTION migr_upgrade(text) TO deployer, owner_role;
 GRANT EXECUTE ON FUNCTION
   migr_define(text, text[], text, text, text, text[], text[], text) TO deployer;
 GRANT CREATE ON SCHEMA public TO deployer, owner_role;

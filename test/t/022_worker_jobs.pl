@@ -119,7 +119,7 @@ is($node->safe_psql($db, q{SELECT count(*) FROM migr_check() WHERE code LIKE 'jo
 # --------------------------------------------------------------------
 $node->safe_psql($db, q{
 CREATE ROLE r1 LOGIN;
-GRANT EXECUTE ON FUNCTION migr_upgrade(text, text) TO r1;
+GRANT EXECUTE ON FUNCTION migr_upgrade(text) TO r1;
 CREATE TABLE rt (a int);
 INSERT INTO rt SELECT generate_series(1, 1000);
 ALTER TABLE rt OWNER TO r1;
@@ -171,7 +171,7 @@ $node->safe_psql($db, qq{SELECT migr_cancel($r1)});
 # --------------------------------------------------------------------
 $node->safe_psql($db, q{
 CREATE ROLE r2 LOGIN;
-GRANT EXECUTE ON FUNCTION migr_upgrade(text, text) TO r2;
+GRANT EXECUTE ON FUNCTION migr_upgrade(text) TO r2;
 ALTER TABLE rt OWNER TO r2;
 SELECT migr_define('r2', ARRAY['s7b'], $$CREATE INDEX CONCURRENTLY rt_a2_idx ON rt (a)$$);
 });
@@ -183,7 +183,7 @@ SELECT count(*) FROM migr_upgrade('r2');
 RESET ROLE;
 SELECT pg_terminate_backend(worker_pid) FROM migr.job WHERE revision = 'r2' AND state = 'queued';
 ALTER TABLE rt OWNER TO postgres;
-REVOKE ALL ON FUNCTION migr_upgrade(text, text) FROM r2;
+REVOKE ALL ON FUNCTION migr_upgrade(text) FROM r2;
 DROP ROLE r2;
 COMMIT;
 });

@@ -173,8 +173,9 @@ SELECT tenant || ':' || action || ':' || revision FROM migr.log
  WHERE tenant = 'c0001' ORDER BY id DESC LIMIT 1}), 'c0001:downgrade:r1',
 	'migr.log names the tenant');
 
-# ALTER EXTENSION UPDATE from 1.1 gives the functions a tenant argument
-# (new signatures) and grants again what the owner had granted on them
+# ALTER EXTENSION UPDATE from 1.1 adds the tenant forms as overloads: the
+# 1.0 functions keep their grants, a view over migr_current() survives the
+# update, and the tenant forms are granted separately
 $node->safe_psql($db, q{CREATE DATABASE old11; CREATE ROLE deployer});
 $node->safe_psql('old11', q{
 CREATE EXTENSION migr VERSION '1.1';
@@ -182,14 +183,24 @@ GRANT EXECUTE ON FUNCTION migr_upgrade(text) TO deployer;
 GRANT EXECUTE ON FUNCTION migr_stamp(text) TO deployer;
 REVOKE EXECUTE ON FUNCTION migr_current() FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION migr_current() TO deployer;
+CREATE VIEW schema_version AS SELECT revision FROM migr_current();
 ALTER EXTENSION migr UPDATE;
 });
-is($node->safe_psql('old11', q{
+my $privs = q{
 SELECT string_agg(f, ',' ORDER BY f) FROM unnest(ARRAY[
+  'migr_upgrade(text)', 'migr_stamp(text)', 'migr_downgrade(text)', 'migr_current()',
   'migr_upgrade(text,text)', 'migr_stamp(text,text)', 'migr_downgrade(text,text)',
   'migr_current(text)']) f
- WHERE has_function_privilege('deployer', f, 'EXECUTE')}),
-	'migr_current(text),migr_stamp(text,text),migr_upgrade(text,text)',
-	'the update grants again on the new signatures what was granted on the old ones');
+ WHERE has_function_privilege('deployer', f, 'EXECUTE')};
+is($node->safe_psql('old11', $privs),
+	'migr_current(),migr_current(text),migr_stamp(text),migr_upgrade(text)',
+	'the update keeps the grants on the 1.0 functions and grants nothing on the tenant forms');
+is($node->safe_psql('old11', q{SELECT count(*) FROM schema_version}), '0',
+	'a view over migr_current() survives the update');
+$node->safe_psql('old11',
+	q{GRANT EXECUTE ON FUNCTION migr_upgrade(text, text) TO deployer});
+is($node->safe_psql('old11', $privs),
+	'migr_current(),migr_current(text),migr_stamp(text),migr_upgrade(text),migr_upgrade(text,text)',
+	'the tenant form is granted on its own');
 
 done_testing();

@@ -69,7 +69,7 @@ SELECT string_agg(tenant || ':' || current::text || ':' || state, ',' ORDER BY t
   FROM migr_tenants()}), 'ten1:{tn1}:done,ten2:{tn1}:done,ten3:{tn1}:done',
 	'migr_tenants() on the standby');
 is($standby->safe_psql($db, q{
-SELECT count(*) FROM migr_history(tenant => 'ten1') WHERE applied}), '1',
+SELECT count(*) FROM migr_history(NULL, tenant => 'ten1') WHERE applied}), '1',
 	'migr_history(tenant => ...) on the standby');
 is($standby->safe_psql($db, q{SELECT string_agg(code, ',') FROM migr_check()}),
 	'multiple_heads', 'migr_check() on the standby');
