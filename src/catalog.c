@@ -30,6 +30,8 @@
 #include "postgres.h"
 
 #include "access/genam.h"
+#include "access/xact.h"
+#include "access/xlog.h"
 #include "access/relation.h"
 #include "access/htup_details.h"
 #include "access/table.h"
@@ -55,6 +57,8 @@
 #include "utils/syscache.h"
 #include "utils/rel.h"
 #include "utils/timestamp.h"
+#include "common/hashfn.h"
+#include "nodes/params.h"
 
 #include "migr.h"
 
@@ -62,6 +66,7 @@
 #define MIGR_LOCK_KEY		0x6d696772	/* "migr" */
 #define MIGR_LOCK_FIELD4	3			/* pg_advisory_* use 1 and 2 */
 #define MIGR_DEFINE_FIELD4	4			/* the definition lock */
+#define MIGR_TENANT_FIELD4	5			/* a tenant's migr lock (key2: hash) */
 
 /*
  * NB: whoever takes both takes the definition lock first (catalog_lock());
@@ -165,6 +170,80 @@ static MigrQuery plan_getdef_10 = {
 	1, {TEXTOID}, NULL
 };
 
+/*
+ * The same for a tenant (src/tenant/): its applied set and partially
+ * applied revisions live in migr.tenant_applied and migr.tenant_partial,
+ * keyed by the tenant's name, always the last parameter.
+ */
+static MigrQuery plan_t_applied_all = {
+	"SELECT revision, applied_at FROM migr.tenant_applied"
+	" WHERE tenant OPERATOR(pg_catalog.=) $1",
+	1, {TEXTOID}, NULL
+};
+
+static MigrQuery plan_t_applied = {
+	"INSERT INTO migr.tenant_applied (revision, checksum, applied_at,"
+	"  applied_by, ms, tenant)"
+	" VALUES ($1, $2, pg_catalog.clock_timestamp(), $3, $4, $5)",
+	5, {TEXTOID, TEXTOID, NAMEOID, FLOAT8OID, TEXTOID}, NULL
+};
+
+static MigrQuery plan_t_unapplied = {
+	"DELETE FROM migr.tenant_applied WHERE revision OPERATOR(pg_catalog.=) $1"
+	"   AND tenant OPERATOR(pg_catalog.=) $2",
+	2, {TEXTOID, TEXTOID}, NULL
+};
+
+static MigrQuery plan_t_partial = {
+	"INSERT INTO migr.tenant_partial (revision, checksum, next_statement,"
+	"  started_at, started_by, tenant)"
+	" VALUES ($1, $2, $3, pg_catalog.clock_timestamp(), $4, $5)"
+	" ON CONFLICT (tenant, revision) DO UPDATE"
+	"   SET next_statement = EXCLUDED.next_statement",
+	5, {TEXTOID, TEXTOID, INT4OID, NAMEOID, TEXTOID}, NULL
+};
+
+static MigrQuery plan_t_unpartial = {
+	"DELETE FROM migr.tenant_partial WHERE revision OPERATOR(pg_catalog.=) $1"
+	"   AND tenant OPERATOR(pg_catalog.=) $2",
+	2, {TEXTOID, TEXTOID}, NULL
+};
+
+static MigrQuery plan_t_partials = {
+	"SELECT p.revision, p.next_statement,"
+	"       (SELECT j.id FROM migr.job j"
+	"         WHERE j.revision OPERATOR(pg_catalog.=) p.revision"
+	"           AND j.tenant OPERATOR(pg_catalog.=) p.tenant"
+	"         ORDER BY j.id DESC LIMIT 1),"
+	"       (SELECT j.state FROM migr.job j"
+	"         WHERE j.revision OPERATOR(pg_catalog.=) p.revision"
+	"           AND j.tenant OPERATOR(pg_catalog.=) p.tenant"
+	"         ORDER BY j.id DESC LIMIT 1)"
+	"  FROM migr.tenant_partial p WHERE p.tenant OPERATOR(pg_catalog.=) $1"
+	" ORDER BY p.started_at",
+	1, {TEXTOID}, NULL
+};
+
+static MigrQuery plan_t_log = {
+	"INSERT INTO migr.log (at, role, action, revision, target, ms, outcome,"
+	"  tenant)"
+	" VALUES (pg_catalog.clock_timestamp(), $1, $2, $3, $4, $5, $6, $7)",
+	7, {NAMEOID, TEXTOID, TEXTOID, TEXTOID, FLOAT8OID, TEXTOID, TEXTOID}, NULL
+};
+
+static MigrQuery plan_t_getdef = {
+	"SELECT r.down_revision, r.depends_on, r.branch_labels, r.message, r.kind,"
+	"       r.upgrade, r.downgrade, r.checksum, a.revision IS NOT NULL,"
+	"       a.checksum, p.next_statement, p.checksum"
+	"  FROM migr.revision r"
+	"  LEFT JOIN migr.tenant_applied a ON a.revision OPERATOR(pg_catalog.=) r.id"
+	"        AND a.tenant OPERATOR(pg_catalog.=) $2"
+	"  LEFT JOIN migr.tenant_partial p ON p.revision OPERATOR(pg_catalog.=) r.id"
+	"        AND p.tenant OPERATOR(pg_catalog.=) $2"
+	" WHERE r.id OPERATOR(pg_catalog.=) $1",
+	2, {TEXTOID, TEXTOID}, NULL
+};
+
 static MigrQuery plan_label = {
 	"SELECT revision FROM migr.label WHERE label OPERATOR(pg_catalog.=) $1",
 	1, {TEXTOID}, NULL
@@ -245,6 +324,84 @@ static bool catalog_has_partial(void);
 static bool catalog_lock_tag(uint16 field4, bool wait);
 static void catalog_check_caller(const char *fname);
 static void catalog_bump_state(void);
+static Datum *catalog_tenant_args(Datum *values, int n);
+static void catalog_tenant_xact_end(XactEvent event, void *arg);
+
+/*
+ * The tenant whose applied set the catalog functions read and write, or
+ * NULL for the shared one (src/tenant/tenant.c sets it around a move of a
+ * tenant; a worker sets it for its whole session).
+ */
+static const char *catalog_tenant_name = NULL;
+
+/*
+ * catalog_set_tenant
+ *		Work on a tenant's applied set (NULL: the shared one) from now on;
+ *		returns the previous one, for the caller to put back.
+ */
+const char *
+catalog_set_tenant(const char *tenant)
+{
+	static bool registered = false;
+	const char *prev = catalog_tenant_name;
+
+	if (!registered && !IsBackgroundWorker)
+	{
+		RegisterXactCallback(catalog_tenant_xact_end, NULL);
+		registered = true;
+	}
+	catalog_tenant_name = tenant;
+	return prev;
+}
+
+/*
+ * catalog_tenant_xact_end
+ *		A safety net: in a client's backend no call leaves a tenant set past
+ *		its transaction, whatever error went through it.  (A worker sets
+ *		its tenant for its whole session.)
+ */
+static void
+catalog_tenant_xact_end(XactEvent event, void *arg)
+{
+	if (event == XACT_EVENT_COMMIT || event == XACT_EVENT_ABORT ||
+		event == XACT_EVENT_PARALLEL_COMMIT ||
+		event == XACT_EVENT_PARALLEL_ABORT || event == XACT_EVENT_PREPARE)
+		catalog_tenant_name = NULL;
+}
+
+const char *
+catalog_tenant(void)
+{
+	return catalog_tenant_name;
+}
+
+/*
+ * catalog_has_tenants
+ *		Whether migr.tenant exists: not before ALTER EXTENSION migr UPDATE
+ *		to 1.2, where nothing about tenants is recorded or read.
+ */
+bool
+catalog_has_tenants(void)
+{
+	Oid			nsp = get_namespace_oid("migr", true);
+
+	return OidIsValid(nsp) && OidIsValid(get_relname_relid("tenant", nsp));
+}
+
+/*
+ * catalog_tenant_args
+ *		values[0..n-1] followed by the tenant's name, for a tenant query.
+ */
+static Datum *
+catalog_tenant_args(Datum *values, int n)
+{
+	Datum	   *out = palloc(sizeof(Datum) * (n + 1));
+
+	if (n > 0)
+		memcpy(out, values, sizeof(Datum) * n);
+	out[n] = CStringGetTextDatum(catalog_tenant_name);
+	return out;
+}
 
 /*
  * catalog_connect / catalog_finish
@@ -450,9 +607,27 @@ static bool
 catalog_lock_tag(uint16 field4, bool wait)
 {
 	LOCKTAG		tag;
+	LOCKMODE	mode = ExclusiveLock;
+	uint32		key2 = 0;
 
-	SET_LOCKTAG_ADVISORY(tag, MyDatabaseId, MIGR_LOCK_KEY, 0, field4);
-	return LockAcquire(&tag, ExclusiveLock, false, !wait) !=
+	/*
+	 * Tenants move side by side: each has a migr lock of its own (a hash of
+	 * its name; two names that collide only take turns), and they share
+	 * the definition lock, which still keeps definitions out of every move.
+	 */
+	if (catalog_tenant_name != NULL)
+	{
+		if (field4 == MIGR_DEFINE_FIELD4)
+			mode = ShareLock;
+		else
+		{
+			field4 = MIGR_TENANT_FIELD4;
+			key2 = hash_bytes((const unsigned char *) catalog_tenant_name,
+							  strlen(catalog_tenant_name));
+		}
+	}
+	SET_LOCKTAG_ADVISORY(tag, MyDatabaseId, MIGR_LOCK_KEY, key2, field4);
+	return LockAcquire(&tag, mode, false, !wait) !=
 		LOCKACQUIRE_NOT_AVAIL;
 }
 
@@ -470,6 +645,13 @@ catalog_check_caller(const char *fname)
 				 errmsg("cannot call %s from a migration script", fname),
 				 errdetail("A revision's script runs while migr is applying or reverting revisions."),
 				 errhint("Express the dependency with down_revision or depends_on instead.")));
+	if (RecoveryInProgress())
+		ereport(ERROR,
+				(errcode(ERRCODE_READ_ONLY_SQL_TRANSACTION),
+				 errmsg("cannot execute %s on a standby server", fname),
+				 errdetail("A standby replays the primary's changes; migr's tables and the schema change only on the primary."),
+				 errhint("Run %s on the primary server; the standby follows it.",
+						 fname)));
 	PreventCommandIfReadOnly(fname);
 	PreventCommandDuringRecovery(fname);
 }
@@ -495,7 +677,7 @@ catalog_lock(const char *fname, bool moving)
 	catalog_check_caller(fname);
 	catalog_lock_tag(MIGR_DEFINE_FIELD4, true);
 	catalog_lock_tag(MIGR_LOCK_FIELD4, true);
-	if (moving)
+	if (moving && catalog_tenant_name == NULL)
 		catalog_bump_state();
 }
 
@@ -515,7 +697,7 @@ catalog_try_lock(const char *fname, bool moving)
 	catalog_lock_tag(MIGR_DEFINE_FIELD4, true);
 	if (!catalog_lock_tag(MIGR_LOCK_FIELD4, false))
 		return false;
-	if (moving)
+	if (moving && catalog_tenant_name == NULL)
 		catalog_bump_state();
 	return true;
 }
@@ -565,13 +747,25 @@ catalog_lock_define(const char *fname)
  *		The migr lock for a background worker's whole session, so that it
  *		spans the transactions of a concurrent index build.
  */
+static void
+catalog_session_tag(LOCKTAG *tag)
+{
+	if (catalog_tenant_name != NULL)
+		SET_LOCKTAG_ADVISORY(*tag, MyDatabaseId, MIGR_LOCK_KEY,
+							 hash_bytes((const unsigned char *) catalog_tenant_name,
+										strlen(catalog_tenant_name)),
+							 MIGR_TENANT_FIELD4);
+	else
+		SET_LOCKTAG_ADVISORY(*tag, MyDatabaseId, MIGR_LOCK_KEY, 0,
+							 MIGR_LOCK_FIELD4);
+}
+
 void
 catalog_lock_session(void)
 {
 	LOCKTAG		tag;
 
-	SET_LOCKTAG_ADVISORY(tag, MyDatabaseId, MIGR_LOCK_KEY, 0,
-						 MIGR_LOCK_FIELD4);
+	catalog_session_tag(&tag);
 	(void) LockAcquire(&tag, ExclusiveLock, true, false);
 }
 
@@ -580,8 +774,7 @@ catalog_unlock_session(void)
 {
 	LOCKTAG		tag;
 
-	SET_LOCKTAG_ADVISORY(tag, MyDatabaseId, MIGR_LOCK_KEY, 0,
-						 MIGR_LOCK_FIELD4);
+	catalog_session_tag(&tag);
 	(void) LockRelease(&tag, ExclusiveLock, true);
 }
 
@@ -957,9 +1150,11 @@ catalog_graph_shutdown(DestReceiver *self)
  *		Run a kept plan, handing its rows to a receiver.
  */
 static void
-catalog_stream(MigrQuery *cp, DestReceiver *dest)
+catalog_stream(MigrQuery *cp, DestReceiver *dest, Datum *values)
 {
 	SPIExecuteOptions options;
+	ParamListInfo params = NULL;
+	int			i;
 
 	if (cp->plan == NULL)
 	{
@@ -970,8 +1165,20 @@ catalog_stream(MigrQuery *cp, DestReceiver *dest)
 				 cp->sql, SPI_result_code_string(SPI_result));
 		cp->plan = plan;
 	}
+	if (cp->nargs > 0)
+	{
+		params = makeParamList(cp->nargs);
+		for (i = 0; i < cp->nargs; i++)
+		{
+			params->params[i].value = values[i];
+			params->params[i].isnull = false;
+			params->params[i].pflags = PARAM_FLAG_CONST;
+			params->params[i].ptype = cp->argtypes[i];
+		}
+	}
 	memset(&options, 0, sizeof(options));
 	options.dest = dest;
+	options.params = params;
 	/* with a receiver of our own, SPI reports SPI_OK_UTILITY for a SELECT */
 	if (SPI_execute_plan_extended(cp->plan, &options) < 0)
 		elog(ERROR, "could not run \"%s\"", cp->sql);
@@ -1003,7 +1210,7 @@ catalog_load_graph(void)
 	gr.g->revs = palloc(sizeof(MigrRev) * gr.allocated);
 
 	catalog_become_owner(&save);
-	catalog_stream(&plan_graph, (DestReceiver *) &gr);
+	catalog_stream(&plan_graph, (DestReceiver *) &gr, NULL);
 	for (i = 1; i < gr.g->nrevs; i++)
 		if (gr.g->revs[i - 1].seq > gr.g->revs[i].seq)
 			break;
@@ -1011,7 +1218,11 @@ catalog_load_graph(void)
 		qsort(gr.g->revs, gr.g->nrevs, sizeof(MigrRev), catalog_rev_cmp);
 	graph_link(gr.g);
 	gr.applied_pass = true;
-	catalog_stream(&plan_applied_all, (DestReceiver *) &gr);
+	if (catalog_tenant_name != NULL)
+		catalog_stream(&plan_t_applied_all, (DestReceiver *) &gr,
+					   catalog_tenant_args(NULL, 0));
+	else
+		catalog_stream(&plan_applied_all, (DestReceiver *) &gr, NULL);
 	catalog_restore_user(&save);
 	return gr.g;
 }
@@ -1053,7 +1264,7 @@ catalog_mark_applied_ext(const char *id, const char *checksum, double ms,
 {
 	MigrCatalogUser save;
 	Datum		values[4];
-	char		nulls[4] = {' ', ' ', ' ', ' '};
+	char		nulls[5] = {' ', ' ', ' ', ' ', ' '};
 
 	values[0] = CStringGetTextDatum(id);
 	values[1] = CStringGetTextDatum(checksum);
@@ -1063,6 +1274,18 @@ catalog_mark_applied_ext(const char *id, const char *checksum, double ms,
 		nulls[3] = 'n';
 
 	catalog_become_owner(&save);
+	if (catalog_tenant_name != NULL)
+	{
+		Datum	   *tv = catalog_tenant_args(values, 4);
+
+		catalog_run_expect(&plan_t_applied, tv, nulls, SPI_OK_INSERT,
+						   "record revision \"%s\" as applied", id);
+		tv[1] = tv[4];
+		catalog_run_expect(&plan_t_unpartial, tv, NULL, SPI_OK_DELETE,
+						   "record revision \"%s\" as applied", id);
+		catalog_restore_user(&save);
+		return;
+	}
 	catalog_run_expect(&plan_applied, values, nulls, SPI_OK_INSERT,
 					   "record revision \"%s\" as applied", id);
 	/* a partially applied revision is now whole */
@@ -1105,8 +1328,13 @@ catalog_mark_partial(const char *id, const char *checksum, int next)
 	values[2] = Int32GetDatum(next);
 	values[3] = catalog_name_datum(GetUserId());
 	catalog_become_owner(&save);
-	catalog_run_expect(&plan_partial, values, NULL, SPI_OK_INSERT,
-					   "record revision \"%s\" as partially applied", id);
+	if (catalog_tenant_name != NULL)
+		catalog_run_expect(&plan_t_partial, catalog_tenant_args(values, 4),
+						   NULL, SPI_OK_INSERT,
+						   "record revision \"%s\" as partially applied", id);
+	else
+		catalog_run_expect(&plan_partial, values, NULL, SPI_OK_INSERT,
+						   "record revision \"%s\" as partially applied", id);
 	catalog_restore_user(&save);
 }
 
@@ -1124,8 +1352,12 @@ catalog_clear_partial(const char *id)
 		return;
 	values[0] = CStringGetTextDatum(id);
 	catalog_become_owner(&save);
-	catalog_run_expect(&plan_unpartial, values, NULL, SPI_OK_DELETE,
-					   "update migr.partial");
+	if (catalog_tenant_name != NULL)
+		catalog_run_expect(&plan_t_unpartial, catalog_tenant_args(values, 1),
+						   NULL, SPI_OK_DELETE, "update migr.tenant_partial");
+	else
+		catalog_run_expect(&plan_unpartial, values, NULL, SPI_OK_DELETE,
+						   "update migr.partial");
 	catalog_restore_user(&save);
 }
 
@@ -1144,8 +1376,12 @@ catalog_partials(void)
 	if (!catalog_has_partial())
 		return NIL;
 	catalog_become_owner(&save);
-	catalog_run_expect(&plan_partials, NULL, NULL, SPI_OK_SELECT,
-					   "read migr.partial");
+	if (catalog_tenant_name != NULL)
+		catalog_run_expect(&plan_t_partials, catalog_tenant_args(NULL, 0),
+						   NULL, SPI_OK_SELECT, "read migr.tenant_partial");
+	else
+		catalog_run_expect(&plan_partials, NULL, NULL, SPI_OK_SELECT,
+						   "read migr.partial");
 	catalog_restore_user(&save);
 	for (i = 0; i < SPI_processed; i++)
 	{
@@ -1177,8 +1413,13 @@ catalog_mark_unapplied(const char *id)
 
 	values[0] = CStringGetTextDatum(id);
 	catalog_become_owner(&save);
-	catalog_run_expect(&plan_unapplied, values, NULL, SPI_OK_DELETE,
-					   "record revision \"%s\" as not applied", id);
+	if (catalog_tenant_name != NULL)
+		catalog_run_expect(&plan_t_unapplied, catalog_tenant_args(values, 1),
+						   NULL, SPI_OK_DELETE,
+						   "record revision \"%s\" as not applied", id);
+	else
+		catalog_run_expect(&plan_unapplied, values, NULL, SPI_OK_DELETE,
+						   "record revision \"%s\" as not applied", id);
 	catalog_restore_user(&save);
 }
 
@@ -1193,7 +1434,7 @@ catalog_log(const char *action, const char *revision, const char *target,
 {
 	MigrCatalogUser save;
 	Datum		values[6];
-	char		nulls[6] = {' ', ' ', ' ', ' ', ' ', ' '};
+	char		nulls[7] = {' ', ' ', ' ', ' ', ' ', ' ', ' '};
 
 	values[0] = catalog_name_datum(GetUserId());
 	values[1] = CStringGetTextDatum(action);
@@ -1211,8 +1452,12 @@ catalog_log(const char *action, const char *revision, const char *target,
 	values[5] = CStringGetTextDatum(outcome);
 
 	catalog_become_owner(&save);
-	catalog_run_expect(&plan_log, values, nulls, SPI_OK_INSERT,
-					   "write to migr.log");
+	if (catalog_tenant_name != NULL)
+		catalog_run_expect(&plan_t_log, catalog_tenant_args(values, 6), nulls,
+						   SPI_OK_INSERT, "write to migr.log");
+	else
+		catalog_run_expect(&plan_log, values, nulls, SPI_OK_INSERT,
+						   "write to migr.log");
 	catalog_restore_user(&save);
 }
 
@@ -1232,8 +1477,12 @@ catalog_get_def(const char *id, MigrRevDef *def, bool *applied)
 
 	values[0] = CStringGetTextDatum(id);
 	catalog_become_owner(&save);
-	catalog_run_expect(catalog_has_partial() ? &plan_getdef : &plan_getdef_10,
-					   values, NULL, SPI_OK_SELECT, "read revision \"%s\"", id);
+	if (catalog_tenant_name != NULL)
+		catalog_run_expect(&plan_t_getdef, catalog_tenant_args(values, 1),
+						   NULL, SPI_OK_SELECT, "read revision \"%s\"", id);
+	else
+		catalog_run_expect(catalog_has_partial() ? &plan_getdef : &plan_getdef_10,
+						   values, NULL, SPI_OK_SELECT, "read revision \"%s\"", id);
 	catalog_restore_user(&save);
 
 	if (SPI_processed != 1)

@@ -254,6 +254,8 @@ define_check_cycle(MigrRevDef *def)
 static void
 define_check_changeable(MigrRevDef *old, bool applied, const char *diff)
 {
+	char	   *tenant;
+
 	if (applied)
 		ereport(ERROR,
 				(errcode(ERRCODE_MIGR_APPLIED_CHANGED),
@@ -269,6 +271,13 @@ define_check_changeable(MigrRevDef *old, bool applied, const char *diff)
 				 errdetail("Its statements before statement %d have committed; the new definition differs in: %s.",
 						   old->partial_next, diff),
 				 errhint("Finish it with migr_upgrade() (after migr_retry() or migr_cancel() of its job), then write a new revision that makes the change.")));
+	if (tenant_using_revision(old->id, &tenant))
+		ereport(ERROR,
+				(errcode(ERRCODE_MIGR_APPLIED_CHANGED),
+				 errmsg("revision \"%s\" is applied in tenant \"%s\" and cannot be changed",
+						old->id, tenant),
+				 errdetail("The new definition differs in: %s.", diff),
+				 errhint("Write a new revision that makes the change.")));
 	if (job_revision_queued(old->id))
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),

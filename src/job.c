@@ -29,6 +29,7 @@
 #include "postgres.h"
 
 #include "access/xact.h"
+#include "access/xlog.h"
 #include "catalog/pg_authid.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
@@ -71,6 +72,99 @@ static MigrQuery q_insert = {
 	" VALUES ($1, $2, $2, $3, $4, $5, $7, $6, pg_catalog.pg_current_xact_id(),"
 	"  'queued', pg_catalog.now())",
 	7, {TEXTOID, INT4OID, TEXTOID, TEXTOID, NAMEOID, TEXTARRAYOID, NAMEOID}, NULL
+};
+
+/*
+ * The same where migr.job has a tenant column (1.2): each tenant's jobs are
+ * a queue of their own, and the shared queue is the jobs without one.  The
+ * tenant is the last parameter, NULL for the shared queue.
+ */
+static MigrQuery q_t_insert = {
+	"INSERT INTO migr.job (revision, first_statement, next_statement,"
+	"  statement, target, role, login_role, settings, queued_xid, state,"
+	"  queued_at, tenant)"
+	" VALUES ($1, $2, $2, $3, $4, $5, $7, $6, pg_catalog.pg_current_xact_id(),"
+	"  'queued', pg_catalog.now(), $8)",
+	8, {TEXTOID, INT4OID, TEXTOID, TEXTOID, NAMEOID, TEXTARRAYOID, NAMEOID,
+	TEXTOID}, NULL
+};
+
+static MigrQuery q_t_set_pid = {
+	"UPDATE migr.job SET worker_pid = $1"
+	" WHERE state OPERATOR(pg_catalog.=) ANY (ARRAY['queued', 'running'])"
+	"   AND tenant IS NOT DISTINCT FROM $2",
+	2, {INT4OID, TEXTOID}, NULL
+};
+
+static MigrQuery q_t_pending = {
+	"SELECT j.id, j.revision, r.message, j.state, j.statement, j.worker_pid,"
+	"       j.role, j.error, j.sqlstate, j.login_role"
+	"  FROM migr.job j"
+	"  JOIN migr.revision r ON r.id OPERATOR(pg_catalog.=) j.revision"
+	" WHERE j.state OPERATOR(pg_catalog.=) ANY (ARRAY['queued', 'running', 'failed'])"
+	"   AND j.tenant IS NOT DISTINCT FROM $1"
+	" ORDER BY j.id",
+	1, {TEXTOID}, NULL
+};
+
+/* the first unfinished job of each queue, for job_reconcile() */
+static MigrQuery q_t_queues = {
+	"SELECT DISTINCT ON (j.tenant) j.tenant, j.state, j.worker_pid, j.role"
+	"  FROM migr.job j"
+	" WHERE j.state OPERATOR(pg_catalog.=) ANY (ARRAY['queued', 'running', 'failed'])"
+	" ORDER BY j.tenant, j.id",
+	0, {0}, NULL, true
+};
+
+/*
+ * migr_wait(): jobs of any queue still to run, but not those of a tenant
+ * whose queue a failed job stopped (that tenant's failure is recorded in
+ * migr.tenant), nor that failed job itself.
+ */
+static MigrQuery q_t_waiting = {
+	"SELECT EXISTS (SELECT 1 FROM migr.job j"
+	"  WHERE j.state OPERATOR(pg_catalog.=) ANY (ARRAY['queued', 'running'])"
+	"    AND j.tenant IS NOT NULL"
+	"    AND NOT EXISTS (SELECT 1 FROM migr.job f"
+	"                     WHERE f.tenant OPERATOR(pg_catalog.=) j.tenant"
+	"                       AND f.state OPERATOR(pg_catalog.=) 'failed'))",
+	0, {0}, NULL
+};
+
+static MigrQuery q_t_next = {
+	"UPDATE migr.job SET state = 'running', worker_pid = $1,"
+	"  started_at = COALESCE(started_at, pg_catalog.now())"
+	" WHERE id OPERATOR(pg_catalog.=)"
+	"       (SELECT id FROM migr.job"
+	"         WHERE state OPERATOR(pg_catalog.=) ANY (ARRAY['queued', 'running'])"
+	"           AND tenant IS NOT DISTINCT FROM $2"
+	"         ORDER BY id LIMIT 1 FOR UPDATE)"
+	"   AND state OPERATOR(pg_catalog.=) ANY (ARRAY['queued', 'running'])"
+	" RETURNING id, revision, next_statement, settings, role, target",
+	2, {INT4OID, TEXTOID}, NULL
+};
+
+static MigrQuery q_t_cancel = {
+	"WITH c AS (SELECT id, state, worker_pid FROM migr.job"
+	"            WHERE id OPERATOR(pg_catalog.>=) $1"
+	"              AND state OPERATOR(pg_catalog.=) ANY (ARRAY['queued', 'running', 'failed'])"
+	"              AND tenant IS NOT DISTINCT FROM"
+	"                  (SELECT tenant FROM migr.job WHERE id OPERATOR(pg_catalog.=) $1)"
+	"            FOR UPDATE)"
+	" UPDATE migr.job j SET state = 'cancelled',"
+	"        finished_at = pg_catalog.now()"
+	"   FROM c WHERE j.id OPERATOR(pg_catalog.=) c.id"
+	" RETURNING c.id, c.state, c.worker_pid, j.tenant",
+	1, {INT8OID}, NULL
+};
+
+static MigrQuery q_t_retry = {
+	"UPDATE migr.job SET state = 'queued', attempts = 0, error = NULL,"
+	"  sqlstate = NULL, finished_at = NULL"
+	" WHERE id OPERATOR(pg_catalog.=) $1"
+	"   AND state OPERATOR(pg_catalog.=) 'failed'"
+	" RETURNING role, login_role, tenant",
+	1, {INT8OID}, NULL
 };
 
 static MigrQuery q_set_pid = {
@@ -221,9 +315,10 @@ static MigrQuery q_check = {
 	0, {0}, NULL, true
 };
 
-static ArrayType *job_capture_settings(void);
+static bool job_tenant_queues(void);
+static void job_run_tenant(MigrQuery *q, Datum *values, const char *nulls,
+						   int n, int expected, const char *what);
 static bool job_setting_captured(struct config_generic *gconf);
-static Oid	job_login_role(Oid roleid);
 static void job_check_not_in_script(const char *fname);
 static void job_check_restrictions(void);
 static bool job_worker_alive(int pid);
@@ -232,6 +327,8 @@ static void job_raise_failed(HeapTuple tup, TupleDesc desc);
 static void job_split_error(char *error, char **detail, char **hint);
 static void job_clear_xmin(void);
 static bool job_pending(List **revisions, List **messages, bool notice);
+static void job_reconcile_queues(void);
+static void job_launch_for(const char *tenant, Oid roleid);
 static void job_show_partial(List *partials, const char *job, Datum *error,
 							 bool *isnull);
 
@@ -244,7 +341,7 @@ static void job_show_partial(List *partials, const char *job, Datum *error,
  *		line.  Called after the revision's own SETs were undone, so that
  *		the later revisions of the queue see none of them.
  */
-static ArrayType *
+ArrayType *
 job_capture_settings(void)
 {
 	struct config_generic **gucs = get_guc_variables();
@@ -290,6 +387,46 @@ job_setting_captured(struct config_generic *gconf)
 }
 
 /*
+ * When set, job_queue() starts no worker: the caller is a worker that runs
+ * the queue itself once its transaction commits (a tenant rollout).
+ */
+bool		job_run_inline = false;
+
+/*
+ * job_tenant_queues
+ *		Whether migr.job has the tenant column (extension 1.2): then each
+ *		tenant's jobs are a queue of their own.
+ */
+static bool
+job_tenant_queues(void)
+{
+	return catalog_has_tenants();
+}
+
+/*
+ * job_run_tenant
+ *		Run a query of the tenant variants, with the current tenant (NULL:
+ *		the shared queue) as parameter n + 1 after values[0..n-1].
+ */
+static void
+job_run_tenant(MigrQuery *q, Datum *values, const char *nulls, int n,
+			   int expected, const char *what)
+{
+	Datum		v[12];
+	char		nl[12];
+	const char *tenant = catalog_tenant();
+
+	memcpy(v, values, sizeof(Datum) * n);
+	if (nulls)
+		memcpy(nl, nulls, n);
+	else
+		memset(nl, ' ', n);
+	v[n] = tenant ? CStringGetTextDatum(tenant) : (Datum) 0;
+	nl[n] = tenant ? ' ' : 'n';
+	catalog_run_expect(q, v, nl, expected, "%s", what);
+}
+
+/*
  * job_worker_entry
  *		A dynamic worker running migr_worker_main with these arguments,
  *		reporting its start and end to this process.
@@ -308,6 +445,8 @@ job_worker_entry(BackgroundWorker *worker, const char *type,
 	snprintf(worker->bgw_name, BGW_MAXLEN, "%s", type);
 	snprintf(worker->bgw_type, BGW_MAXLEN, "%s", type);
 	worker->bgw_notify_pid = MyProcPid;
+	StaticAssertStmt(sizeof(MigrWorkerArgs) <= BGW_EXTRALEN,
+					 "MigrWorkerArgs must fit in bgw_extra");
 	memcpy(worker->bgw_extra, args, sizeof(MigrWorkerArgs));
 }
 
@@ -318,7 +457,7 @@ job_worker_entry(BackgroundWorker *worker, const char *type,
  *		background worker connect as) none, and the worker, connected as the
  *		bootstrap superuser, becomes roleid before it reads anything.
  */
-static Oid
+Oid
 job_login_role(Oid roleid)
 {
 	HeapTuple	tup;
@@ -358,6 +497,9 @@ job_launch(Oid roleid, FullTransactionId wait_xid)
 	args.roleid = roleid;
 	args.loginid = job_login_role(roleid);
 	args.wait_xid = U64FromFullTransactionId(wait_xid);
+	/* a worker for the queue of the tenant being worked on, if any */
+	if (catalog_tenant() != NULL)
+		strlcpy(args.tenant, catalog_tenant(), NAMEDATALEN);
 	job_worker_entry(&worker, "migr worker", &args);
 
 	for (tries = 0; tries < 50; tries++)
@@ -458,17 +600,25 @@ job_queue(List *revisions, int first, const char *statement,
 		values[4] = role;
 		values[5] = PointerGetDatum(settings);
 		values[6] = login;
-		catalog_run_expect(&q_insert, values, nulls, SPI_OK_INSERT,
-						   "queue revision \"%s\"", (char *) lfirst(lc));
+		if (catalog_tenant() != NULL)
+			job_run_tenant(&q_t_insert, values, nulls, 7, SPI_OK_INSERT,
+						   "queue a revision");
+		else
+			catalog_run_expect(&q_insert, values, nulls, SPI_OK_INSERT,
+							   "queue revision \"%s\"", (char *) lfirst(lc));
 	}
 	catalog_restore_user(&save);
 
-	pid = job_launch(GetUserId(), xid);
+	pid = job_run_inline ? MyProcPid : job_launch(GetUserId(), xid);
 
 	values[0] = Int32GetDatum(pid);
 	catalog_become_owner(&save);
-	catalog_run_expect(&q_set_pid, values, NULL, SPI_OK_UPDATE,
+	if (job_tenant_queues())
+		job_run_tenant(&q_t_set_pid, values, NULL, 1, SPI_OK_UPDATE,
 					   "record the worker of the queued jobs");
+	else
+		catalog_run_expect(&q_set_pid, values, NULL, SPI_OK_UPDATE,
+						   "record the worker of the queued jobs");
 	catalog_restore_user(&save);
 }
 
@@ -501,6 +651,14 @@ job_reconcile(void)
 	bool		orphaned = false;
 	uint64		i;
 
+	/* a standby runs no job: its primary does, or it will once promoted */
+	if (RecoveryInProgress())
+		return;
+	if (job_tenant_queues())
+	{
+		job_reconcile_queues();
+		return;
+	}
 	catalog_become_owner(&save);
 	catalog_run_expect(&q_pending, NULL, NULL, SPI_OK_SELECT,
 					   "read the job queue");
@@ -526,6 +684,103 @@ job_reconcile(void)
 			(errmsg("migr: resuming background jobs whose worker is gone")));
 	/* a role dropped or renamed meanwhile: the worker fails its job */
 	(void) job_launch(get_role_oid(role, true), InvalidFullTransactionId);
+}
+
+/*
+ * job_launch_for
+ *		job_launch() for a tenant's queue (NULL: the shared one).
+ */
+static void
+job_launch_for(const char *tenant, Oid roleid)
+{
+	const char *prev = catalog_set_tenant(tenant);
+
+	PG_TRY();
+	{
+		(void) job_launch(roleid, InvalidFullTransactionId);
+	}
+	PG_FINALLY();
+	{
+		catalog_set_tenant(prev);
+	}
+	PG_END_TRY();
+}
+
+/*
+ * job_reconcile_queues
+ *		job_reconcile() where each tenant has a queue of its own: start a
+ *		worker for every queue whose first unfinished job has none.
+ */
+static void
+job_reconcile_queues(void)
+{
+	MigrCatalogUser save;
+	SPITupleTable *tt;
+	uint64		n;
+	uint64		i;
+
+	catalog_become_owner(&save);
+	catalog_run_expect(&q_t_queues, NULL, NULL, SPI_OK_SELECT,
+					   "read the job queue");
+	catalog_restore_user(&save);
+	tt = SPI_tuptable;
+	n = SPI_processed;
+	for (i = 0; i < n; i++)
+	{
+		HeapTuple	tup = tt->vals[i];
+		char	   *tenant = SPI_getvalue(tup, tt->tupdesc, 1);
+		bool		isnull;
+		int			pid = DatumGetInt32(SPI_getbinval(tup, tt->tupdesc, 3,
+													  &isnull));
+
+		if (strcmp(SPI_getvalue(tup, tt->tupdesc, 2), "failed") == 0)
+			continue;			/* that queue is stopped */
+		if (!isnull && job_worker_alive(pid))
+			continue;
+		ereport(LOG,
+				(errmsg("migr: resuming background jobs whose worker is gone"),
+				 tenant ? errdetail("They belong to tenant \"%s\".", tenant) : 0));
+		job_launch_for(tenant,
+					   get_role_oid(SPI_getvalue(tup, tt->tupdesc, 4), true));
+	}
+	SPI_freetuptable(tt);
+}
+
+/*
+ * job_pending_all
+ *		For migr_wait(): whether any queue still has work, raising the
+ *		error of a failed shared job; tenants' queues stopped by a failure
+ *		are done (their error is in migr.tenant).
+ */
+bool
+job_pending_all(void)
+{
+	List	   *revisions;
+	List	   *messages;
+	MigrCatalogUser save;
+	bool		isnull;
+	volatile bool waiting = false;
+	const char *prev = catalog_set_tenant(NULL);
+
+	PG_TRY();
+	{
+		waiting = job_pending_quiet(&revisions, &messages);
+	}
+	PG_FINALLY();
+	{
+		catalog_set_tenant(prev);
+	}
+	PG_END_TRY();
+	if (waiting || !job_tenant_queues())
+		return waiting;
+	catalog_become_owner(&save);
+	catalog_run_expect(&q_t_waiting, NULL, NULL, SPI_OK_SELECT,
+					   "read the job queue");
+	catalog_restore_user(&save);
+	waiting = DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0],
+										 SPI_tuptable->tupdesc, 1, &isnull));
+	SPI_freetuptable(SPI_tuptable);
+	return waiting || tenant_rollouts_pending();
 }
 
 /*
@@ -558,8 +813,12 @@ job_pending(List **revisions, List **messages, bool notice)
 	*revisions = NIL;
 	*messages = NIL;
 	catalog_become_owner(&save);
-	catalog_run_expect(&q_pending, NULL, NULL, SPI_OK_SELECT,
+	if (job_tenant_queues())
+		job_run_tenant(&q_t_pending, NULL, NULL, 0, SPI_OK_SELECT,
 					   "read the job queue");
+	else
+		catalog_run_expect(&q_pending, NULL, NULL, SPI_OK_SELECT,
+						   "read the job queue");
 	catalog_restore_user(&save);
 	for (i = 0; i < SPI_processed; i++)
 	{
@@ -785,8 +1044,6 @@ migr_wait(PG_FUNCTION_ARGS)
 				 errhint("Call it in a READ COMMITTED transaction.")));
 	for (;;)
 	{
-		List	   *revisions;
-		List	   *messages;
 		TimestampTz now = GetCurrentTimestamp();
 
 		/*
@@ -797,9 +1054,11 @@ migr_wait(PG_FUNCTION_ARGS)
 		if (now >= next_reconcile)
 		{
 			job_reconcile();
+			if (catalog_has_tenants())
+				tenant_reconcile();
 			next_reconcile = TimestampTzPlusMilliseconds(now, 5000);
 		}
-		if (!job_pending_quiet(&revisions, &messages))
+		if (!job_pending_all())
 		{
 			done = true;
 			break;
@@ -982,6 +1241,8 @@ migr_retry(PG_FUNCTION_ARGS)
 	MigrCatalogUser save;
 	Datum		values[1];
 	char	   *role;
+	char	   *tenant;
+	const char *prev;
 
 	if (PG_ARGISNULL(0))
 		ereport(ERROR,
@@ -992,8 +1253,8 @@ migr_retry(PG_FUNCTION_ARGS)
 	catalog_connect();
 	catalog_lock("migr_retry()", false);
 	catalog_become_owner(&save);
-	catalog_run_expect(&q_retry, values, NULL, SPI_OK_UPDATE_RETURNING,
-					   "update the job queue");
+	catalog_run_expect(job_tenant_queues() ? &q_t_retry : &q_retry, values,
+					   NULL, SPI_OK_UPDATE_RETURNING, "update the job queue");
 	catalog_restore_user(&save);
 	if (SPI_processed != 1)
 		ereport(ERROR,
@@ -1002,13 +1263,28 @@ migr_retry(PG_FUNCTION_ARGS)
 						PG_GETARG_INT64(0)),
 				 errhint("migr_jobs() shows the jobs and their states.")));
 	role = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+	tenant = job_tenant_queues() ?
+		SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3) : NULL;
 	SPI_freetuptable(SPI_tuptable);
-	values[0] = Int32GetDatum(job_launch(get_role_oid(role, false),
-										 GetTopFullTransactionId()));
-	catalog_become_owner(&save);
-	catalog_run_expect(&q_set_pid, values, NULL, SPI_OK_UPDATE,
-					   "record the worker of the queued jobs");
-	catalog_restore_user(&save);
+	prev = catalog_set_tenant(tenant);
+	PG_TRY();
+	{
+		values[0] = Int32GetDatum(job_launch(get_role_oid(role, false),
+											 GetTopFullTransactionId()));
+		catalog_become_owner(&save);
+		if (job_tenant_queues())
+			job_run_tenant(&q_t_set_pid, values, NULL, 1, SPI_OK_UPDATE,
+						   "record the worker of the queued jobs");
+		else
+			catalog_run_expect(&q_set_pid, values, NULL, SPI_OK_UPDATE,
+							   "record the worker of the queued jobs");
+		catalog_restore_user(&save);
+	}
+	PG_FINALLY();
+	{
+		catalog_set_tenant(prev);
+	}
+	PG_END_TRY();
 	catalog_finish();
 	PG_RETURN_VOID();
 }
@@ -1038,8 +1314,8 @@ migr_cancel(PG_FUNCTION_ARGS)
 	values[0] = Int64GetDatum(PG_GETARG_INT64(0));
 	catalog_connect();
 	catalog_become_owner(&save);
-	catalog_run_expect(&q_cancel, values, NULL, SPI_OK_UPDATE_RETURNING,
-					   "update the job queue");
+	catalog_run_expect(job_tenant_queues() ? &q_t_cancel : &q_cancel, values,
+					   NULL, SPI_OK_UPDATE_RETURNING, "update the job queue");
 	for (i = 0; i < SPI_processed; i++)
 	{
 		HeapTuple	tup = SPI_tuptable->vals[i];
@@ -1088,8 +1364,12 @@ job_next_running(MigrJobRow *row, MemoryContext cxt)
 
 	catalog_become_owner(&save);
 	values[0] = Int32GetDatum(MyProcPid);
-	catalog_run_expect(&q_next, values, NULL, SPI_OK_UPDATE_RETURNING,
+	if (job_tenant_queues())
+		job_run_tenant(&q_t_next, values, NULL, 1, SPI_OK_UPDATE_RETURNING,
 					   "read the job queue");
+	else
+		catalog_run_expect(&q_next, values, NULL, SPI_OK_UPDATE_RETURNING,
+						   "read the job queue");
 	found = (SPI_processed == 1);
 	if (found)
 	{

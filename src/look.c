@@ -22,6 +22,7 @@
 
 #include "migr.h"
 #include "schema/schema.h"
+#include "tenant/tenant.h"
 
 PG_FUNCTION_INFO_V1(migr_heads);
 PG_FUNCTION_INFO_V1(migr_current);
@@ -45,6 +46,21 @@ static void look_check_partial(ReturnSetInfo *rsinfo);
 static void look_check_drift(ReturnSetInfo *rsinfo);
 static int *look_partial_next(MigrGraph *g);
 static Datum look_partial_message(MigrRev *r, int next);
+static Datum look_current(PG_FUNCTION_ARGS);
+static Datum look_history(PG_FUNCTION_ARGS);
+
+/* the 1.2 overloads with a tenant (src/tenant/): the tenant's applied set */
+Datum
+migr_current(PG_FUNCTION_ARGS)
+{
+	return tenant_call(fcinfo, 0, TENANT_LOOK, look_current);
+}
+
+Datum
+migr_history(PG_FUNCTION_ARGS)
+{
+	return tenant_call(fcinfo, 1, TENANT_LOOK, look_history);
+}
 
 /*
  * look_partial_next
@@ -163,8 +179,8 @@ migr_heads(PG_FUNCTION_ARGS)
  *		parents or depends_on: what Alembic keeps in alembic_version; then
  *		the partially applied ones, applied_at NULL.
  */
-Datum
-migr_current(PG_FUNCTION_ARGS)
+static Datum
+look_current(PG_FUNCTION_ARGS)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	MigrGraph  *g;
@@ -291,8 +307,8 @@ look_range(MigrGraph *g, const char *range)
  *		applied, applied_at, is_head) in topological order, roots first.
  *		applied is NULL for a partially applied revision.
  */
-Datum
-migr_history(PG_FUNCTION_ARGS)
+static Datum
+look_history(PG_FUNCTION_ARGS)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	char	   *range = PG_ARGISNULL(0) ? NULL :

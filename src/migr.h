@@ -201,6 +201,9 @@ typedef struct MigrCatalogUser
 	int			saved_sec_context;
 } MigrCatalogUser;
 
+extern const char *catalog_set_tenant(const char *tenant);
+extern const char *catalog_tenant(void);
+extern bool catalog_has_tenants(void);
 extern void catalog_connect(void);
 extern void catalog_finish(void);
 extern void catalog_become_owner(MigrCatalogUser *save);
@@ -301,7 +304,8 @@ extern ErrorData *move_revision_try(MigrRev *rev, bool upgrade,
 typedef enum MigrWorkerMode
 {
 	MIGR_WORKER_JOBS,			/* run the job queue of a database */
-	MIGR_WORKER_RECONCILE		/* resume orphaned jobs, then exit */
+	MIGR_WORKER_RECONCILE,		/* resume orphaned jobs, then exit */
+	MIGR_WORKER_ROLLOUT			/* upgrade tenants (src/tenant/rollout.c) */
 } MigrWorkerMode;
 
 /* what a worker is told at start (bgw_extra) */
@@ -314,6 +318,8 @@ typedef struct MigrWorkerArgs
 								 * the bootstrap superuser when roleid cannot
 								 * log in */
 	uint64		wait_xid;		/* FullTransactionId to wait for, or 0 */
+	char		tenant[NAMEDATALEN];	/* whose queue (empty: the shared one) */
+	int64		rollout;		/* MIGR_WORKER_ROLLOUT: which one */
 } MigrWorkerArgs;
 
 struct BackgroundWorker;
@@ -347,9 +353,23 @@ extern bool job_record_failure(int64 id, ErrorData *edata, bool final,
 							   bool *stop);
 extern bool job_resume(int64 id, int *next);
 extern bool job_revision_queued(const char *id);
+extern bool job_run_inline;
+extern Oid	job_login_role(Oid roleid);
+extern ArrayType *job_capture_settings(void);
+extern bool job_pending_all(void);
 
 /* worker.c */
 extern void worker_register_launcher(void);
+extern void worker_connect(MigrWorkerArgs *args);
+extern bool worker_run_queue(Oid roleid);
+extern MemoryContext worker_context(void);
+
+/* src/tenant/ (tenant.h has the rest) */
+extern void tenant_reconcile(void);
+extern bool tenant_rollouts_pending(void);
+extern void tenant_record(const char *tenant, const char *target);
+extern void tenant_record_failure(const char *tenant, const char *error);
+extern bool tenant_using_revision(const char *id, char **tenant);
 
 /* noop.c */
 extern void noop_init(void);

@@ -34,6 +34,7 @@
 
 #include "migr.h"
 #include "schema/schema.h"
+#include "tenant/tenant.h"
 
 PG_FUNCTION_INFO_V1(migr_upgrade);
 PG_FUNCTION_INFO_V1(migr_downgrade);
@@ -120,6 +121,39 @@ static void move_wait_worker(const char *fname, int *polls);
 static void move_check_partial(MovePlan *p, const char *target);
 static void move_stamp_partials(MigrGraph *g, bool *want, const char *target,
 								ReturnSetInfo *rsinfo);
+static Datum move_upgrade(PG_FUNCTION_ARGS);
+static Datum move_downgrade(PG_FUNCTION_ARGS);
+static Datum move_stamp(PG_FUNCTION_ARGS);
+static Datum move_plan(PG_FUNCTION_ARGS);
+
+/*
+ * The SQL functions, and their 1.2 overloads whose last argument is a
+ * tenant (src/tenant/): the same moves on the tenant's applied set and
+ * schema.
+ */
+Datum
+migr_upgrade(PG_FUNCTION_ARGS)
+{
+	return tenant_call(fcinfo, 1, TENANT_UPGRADE, move_upgrade);
+}
+
+Datum
+migr_downgrade(PG_FUNCTION_ARGS)
+{
+	return tenant_call(fcinfo, 1, TENANT_MOVE, move_downgrade);
+}
+
+Datum
+migr_stamp(PG_FUNCTION_ARGS)
+{
+	return tenant_call(fcinfo, 1, TENANT_MOVE, move_stamp);
+}
+
+Datum
+migr_plan(PG_FUNCTION_ARGS)
+{
+	return tenant_call(fcinfo, 2, TENANT_LOOK, move_plan);
+}
 
 /*
  * move_prepare
@@ -772,8 +806,8 @@ move_queue(MovePlan *p, int from, int first, const char *target,
 /*
  * migr_upgrade(target text) returns table (revision, message, ms)
  */
-Datum
-migr_upgrade(PG_FUNCTION_ARGS)
+static Datum
+move_upgrade(PG_FUNCTION_ARGS)
 {
 	char	   *target = migr_arg_text(fcinfo, 0, "target");
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
@@ -788,7 +822,8 @@ migr_upgrade(PG_FUNCTION_ARGS)
 	 * result needs no tuplestore (the executor treats a NULL setResult as
 	 * the empty set) and no SPI connection.
 	 */
-	if (strcmp(target, "head") == 0 && rsinfo != NULL &&
+	if (strcmp(target, "head") == 0 && catalog_tenant() == NULL &&
+		rsinfo != NULL &&
 		IsA(rsinfo, ReturnSetInfo) &&
 		(rsinfo->allowedModes & SFRM_Materialize))
 	{
@@ -850,8 +885,8 @@ migr_upgrade(PG_FUNCTION_ARGS)
 /*
  * migr_downgrade(target text) returns table (revision, message, ms)
  */
-Datum
-migr_downgrade(PG_FUNCTION_ARGS)
+static Datum
+move_downgrade(PG_FUNCTION_ARGS)
 {
 	char	   *target = migr_arg_text(fcinfo, 0, "target");
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
@@ -909,8 +944,8 @@ move_stamp_partials(MigrGraph *g, bool *want, const char *target,
  *		Make the applied set exactly the target and its ancestors, running
  *		no script.
  */
-Datum
-migr_stamp(PG_FUNCTION_ARGS)
+static Datum
+move_stamp(PG_FUNCTION_ARGS)
 {
 	char	   *target = migr_arg_text(fcinfo, 0, "target");
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
@@ -992,8 +1027,8 @@ migr_stamp(PG_FUNCTION_ARGS)
  *		whose statement is NULL; a partially applied one starts at the
  *		statement it resumes at (after its SETs, which are run again).
  */
-Datum
-migr_plan(PG_FUNCTION_ARGS)
+static Datum
+move_plan(PG_FUNCTION_ARGS)
 {
 	char	   *target = migr_arg_text(fcinfo, 0, "target");
 	char	   *direction = migr_arg_text(fcinfo, 1, "direction");

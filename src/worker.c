@@ -98,7 +98,6 @@ typedef struct WorkerJob
 
 static MemoryContext worker_cxt = NULL;
 
-static void worker_connect(MigrWorkerArgs *args);
 static void worker_begin(void);
 static void worker_commit(void);
 static void worker_wait_for_caller(uint64 xid);
@@ -161,7 +160,7 @@ worker_register_launcher(void)
  *		(the launcher's helper, or a worker for a role that was dropped),
  *		the worker runs no script: it only reads and updates the queue.
  */
-static void
+void
 worker_connect(MigrWorkerArgs *args)
 {
 	BackgroundWorkerInitializeConnectionByOid(args->dboid, args->loginid, 0);
@@ -647,7 +646,14 @@ worker_finish_job(WorkerJob *job)
 	catalog_log("upgrade", job->revision, job->target, job->ms,
 				"applied by worker");
 	job_finish(job->id);
-	schema_record();
+	/*
+	 * A tenant's row in migr.tenant says where it is now; the schema model
+	 * records the shared schemas only (tenant schemas are left out of it).
+	 */
+	if (catalog_tenant() != NULL)
+		tenant_record(catalog_tenant(), NULL);
+	else
+		schema_record();
 }
 
 /*
@@ -769,6 +775,9 @@ worker_record_failure(WorkerJob *job, ErrorData *edata, bool final,
 
 	worker_begin();
 	recorded = job_record_failure(job->id, edata, final, stop);
+	/* a tenant whose queue stops has failed, for migr_tenants() */
+	if (recorded && *stop && catalog_tenant() != NULL)
+		tenant_record_failure(catalog_tenant(), job_error_text(edata));
 	worker_commit();
 	return recorded;
 }
@@ -878,7 +887,11 @@ worker_reconcile_database(void)
 {
 	worker_begin();
 	if (OidIsValid(get_extension_oid("migr", true)))
+	{
 		job_reconcile();
+		if (catalog_has_tenants())
+			tenant_reconcile();
+	}
 	worker_commit();
 }
 
@@ -891,7 +904,6 @@ void
 migr_worker_main(Datum main_arg)
 {
 	MigrWorkerArgs args;
-	WorkerJob	job;
 
 	memcpy(&args, MyBgworkerEntry->bgw_extra, sizeof(args));
 	guard_exempt_process();		/* it runs migr's jobs and nothing else */
@@ -900,8 +912,7 @@ migr_worker_main(Datum main_arg)
 	BackgroundWorkerUnblockSignals();
 
 	worker_connect(&args);
-	worker_cxt = AllocSetContextCreate(TopMemoryContext, "migr worker",
-									   ALLOCSET_DEFAULT_SIZES);
+	(void) worker_context();
 	MemoryContextSwitchTo(worker_cxt);
 	pgstat_report_appname("migr worker");
 
@@ -911,7 +922,52 @@ migr_worker_main(Datum main_arg)
 		proc_exit(0);
 	}
 
+	/* a tenant's queue: its lock, its search_path, its applied set */
+	if (args.tenant[0] != '\0')
+		catalog_set_tenant(pstrdup(args.tenant));
 	worker_wait_for_caller(args.wait_xid);
+	(void) worker_run_queue(args.roleid);
+	proc_exit(0);
+}
+
+/*
+ * worker_context
+ *		The worker's long-lived memory context (made on first use).
+ */
+MemoryContext
+worker_context(void)
+{
+	if (worker_cxt == NULL)
+		worker_cxt = AllocSetContextCreate(TopMemoryContext, "migr worker",
+										   ALLOCSET_DEFAULT_SIZES);
+	return worker_cxt;
+}
+
+/*
+ * worker_run_queue
+ *		Work through the queue of the current tenant (catalog_tenant(); the
+ *		shared queue when none) as roleid, holding that queue's migr lock
+ *		for the whole of it.  Returns false when the queue stopped (a job
+ *		failed for good, or the next job is another role's and its worker
+ *		was started).  A tenant rollout's worker runs its tenants' queues
+ *		this way too (src/tenant/rollout.c).
+ */
+bool
+worker_run_queue(Oid roleid)
+{
+	WorkerJob	job;
+	bool		finished = true;
+	bool		handed_over = false;
+	MemoryContext outer = worker_context();
+
+	/*
+	 * What the jobs need (their scripts, split) lives in a context of this
+	 * queue's, gone when it is done: a rollout worker runs the queues of
+	 * thousands of tenants.
+	 */
+	worker_cxt = AllocSetContextCreate(outer, "migr worker queue",
+									   ALLOCSET_DEFAULT_SIZES);
+	MemoryContextSwitchTo(worker_cxt);
 	worker_take_lock();
 	for (;;)
 	{
@@ -925,21 +981,32 @@ migr_worker_main(Datum main_arg)
 		if (!OidIsValid(job.roleid))
 		{
 			worker_fail_role(&job);
+			finished = false;
 			break;				/* the queue is stopped */
 		}
-		if (job.roleid != args.roleid)
+		if (job.roleid != roleid)
 		{
 			/* the next job belongs to another role: hand over to its worker */
 			catalog_unlock_session();
 			StartTransactionCommand();
 			(void) job_launch(job.roleid, InvalidFullTransactionId);
 			CommitTransactionCommand();
+			finished = false;
+			handed_over = true;
 			break;
 		}
 		if (!worker_try_job(&job))
+		{
+			finished = false;
 			break;				/* the queue is stopped */
+		}
 	}
-	proc_exit(0);
+	if (!handed_over)
+		catalog_unlock_session();
+	MemoryContextSwitchTo(outer);
+	MemoryContextDelete(worker_cxt);
+	worker_cxt = outer;
+	return finished;
 }
 
 /*

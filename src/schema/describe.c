@@ -55,9 +55,13 @@ static ArrayType *schema_namespaces(ArrayType *schemas, bool missing_ok);
 static Oid	schema_lookup(const char *name, bool from_setting, bool missing_ok);
 static Jsonb *schema_describe_oids(ArrayType *nsps);
 static int	schema_fix_gucs(void);
+static Datum schema_tenants(void);
 
 /*
- * The description, one statement.  $1 is the oid[] of the schemas to
+ * The description, one statement.  $2 is the text[] of the tenants'
+ * schemas (src/tenant/), which the default set leaves out: each has an
+ * applied set of its own, and what a tenant's move does is not the shared
+ * schema's drift.  $1 is the oid[] of the schemas to
  * describe, or NULL for the default set: every schema but pg_*,
  * information_schema, migr and extension members.  It runs under
  * schema_fix_gucs(), so names without a schema resolve in pg_catalog only
@@ -69,7 +73,7 @@ static const char *schema_query =
 	"  SELECT n.oid, n.nspname, n.nspowner, n.nspacl, quote_ident(n.nspname) AS qn\n"
 	"    FROM pg_namespace n\n"
 	"   WHERE CASE WHEN $1 IS NULL\n"
-	"              THEN n.nspname !~ '^pg_' AND n.nspname <> ALL ('{information_schema,migr}')\n"
+	"              THEN n.nspname !~ '^pg_' AND n.nspname <> ALL ('{information_schema,migr}') AND n.nspname <> ALL ($2)\n"
 	"                   AND NOT EXISTS (SELECT FROM pg_depend d WHERE d.classid = 'pg_namespace'::regclass\n"
 	"                                      AND d.objid = n.oid AND d.deptype = 'e')\n"
 	"              ELSE n.oid = ANY ($1) END),\n"
@@ -503,6 +507,32 @@ schema_fix_gucs(void)
 }
 
 /*
+ * schema_tenants
+ *		The tenants' schema names as a text[] (empty where migr.tenant does
+ *		not exist yet: an extension older than 1.2).  Called connected to
+ *		SPI, under schema_fix_gucs().
+ */
+static Datum
+schema_tenants(void)
+{
+	bool		isnull;
+	Datum		d;
+
+	if (SPI_execute("SELECT pg_catalog.to_regclass('migr.tenant') IS NOT NULL",
+					true, 1) != SPI_OK_SELECT)
+		elog(ERROR, "could not look for migr.tenant");
+	if (!DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0],
+									SPI_tuptable->tupdesc, 1, &isnull)))
+		return PointerGetDatum(construct_empty_array(TEXTOID));
+	if (SPI_execute("SELECT COALESCE(pg_catalog.array_agg(t.tenant),"
+					" '{}') FROM migr.tenant t", true, 1) != SPI_OK_SELECT ||
+		SPI_processed != 1)
+		elog(ERROR, "could not read the tenants");
+	d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+	return PointerGetDatum(DatumGetArrayTypePCopy(d));
+}
+
+/*
  * schema_describe
  *		The description of the given schemas (a text[]; NULL: migr.schemas,
  *		or the default set), allocated in the caller's memory context.
@@ -533,8 +563,8 @@ static Jsonb *
 schema_describe_oids(ArrayType *nsps)
 {
 	MemoryContext caller = CurrentMemoryContext;
-	Datum		values[1];
-	char		nulls[1];
+	Datum		values[2];
+	char		nulls[2];
 	int			nestlevel;
 	bool		isnull;
 	Datum		result;
@@ -546,15 +576,17 @@ schema_describe_oids(ArrayType *nsps)
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 	nestlevel = schema_fix_gucs();
+	values[1] = schema_tenants();
+	nulls[1] = ' ';
 	if (schema_plan == NULL)
 	{
-		Oid			argtypes[1] = {OIDARRAYOID};
+		Oid			argtypes[2] = {OIDARRAYOID, TEXTARRAYOID};
 		/*
 		 * A generic plan, kept for the session: planning this statement
 		 * costs more than running it on a small schema, and the custom
 		 * plans of the first executions would replan it every time.
 		 */
-		SPIPlanPtr	plan = SPI_prepare_cursor(schema_query, 1, argtypes,
+		SPIPlanPtr	plan = SPI_prepare_cursor(schema_query, 2, argtypes,
 											  CURSOR_OPT_GENERIC_PLAN);
 
 		if (plan == NULL)

@@ -79,7 +79,11 @@ schema_record(void)
 	Datum		values[2];
 	Oid			types[2] = {TEXTOID, JSONBOID};
 
-	if (!schema_tables_exist())
+	/*
+	 * A tenant's move (src/tenant/) records nothing: the description is of
+	 * the shared schemas, which leave the tenants' schemas out.
+	 */
+	if (catalog_tenant() != NULL || !schema_tables_exist())
 		return;
 	description = schema_describe_recorded();
 	values[0] = CStringGetTextDatum(schema_fingerprint(description));
