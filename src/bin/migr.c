@@ -145,6 +145,11 @@ usage(void)
 	printf("  merge -m MESSAGE [REV...]  define a merge revision of the heads (or REVs)\n");
 	printf("  wait [--timeout INTERVAL]  wait for background jobs to finish\n");
 	printf("  schema                     print the schema's description (migr_schema())\n");
+	printf("  new --autogenerate --from FILE.sql|--from-db DSN -m MSG\n"
+		   "                             write a revision from the schema wanted\n");
+	printf("  diff --from FILE.sql|--from-db DSN [--exit-code]\n"
+		   "                             print what would change (exit 1 with --exit-code)\n");
+	printf("  baseline [-m MSG]          write a root revision of the live schema, stamp it\n");
 	printf("  drift [--against FILE]     differences from the last move's schema, or from\n");
 	printf("                             a description saved by migr schema (exit 1 if any)\n");
 	printf("\nTargets: head, heads, base, an id or a unique prefix, a branch label,\n");
@@ -318,6 +323,10 @@ main(int argc, char **argv)
 			   PG_VERSION);
 		exit(MIGR_EXIT_DONE);
 	}
+
+	/* autogenerate's verbs parse their own options (cmd_autogen.c) */
+	if (autogen_wants(argc, argv))
+		exit(cmd_autogen(argc, argv));
 
 	/* the verb is the first argument that is not an option or its value */
 	for (i = 1; i < argc; i++)

@@ -167,6 +167,10 @@ extern void output_say(const char *fmt,...) pg_attribute_printf(1, 2);
 
 /* cmd_new.c */
 extern int	cmd_new(int argc, char **argv);
+
+/* cmd_autogen.c: new --autogenerate, diff, baseline */
+extern bool autogen_wants(int argc, char **argv);
+extern int	cmd_autogen(int argc, char **argv);
 extern int	cmd_merge_files(int argc, char **argv);
 
 /* cmd_push.c */
