@@ -56,6 +56,7 @@ typedef struct SchemaOfStmt
 } SchemaOfStmt;
 
 static int	schema_of_line(const char *ddl, int offset);
+static List *schema_of_raw_parse(const char *ddl);
 static pg_noinline List *schema_of_parse(const char *ddl, List **lines);
 static void schema_of_context(void *arg);
 static void schema_of_run(const char *ddl, List *stmts, List *lines, const char *scratch);
@@ -117,6 +118,41 @@ schema_of_line(const char *ddl, int offset)
 }
 
 /*
+ * schema_of_raw_parse
+ *		raw_parser(), with a syntax error's position turned into a line of
+ *		the script: the position would otherwise point into the caller's
+ *		query, which only holds the script as a literal.
+ */
+static List *
+schema_of_raw_parse(const char *ddl)
+{
+	MemoryContext caller = CurrentMemoryContext;
+	List	   *volatile raw = NIL;
+
+	PG_TRY();
+	{
+		raw = raw_parser(ddl, RAW_PARSE_DEFAULT);
+	}
+	PG_CATCH();
+	{
+		ErrorData  *edata;
+
+		MemoryContextSwitchTo(caller);
+		edata = CopyErrorData();
+		FlushErrorState();
+		if (edata->cursorpos > 0)
+		{
+			edata->context = psprintf("schema script line %d",
+									  schema_of_line(ddl, edata->cursorpos - 1));
+			edata->cursorpos = 0;
+		}
+		ReThrowError(edata);
+	}
+	PG_END_TRY();
+	return raw;
+}
+
+/*
  * schema_of_parse
  *		The statements of the script (their text) and their lines; refuses
  *		transaction control, which would end the scratch subtransaction.
@@ -130,7 +166,7 @@ schema_of_parse(const char *ddl, List **lines)
 	int			n = 0;
 
 	*lines = NIL;
-	raw = raw_parser(ddl, RAW_PARSE_DEFAULT);
+	raw = schema_of_raw_parse(ddl);
 	foreach(lc, raw)
 	{
 		RawStmt    *rs = lfirst_node(RawStmt, lc);
