@@ -3,7 +3,7 @@
 # 1. Round trip, property-based: test/autogen_roundtrip.py makes random
 #    schemas over the object kinds and random edits between them (seeded);
 #    for each pair (A, B), migr_diff(B, A)'s upgrade applied to A gives
-#    exactly B's fingerprint and its downgrade gives A's.  120 pairs here;
+#    exactly B's fingerprint and its downgrade gives A's.  100 pairs here;
 #    MIGR_AUTOGEN_ROUNDS=5000 (and MIGR_AUTOGEN_SEED) for a long run.
 # 2. Against Alembic: test/autogen_alembic.py walks SQLAlchemy model
 #    versions; at each step migr finds every change Alembic's
@@ -43,7 +43,7 @@ sub run_python
 }
 
 # ---------- 1. round trip ----------
-my $rounds = $ENV{MIGR_AUTOGEN_ROUNDS} // 120;
+my $rounds = $ENV{MIGR_AUTOGEN_ROUNDS} // 100;
 my $seed = $ENV{MIGR_AUTOGEN_SEED} // 12;
 ($rc, $out, $err) = run_python("$root/test/autogen_roundtrip.py",
 	$node->host, $node->port, 'postgres', $seed, $rounds);
