@@ -76,7 +76,7 @@ autogen_wants(int argc, char **argv)
 		if (argv[i][0] != '-')
 			verb = argv[i];
 		else if (strchr(argv[i], '=') == NULL &&
-				 (strcmp(argv[i], "-d") == 0 || strcmp(argv[i], "-h") == 0 ||
+				 (strcmp(argv[i], "-d") == 0 ||
 				  strcmp(argv[i], "-p") == 0 || strcmp(argv[i], "-U") == 0 ||
 				  strcmp(argv[i], "-m") == 0 || strcmp(argv[i], "-H") == 0 ||
 				  strncmp(argv[i], "--", 2) == 0))
@@ -130,7 +130,7 @@ autogen_usage(const char *verb)
 		   "is always rolled back); or --from-db DSN, a database where the models were\n"
 		   "created (migr must be installed there).  --schema: the schema it describes\n"
 		   "(default public).\n");
-	printf("\nConnection: -d DBNAME, --host HOST, -p PORT, -U USER, -w, -W (as the other verbs).\n");
+	printf("\nConnection: -d DBNAME, --host HOST (or -H), -p PORT, -U USER, -w, -W; -h is --help.\n");
 }
 
 /* the whole of a file, NUL-terminated, or NULL after an error message */
@@ -431,7 +431,7 @@ cmd_autogen(int argc, char **argv)
 		{"exit-code", no_argument, NULL, 6},
 		{"autogenerate", no_argument, NULL, 7},
 		{"quiet", no_argument, NULL, 'q'},
-		{"help", no_argument, NULL, '?'},
+		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0}
 	};
 	AutogenOpts ao;
@@ -442,7 +442,7 @@ cmd_autogen(int argc, char **argv)
 
 	memset(&ao, 0, sizeof(ao));
 	ao.schema = "public";
-	while ((c = getopt_long(argc, argv, "d:H:p:U:wWm:q?", lo, NULL)) != -1)
+	while ((c = getopt_long(argc, argv, "d:H:p:U:wWm:qh?", lo, NULL)) != -1)
 	{
 		switch (c)
 		{
@@ -490,16 +490,15 @@ cmd_autogen(int argc, char **argv)
 				break;
 			case 7:
 				break;
+			case 'h':
+				/* -h, --help: usage of the verb named on the line */
+				for (c = 1; c < argc; c++)
+					if (argv[c][0] != '-')
+						break;
+				autogen_usage(c < argc ? argv[c] : "new");
+				return MIGR_EXIT_DONE;
 			case '?':
-				if (optopt == 0 || optopt == '?')
-				{
-					/* --help: usage of the verb named on the line */
-					for (c = 1; c < argc; c++)
-						if (argv[c][0] != '-')
-							break;
-					autogen_usage(c < argc ? argv[c] : "new");
-					return MIGR_EXIT_DONE;
-				}
+				pg_log_error_hint("Try \"migr diff --help\", \"migr new --autogenerate --help\" or \"migr baseline --help\".");
 				return MIGR_EXIT_USAGE;
 			default:
 				return MIGR_EXIT_USAGE;
