@@ -160,14 +160,17 @@ SQL
 }
 build cur 0
 build want 1
-sql want -c "SELECT migr_schema(ARRAY['public'])" > "$TMP/want.json"
-sql cur -c "SELECT migr_schema(ARRAY['public'])" > "$TMP/cur.json"
-NSTMT=$(sql cur -v d="$(cat "$TMP/want.json")" -v c="$(cat "$TMP/cur.json")" \
-        -c "SELECT count(*) FROM migr_diff(:'d'::jsonb, :'c'::jsonb) WHERE direction = 'upgrade'")
+# the two descriptions, kept in cur's schema "bench" (not described)
+sql cur -qc "CREATE SCHEMA bench; CREATE TABLE bench.descs (k text PRIMARY KEY, d jsonb)"
+sql want -c "COPY (SELECT 'want', migr_schema(ARRAY['public'])) TO STDOUT" | sql cur -c "COPY bench.descs FROM STDIN" > /dev/null
+sql cur -c "COPY (SELECT 'cur', migr_schema(ARRAY['public'])) TO STDOUT" | sql cur -c "COPY bench.descs FROM STDIN" > /dev/null
+W="(SELECT d FROM bench.descs WHERE k = 'want')"
+C="(SELECT d FROM bench.descs WHERE k = 'cur')"
+NSTMT=$(sql cur -c "SELECT count(*) FROM migr_diff($W, $C) WHERE direction = 'upgrade'")
 note "migr_diff: $NSTMT upgrade statements for the changes"
 
 declare -a DIFF=() LIVE=() ALE=()
-cat > "$TMP/alembic.py" <<PYEOF
+cat > "$TMP/bench_alembic.py" <<PYEOF
 import sys, time
 import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
@@ -184,17 +187,16 @@ for r in range(runs):
         diffs = compare_metadata(ctx, want)
     print("%.1f %d" % ((time.perf_counter() - t0) * 1000, len(diffs)))
 PYEOF
-$PY "$TMP/alembic.py" "$RUNS" > "$TMP/alembic.out" 2>> "$LOGDIR/errors.log" || die "alembic run failed (see $LOGDIR/errors.log)"
+$PY "$TMP/bench_alembic.py" "$RUNS" > "$TMP/alembic.out" 2>> "$LOGDIR/errors.log" || die "alembic run failed (see $LOGDIR/errors.log)"
 mapfile -t ALE < <(awk '{ print $1 }' "$TMP/alembic.out")
 note "Alembic: $(awk 'NR == 1 { print $2 }' "$TMP/alembic.out") differences found by compare_metadata()"
 for r in $(seq 1 "$RUNS"); do
     # 1. the diff alone, server time (EXPLAIN ANALYZE of the call)
-    t=$(sql cur -v d="$(cat "$TMP/want.json")" -v c="$(cat "$TMP/cur.json")" \
-        -c "EXPLAIN (ANALYZE, FORMAT JSON) SELECT count(*) FROM migr_diff(:'d'::jsonb, :'c'::jsonb)" \
+    t=$(sql cur -c "EXPLAIN (ANALYZE, FORMAT JSON) SELECT count(*) FROM migr_diff($W, $C)" \
         | $PY -c 'import json,sys; print(json.load(sys.stdin)[0]["Execution Time"])')
     DIFF+=("$t")
     # 2. against the live schema, end to end
-    timed /dev/null sql cur -v d="$(cat "$TMP/want.json")" -c "SELECT count(*) FROM migr_diff(:'d'::jsonb)"
+    timed /dev/null sql cur -c "SELECT count(*) FROM migr_diff($W)"
     LIVE+=("$T_MS")
 done
 hdr "autogenerate of $N tables (ms)"
