@@ -306,6 +306,16 @@ SELECT count(*) AS log_rows FROM migr.log \gset
 SELECT revision FROM migr_upgrade('s31_r2');
 SELECT count(*) = :log_rows AS no_new_row FROM migr.log;
 
+-- a schema of migr.schemas that a revision drops does not fail the move:
+-- the record leaves it out; migr_schema() and migr_drift() name it
+CREATE SCHEMA s31_tmp;
+SET migr.schemas = 's31, s31_tmp';
+SELECT migr_define('s31_r3', '{s31_r2}', 'DROP SCHEMA s31_tmp', NULL);
+SELECT revision FROM migr_upgrade('s31_r3');
+SELECT * FROM migr_drift();
+SET migr.schemas = 's31';
+SELECT * FROM migr_drift();
+
 -- errors: a reference that is not a description; nothing recorded yet
 SELECT * FROM migr_drift('[1, 2]');
 BEGIN;

@@ -56,14 +56,14 @@ $$;
 CREATE FUNCTION @extschema@.migr_schema(schemas text[] DEFAULT NULL)
 RETURNS jsonb
 AS 'MODULE_PATHNAME', 'migr_schema'
-LANGUAGE C STABLE;
+LANGUAGE C VOLATILE;
 COMMENT ON FUNCTION @extschema@.migr_schema(text[]) IS
     'canonical description of the objects in the given schemas (NULL: migr.schemas)';
 
 CREATE FUNCTION @extschema@.migr_fingerprint(schemas text[] DEFAULT NULL)
 RETURNS text
 AS 'MODULE_PATHNAME', 'migr_fingerprint'
-LANGUAGE C STABLE;
+LANGUAGE C VOLATILE;
 COMMENT ON FUNCTION @extschema@.migr_fingerprint(text[]) IS
     'SHA-256 of migr_schema(schemas)';
 
@@ -72,7 +72,7 @@ CREATE FUNCTION @extschema@.migr_drift(
     OUT kind text, OUT object text, OUT change text, OUT detail text)
 RETURNS SETOF record
 AS 'MODULE_PATHNAME', 'migr_drift'
-LANGUAGE C STABLE;
+LANGUAGE C VOLATILE;
 COMMENT ON FUNCTION @extschema@.migr_drift(jsonb) IS
     'how the live schema differs from the one the last move recorded, or from reference';
 
@@ -85,7 +85,8 @@ COMMENT ON FUNCTION @extschema@.migr_drift(jsonb) IS
 -- rolled back; the statements between two descriptions; a revision file.
 -- None of them changes anything, so they are granted as the look-only
 -- functions are (to PUBLIC); migr_schema_of runs the caller's DDL as the
--- caller, in a subtransaction it rolls back.
+-- caller, in a subtransaction it rolls back.  VOLATILE, as migr_schema():
+-- each reads the live schema with a fresh snapshot.
 CREATE FUNCTION @extschema@.migr_schema_of(ddl text, schema text DEFAULT 'public')
 RETURNS jsonb
 AS 'MODULE_PATHNAME', 'migr_schema_of'
@@ -98,21 +99,21 @@ CREATE FUNCTION @extschema@.migr_diff(
     OUT step int, OUT direction text, OUT statement text, OUT hazard text)
 RETURNS SETOF record
 AS 'MODULE_PATHNAME', 'migr_diff'
-LANGUAGE C STABLE;
+LANGUAGE C VOLATILE;
 COMMENT ON FUNCTION @extschema@.migr_diff(jsonb, jsonb) IS
     'upgrade and downgrade statements that turn current (NULL: the live schema) into desired, in dependency order';
 
 CREATE FUNCTION @extschema@.migr_autogenerate(desired jsonb, message text DEFAULT '', id text DEFAULT NULL)
 RETURNS text
 AS 'MODULE_PATHNAME', 'migr_autogenerate'
-LANGUAGE C STABLE;
+LANGUAGE C VOLATILE;
 COMMENT ON FUNCTION @extschema@.migr_autogenerate(jsonb, text, text) IS
     'a revision file on top of the current head whose scripts turn the live schema into desired (defines nothing)';
 
 CREATE FUNCTION @extschema@.migr_baseline(message text DEFAULT 'baseline', id text DEFAULT NULL)
 RETURNS text
 AS 'MODULE_PATHNAME', 'migr_baseline'
-LANGUAGE C STABLE;
+LANGUAGE C VOLATILE;
 COMMENT ON FUNCTION @extschema@.migr_baseline(text, text) IS
     'a root revision file that creates the live schema from nothing (defines nothing; migr baseline stamps it)';
 

@@ -4,7 +4,9 @@
  *	  migr_schema(): the canonical description of the managed schemas.
  *
  * One query reads the catalogs set-wise (a handful of joins per kind, never
- * a query per object) and builds the whole jsonb document.  The text of
+ * a query per object) and builds the whole document: as json text, cheap to
+ * nest and aggregate, turned into jsonb once at the end (which sorts the
+ * keys), null fields stripped in the same pass.  The text of
  * every definition comes from the server's own deparsers (pg_get_indexdef,
  * pg_get_constraintdef, pg_get_viewdef, pg_get_functiondef,
  * pg_get_triggerdef, pg_get_ruledef, pg_get_statisticsobjdef, format_type,
@@ -49,8 +51,9 @@ PG_FUNCTION_INFO_V1(migr_schema);
 char	   *migr_schemas_setting = NULL;
 
 static bool schema_check_setting(char **newval, void **extra, GucSource source);
-static ArrayType *schema_namespaces(ArrayType *schemas);
-static Oid	schema_lookup(const char *name, bool from_setting);
+static ArrayType *schema_namespaces(ArrayType *schemas, bool missing_ok);
+static Oid	schema_lookup(const char *name, bool from_setting, bool missing_ok);
+static Jsonb *schema_describe_oids(ArrayType *nsps);
 static int	schema_fix_gucs(void);
 
 /*
@@ -84,7 +87,7 @@ static const char *schema_query =
 	"                        AND (e.deptype = 'e' OR (e.deptype = 'i' AND c.relkind = 'S')))),\n"
 	"cols AS (\n"
 	"  SELECT a.attrelid,\n"
-	"         jsonb_agg(jsonb_strip_nulls(jsonb_build_object(\n"
+	"         json_agg(json_build_object(\n"
 	"           'name', a.attname,\n"
 	"           'type', format_type(a.atttypid, a.atttypmod),\n"
 	"           'collation', CASE WHEN a.attcollation <> t.typcollation THEN\n"
@@ -97,8 +100,9 @@ static const char *schema_query =
 	"           'identity', CASE a.attidentity WHEN 'a' THEN 'always' WHEN 'd' THEN 'by default' END,\n"
 	"           'inherited', CASE WHEN NOT a.attislocal THEN true END,\n"
 	"           'comment', ds.description,\n"
-	"           'acl', (SELECT jsonb_agg(x::text ORDER BY x::text COLLATE \"C\") FROM unnest(a.attacl) x)\n"
-	"         )) ORDER BY a.attnum) AS columns\n"
+	"           'acl', CASE WHEN a.attacl IS NOT NULL THEN\n"
+	"                 (SELECT json_agg(x::text ORDER BY x::text COLLATE \"C\") FROM unnest(a.attacl) x) END\n"
+	"         ) ORDER BY a.attnum) AS columns\n"
 	"    FROM pg_attribute a\n"
 	"    JOIN rel r ON r.oid = a.attrelid\n"
 	"    JOIN pg_type t ON t.oid = a.atttypid\n"
@@ -110,10 +114,10 @@ static const char *schema_query =
 	"rels AS (\n"
 	"  SELECT r.*, cols.columns,\n"
 	"         pg_get_userbyid(r.relowner) AS owner,\n"
-	"         (SELECT jsonb_agg(x::text ORDER BY x::text COLLATE \"C\")\n"
+	"         (SELECT json_agg(x::text ORDER BY x::text COLLATE \"C\")\n"
 	"            FROM unnest(COALESCE(r.relacl, acldefault(CASE WHEN r.relkind = 'S' THEN 's' ELSE 'r' END::\"char\", r.relowner))) x) AS acl,\n"
 	"         ds.description AS comment,\n"
-	"         (SELECT jsonb_agg(x ORDER BY x COLLATE \"C\") FROM unnest(r.reloptions) x) AS options\n"
+	"         (SELECT json_agg(x ORDER BY x COLLATE \"C\") FROM unnest(r.reloptions) x) AS options\n"
 	"    FROM rel r\n"
 	"    LEFT JOIN cols ON cols.attrelid = r.oid\n"
 	"    LEFT JOIN pg_description ds ON ds.objoid = r.oid AND ds.classoid = 'pg_class'::regclass AND ds.objsubid = 0),\n"
@@ -151,18 +155,18 @@ static const char *schema_query =
 	"  UNION ALL SELECT 'pg_transform'::regclass, o.oid FROM pg_transform o\n"
 	"  UNION ALL SELECT 'pg_am'::regclass, o.oid FROM pg_am o WHERE o.oid >= 16384\n"
 	"  UNION ALL SELECT 'pg_language'::regclass, o.oid FROM pg_language o WHERE o.oid >= 16384)\n"
-	"SELECT jsonb_build_object(\n"
+	"SELECT jsonb_strip_nulls(json_build_object(\n"
 	" 'format', 1,\n"
-	" 'schemas', (SELECT COALESCE(jsonb_object_agg(n.qn, jsonb_strip_nulls(jsonb_build_object(\n"
+	" 'schemas', (SELECT COALESCE(json_object_agg(n.qn, json_build_object(\n"
 	"      'owner', pg_get_userbyid(n.nspowner),\n"
-	"      'acl', (SELECT jsonb_agg(x::text ORDER BY x::text COLLATE \"C\")\n"
+	"      'acl', (SELECT json_agg(x::text ORDER BY x::text COLLATE \"C\")\n"
 	"                FROM unnest(COALESCE(n.nspacl, acldefault('n', n.nspowner))) x),\n"
-	"      'comment', ds.description))), '{}')\n"
+	"      'comment', ds.description)), '{}')\n"
 	"    FROM nsp n LEFT JOIN pg_description ds ON ds.objoid = n.oid AND ds.classoid = 'pg_namespace'::regclass),\n"
-	" 'extensions', (SELECT COALESCE(jsonb_object_agg(quote_ident(x.extname), jsonb_build_object(\n"
+	" 'extensions', (SELECT COALESCE(json_object_agg(quote_ident(x.extname), json_build_object(\n"
 	"      'version', x.extversion, 'schema', quote_ident(xn.nspname))), '{}')\n"
 	"    FROM pg_extension x JOIN pg_namespace xn ON xn.oid = x.extnamespace WHERE x.extname <> 'migr'),\n"
-	" 'tables', (SELECT COALESCE(jsonb_object_agg(r.qname, jsonb_strip_nulls(jsonb_build_object(\n"
+	" 'tables', (SELECT COALESCE(json_object_agg(r.qname, json_build_object(\n"
 	"      'kind', CASE r.relkind WHEN 'p' THEN 'partitioned table' ELSE 'table' END,\n"
 	"      'columns', COALESCE(r.columns, '[]'),\n"
 	"      'unlogged', CASE WHEN r.relpersistence = 'u' THEN true END,\n"
@@ -171,7 +175,7 @@ static const char *schema_query =
 	"            (SELECT i.inhparent::regclass::text FROM pg_inherits i WHERE i.inhrelid = r.oid) END,\n"
 	"      'partition_bound', CASE WHEN r.relispartition THEN pg_get_expr(r.relpartbound, r.oid) END,\n"
 	"      'inherits', CASE WHEN NOT r.relispartition THEN\n"
-	"            (SELECT jsonb_agg(i.inhparent::regclass::text ORDER BY i.inhseqno)\n"
+	"            (SELECT json_agg(i.inhparent::regclass::text ORDER BY i.inhseqno)\n"
 	"               FROM pg_inherits i WHERE i.inhrelid = r.oid) END,\n"
 	"      'row_security', CASE WHEN r.relrowsecurity THEN true END,\n"
 	"      'force_row_security', CASE WHEN r.relforcerowsecurity THEN true END,\n"
@@ -181,17 +185,17 @@ static const char *schema_query =
 	"            ELSE (SELECT 'index ' || quote_ident(ic.relname) FROM pg_index x\n"
 	"                    JOIN pg_class ic ON ic.oid = x.indexrelid\n"
 	"                   WHERE x.indrelid = r.oid AND x.indisreplident) END,\n"
-	"      'owner', r.owner, 'acl', r.acl, 'comment', r.comment))), '{}')\n"
+	"      'owner', r.owner, 'acl', r.acl, 'comment', r.comment)), '{}')\n"
 	"    FROM rels r WHERE r.relkind IN ('r', 'p')),\n"
-	" 'views', (SELECT COALESCE(jsonb_object_agg(r.qname, jsonb_strip_nulls(jsonb_build_object(\n"
+	" 'views', (SELECT COALESCE(json_object_agg(r.qname, json_build_object(\n"
 	"      'definition', pg_get_viewdef(r.oid), 'columns', r.columns, 'options', r.options,\n"
-	"      'owner', r.owner, 'acl', r.acl, 'comment', r.comment))), '{}')\n"
+	"      'owner', r.owner, 'acl', r.acl, 'comment', r.comment)), '{}')\n"
 	"    FROM rels r WHERE r.relkind = 'v'),\n"
-	" 'materialized_views', (SELECT COALESCE(jsonb_object_agg(r.qname, jsonb_strip_nulls(jsonb_build_object(\n"
+	" 'materialized_views', (SELECT COALESCE(json_object_agg(r.qname, json_build_object(\n"
 	"      'definition', pg_get_viewdef(r.oid), 'columns', r.columns, 'options', r.options,\n"
-	"      'owner', r.owner, 'acl', r.acl, 'comment', r.comment))), '{}')\n"
+	"      'owner', r.owner, 'acl', r.acl, 'comment', r.comment)), '{}')\n"
 	"    FROM rels r WHERE r.relkind = 'm'),\n"
-	" 'sequences', (SELECT COALESCE(jsonb_object_agg(r.qname, jsonb_strip_nulls(jsonb_build_object(\n"
+	" 'sequences', (SELECT COALESCE(json_object_agg(r.qname, json_build_object(\n"
 	"      'type', format_type(s.seqtypid, NULL), 'start', s.seqstart, 'increment', s.seqincrement,\n"
 	"      'minimum', s.seqmin, 'maximum', s.seqmax, 'cache', s.seqcache,\n"
 	"      'cycle', CASE WHEN s.seqcycle THEN true END,\n"
@@ -199,12 +203,12 @@ static const char *schema_query =
 	"                     FROM pg_depend d JOIN pg_attribute a ON a.attrelid = d.refobjid AND a.attnum = d.refobjsubid\n"
 	"                    WHERE d.classid = 'pg_class'::regclass AND d.objid = r.oid\n"
 	"                      AND d.refclassid = 'pg_class'::regclass AND d.deptype = 'a'),\n"
-	"      'owner', r.owner, 'acl', r.acl, 'comment', r.comment))), '{}')\n"
+	"      'owner', r.owner, 'acl', r.acl, 'comment', r.comment)), '{}')\n"
 	"    FROM rels r JOIN pg_sequence s ON s.seqrelid = r.oid\n"
 	"   WHERE r.relkind = 'S'\n"
 	"     AND NOT EXISTS (SELECT FROM pg_depend d WHERE d.classid = 'pg_class'::regclass\n"
 	"                        AND d.objid = r.oid AND d.deptype = 'i')),\n"
-	" 'indexes', (SELECT COALESCE(jsonb_object_agg(n.qn || '.' || quote_ident(ic.relname), jsonb_strip_nulls(jsonb_build_object(\n"
+	" 'indexes', (SELECT COALESCE(json_object_agg(n.qn || '.' || quote_ident(ic.relname), json_build_object(\n"
 	"      'table', r.qname,\n"
 	"      'definition', pg_get_indexdef(x.indexrelid),\n"
 	"      'valid', CASE WHEN NOT x.indisvalid THEN false END,\n"
@@ -212,14 +216,14 @@ static const char *schema_query =
 	"                         FROM pg_inherits i JOIN pg_class pc ON pc.oid = i.inhparent\n"
 	"                         JOIN pg_namespace pn ON pn.oid = pc.relnamespace\n"
 	"                        WHERE i.inhrelid = x.indexrelid),\n"
-	"      'comment', ds.description))), '{}')\n"
+	"      'comment', ds.description)), '{}')\n"
 	"    FROM pg_index x JOIN rel r ON r.oid = x.indrelid AND r.relkind IN ('r', 'p', 'm')\n"
 	"    JOIN pg_class ic ON ic.oid = x.indexrelid\n"
 	"    JOIN nsp n ON n.oid = ic.relnamespace\n"
 	"    LEFT JOIN pg_description ds ON ds.objoid = x.indexrelid AND ds.classoid = 'pg_class'::regclass AND ds.objsubid = 0\n"
 	"   WHERE NOT EXISTS (SELECT FROM pg_constraint co WHERE co.conindid = x.indexrelid\n"
 	"                        AND co.conrelid = x.indrelid AND co.contype IN ('p', 'u', 'x'))),\n"
-	" 'constraints', (SELECT COALESCE(jsonb_object_agg(r.qname || '.' || quote_ident(co.conname), jsonb_strip_nulls(jsonb_build_object(\n"
+	" 'constraints', (SELECT COALESCE(json_object_agg(r.qname || '.' || quote_ident(co.conname), json_build_object(\n"
 	"      'table', r.qname,\n"
 	"      'type', CASE co.contype WHEN 'p' THEN 'primary key' WHEN 'u' THEN 'unique'\n"
 	"            WHEN 'f' THEN 'foreign key' WHEN 'c' THEN 'check' WHEN 'x' THEN 'exclusion' END,\n"
@@ -228,47 +232,47 @@ static const char *schema_query =
 	"      'deferred', CASE WHEN co.condeferred THEN true END,\n"
 	"      'valid', CASE WHEN NOT co.convalidated THEN false END,\n"
 	"      'inherited', CASE WHEN NOT co.conislocal THEN true END,\n"
-	"      'comment', ds.description))), '{}')\n"
+	"      'comment', ds.description)), '{}')\n"
 	"    FROM pg_constraint co JOIN rel r ON r.oid = co.conrelid\n"
 	"    LEFT JOIN pg_description ds ON ds.objoid = co.oid AND ds.classoid = 'pg_constraint'::regclass\n"
 	"   WHERE co.contype IN ('p', 'u', 'f', 'c', 'x')),\n"
-	" 'triggers', (SELECT COALESCE(jsonb_object_agg(r.qname || '.' || quote_ident(tg.tgname), jsonb_strip_nulls(jsonb_build_object(\n"
+	" 'triggers', (SELECT COALESCE(json_object_agg(r.qname || '.' || quote_ident(tg.tgname), json_build_object(\n"
 	"      'table', r.qname,\n"
 	"      'definition', pg_get_triggerdef(tg.oid),\n"
 	"      'enabled', CASE tg.tgenabled WHEN 'D' THEN 'disabled' WHEN 'R' THEN 'replica'\n"
 	"            WHEN 'A' THEN 'always' END,\n"
 	"      'inherited', CASE WHEN tg.tgparentid <> 0 THEN true END,\n"
-	"      'comment', ds.description))), '{}')\n"
+	"      'comment', ds.description)), '{}')\n"
 	"    FROM pg_trigger tg JOIN rel r ON r.oid = tg.tgrelid\n"
 	"    LEFT JOIN pg_description ds ON ds.objoid = tg.oid AND ds.classoid = 'pg_trigger'::regclass\n"
 	"   WHERE NOT tg.tgisinternal),\n"
-	" 'rules', (SELECT COALESCE(jsonb_object_agg(r.qname || '.' || quote_ident(rw.rulename), jsonb_strip_nulls(jsonb_build_object(\n"
+	" 'rules', (SELECT COALESCE(json_object_agg(r.qname || '.' || quote_ident(rw.rulename), json_build_object(\n"
 	"      'table', r.qname,\n"
 	"      'definition', pg_get_ruledef(rw.oid),\n"
 	"      'enabled', CASE rw.ev_enabled WHEN 'D' THEN 'disabled' WHEN 'R' THEN 'replica'\n"
 	"            WHEN 'A' THEN 'always' END,\n"
-	"      'comment', ds.description))), '{}')\n"
+	"      'comment', ds.description)), '{}')\n"
 	"    FROM pg_rewrite rw JOIN rel r ON r.oid = rw.ev_class\n"
 	"    LEFT JOIN pg_description ds ON ds.objoid = rw.oid AND ds.classoid = 'pg_rewrite'::regclass\n"
 	"   WHERE rw.rulename <> '_RETURN'),\n"
-	" 'policies', (SELECT COALESCE(jsonb_object_agg(r.qname || '.' || quote_ident(pol.polname), jsonb_strip_nulls(jsonb_build_object(\n"
+	" 'policies', (SELECT COALESCE(json_object_agg(r.qname || '.' || quote_ident(pol.polname), json_build_object(\n"
 	"      'table', r.qname,\n"
 	"      'command', CASE pol.polcmd WHEN 'r' THEN 'SELECT' WHEN 'a' THEN 'INSERT' WHEN 'w' THEN 'UPDATE'\n"
 	"            WHEN 'd' THEN 'DELETE' ELSE 'ALL' END,\n"
 	"      'permissive', pol.polpermissive,\n"
-	"      'roles', (SELECT jsonb_agg(CASE WHEN x = 0 THEN 'public' ELSE quote_ident(pg_get_userbyid(x)) END\n"
+	"      'roles', (SELECT json_agg(CASE WHEN x = 0 THEN 'public' ELSE quote_ident(pg_get_userbyid(x)) END\n"
 	"                                 ORDER BY CASE WHEN x = 0 THEN 'public' ELSE quote_ident(pg_get_userbyid(x)) END COLLATE \"C\")\n"
 	"                  FROM unnest(pol.polroles) x),\n"
 	"      'using', pg_get_expr(pol.polqual, pol.polrelid),\n"
 	"      'with_check', pg_get_expr(pol.polwithcheck, pol.polrelid),\n"
-	"      'comment', ds.description))), '{}')\n"
+	"      'comment', ds.description)), '{}')\n"
 	"    FROM pg_policy pol JOIN rel r ON r.oid = pol.polrelid\n"
 	"    LEFT JOIN pg_description ds ON ds.objoid = pol.oid AND ds.classoid = 'pg_policy'::regclass),\n"
-	" 'types', (SELECT COALESCE(jsonb_object_agg(t.qname, jsonb_strip_nulls(jsonb_build_object(\n"
+	" 'types', (SELECT COALESCE(json_object_agg(t.qname, json_build_object(\n"
 	"      'kind', CASE t.typtype WHEN 'e' THEN 'enum' WHEN 'c' THEN 'composite' WHEN 'r' THEN 'range'\n"
 	"            WHEN 'd' THEN 'domain' END,\n"
 	"      'labels', CASE WHEN t.typtype = 'e' THEN\n"
-	"            (SELECT jsonb_agg(e.enumlabel ORDER BY e.enumsortorder) FROM pg_enum e WHERE e.enumtypid = t.oid) END,\n"
+	"            (SELECT json_agg(e.enumlabel ORDER BY e.enumsortorder) FROM pg_enum e WHERE e.enumtypid = t.oid) END,\n"
 	"      'attributes', CASE WHEN t.typtype = 'c' THEN COALESCE(r.columns, '[]') END,\n"
 	"      'subtype', CASE WHEN t.typtype = 'r' THEN format_type(rg.rngsubtype, NULL) END,\n"
 	"      'subtype_opclass', CASE WHEN t.typtype = 'r' THEN\n"
@@ -286,82 +290,82 @@ static const char *schema_query =
 	"               FROM pg_collation co JOIN pg_namespace cn ON cn.oid = co.collnamespace\n"
 	"              WHERE co.oid = CASE WHEN t.typtype = 'r' THEN rg.rngcollation ELSE t.typcollation END) END,\n"
 	"      'constraints', CASE WHEN t.typtype = 'd' THEN\n"
-	"            (SELECT COALESCE(jsonb_object_agg(quote_ident(co.conname), jsonb_strip_nulls(jsonb_build_object(\n"
+	"            (SELECT COALESCE(json_object_agg(quote_ident(co.conname), json_build_object(\n"
 	"                 'definition', pg_get_constraintdef(co.oid),\n"
 	"                 'valid', CASE WHEN NOT co.convalidated THEN false END,\n"
-	"                 'comment', cds.description))), '{}')\n"
+	"                 'comment', cds.description)), '{}')\n"
 	"               FROM pg_constraint co\n"
 	"               LEFT JOIN pg_description cds ON cds.objoid = co.oid AND cds.classoid = 'pg_constraint'::regclass\n"
 	"              WHERE co.contypid = t.oid) END,\n"
 	"      'owner', pg_get_userbyid(t.typowner),\n"
-	"      'acl', (SELECT jsonb_agg(x::text ORDER BY x::text COLLATE \"C\")\n"
+	"      'acl', (SELECT json_agg(x::text ORDER BY x::text COLLATE \"C\")\n"
 	"                FROM unnest(COALESCE(t.typacl, acldefault('T', t.typowner))) x),\n"
-	"      'comment', ds.description))), '{}')\n"
+	"      'comment', ds.description)), '{}')\n"
 	"    FROM typ t\n"
 	"    LEFT JOIN rels r ON r.oid = t.typrelid AND t.typtype = 'c'\n"
 	"    LEFT JOIN pg_range rg ON rg.rngtypid = t.oid\n"
 	"    LEFT JOIN pg_description ds ON ds.objoid = t.oid AND ds.classoid = 'pg_type'::regclass\n"
 	"   WHERE t.typtype IN ('e', 'c', 'r', 'd')),\n"
-	" 'collations', (SELECT COALESCE(jsonb_object_agg(n.qn || '.' || quote_ident(co.collname), jsonb_strip_nulls(jsonb_build_object(\n"
+	" 'collations', (SELECT COALESCE(json_object_agg(n.qn || '.' || quote_ident(co.collname), json_build_object(\n"
 	"      'provider', CASE co.collprovider WHEN 'c' THEN 'libc' WHEN 'i' THEN 'icu' ELSE 'default' END,\n"
 	"      'collate', co.collcollate, 'ctype', co.collctype, 'locale', co.colliculocale,\n"
 	"      'deterministic', co.collisdeterministic,\n"
 	"      'owner', pg_get_userbyid(co.collowner),\n"
-	"      'comment', ds.description))), '{}')\n"
+	"      'comment', ds.description)), '{}')\n"
 	"    FROM pg_collation co JOIN nsp n ON n.oid = co.collnamespace\n"
 	"    LEFT JOIN pg_description ds ON ds.objoid = co.oid AND ds.classoid = 'pg_collation'::regclass\n"
 	"   WHERE NOT EXISTS (SELECT FROM extm e WHERE e.classid = 'pg_collation'::regclass AND e.objid = co.oid)),\n"
-	" 'functions', (SELECT COALESCE(jsonb_object_agg(f.qname, jsonb_strip_nulls(jsonb_build_object(\n"
+	" 'functions', (SELECT COALESCE(json_object_agg(f.qname, json_build_object(\n"
 	"      'kind', CASE f.prokind WHEN 'p' THEN 'procedure' WHEN 'w' THEN 'window function' ELSE 'function' END,\n"
 	"      'definition', pg_get_functiondef(f.oid),\n"
 	"      'owner', pg_get_userbyid(f.proowner),\n"
-	"      'acl', (SELECT jsonb_agg(x::text ORDER BY x::text COLLATE \"C\")\n"
+	"      'acl', (SELECT json_agg(x::text ORDER BY x::text COLLATE \"C\")\n"
 	"                FROM unnest(COALESCE(f.proacl, acldefault('f', f.proowner))) x),\n"
-	"      'comment', ds.description))), '{}')\n"
+	"      'comment', ds.description)), '{}')\n"
 	"    FROM fun f\n"
 	"    LEFT JOIN pg_description ds ON ds.objoid = f.oid AND ds.classoid = 'pg_proc'::regclass\n"
 	"   WHERE f.prokind <> 'a'),\n"
-	" 'statistics', (SELECT COALESCE(jsonb_object_agg(n.qn || '.' || quote_ident(s.stxname), jsonb_strip_nulls(jsonb_build_object(\n"
+	" 'statistics', (SELECT COALESCE(json_object_agg(n.qn || '.' || quote_ident(s.stxname), json_build_object(\n"
 	"      'table', s.stxrelid::regclass::text,\n"
 	"      'definition', pg_get_statisticsobjdef(s.oid),\n"
 	"      'target', CASE WHEN s.stxstattarget <> -1 THEN s.stxstattarget END,\n"
 	"      'owner', pg_get_userbyid(s.stxowner),\n"
-	"      'comment', ds.description))), '{}')\n"
+	"      'comment', ds.description)), '{}')\n"
 	"    FROM pg_statistic_ext s JOIN nsp n ON n.oid = s.stxnamespace\n"
 	"    LEFT JOIN pg_description ds ON ds.objoid = s.oid AND ds.classoid = 'pg_statistic_ext'::regclass\n"
 	"   WHERE NOT EXISTS (SELECT FROM extm e WHERE e.classid = 'pg_statistic_ext'::regclass AND e.objid = s.oid)),\n"
-	" 'publications', (SELECT COALESCE(jsonb_object_agg(quote_ident(p.pubname), jsonb_strip_nulls(jsonb_build_object(\n"
+	" 'publications', (SELECT COALESCE(json_object_agg(quote_ident(p.pubname), json_build_object(\n"
 	"      'all_tables', p.puballtables,\n"
-	"      'publish', (SELECT jsonb_agg(a) FROM unnest(ARRAY[CASE WHEN p.pubinsert THEN 'insert' END,\n"
+	"      'publish', (SELECT json_agg(a) FROM unnest(ARRAY[CASE WHEN p.pubinsert THEN 'insert' END,\n"
 	"            CASE WHEN p.pubupdate THEN 'update' END, CASE WHEN p.pubdelete THEN 'delete' END,\n"
 	"            CASE WHEN p.pubtruncate THEN 'truncate' END]) a WHERE a IS NOT NULL),\n"
 	"      'via_root', p.pubviaroot,\n"
-	"      'tables', (SELECT jsonb_agg(e ORDER BY e COLLATE \"C\") FROM (\n"
+	"      'tables', (SELECT json_agg(e ORDER BY e COLLATE \"C\") FROM (\n"
 	"            SELECT pr.prrelid::regclass::text\n"
 	"                   || COALESCE(' (' || (SELECT string_agg(quote_ident(a.attname), ', ' ORDER BY k.i)\n"
 	"                                          FROM unnest(pr.prattrs::int2[]) WITH ORDINALITY k(n, i)\n"
 	"                                          JOIN pg_attribute a ON a.attrelid = pr.prrelid AND a.attnum = k.n) || ')', '')\n"
 	"                   || COALESCE(' WHERE (' || pg_get_expr(pr.prqual, pr.prrelid) || ')', '') AS e\n"
 	"              FROM pg_publication_rel pr WHERE pr.prpubid = p.oid) q),\n"
-	"      'schemas', (SELECT jsonb_agg(quote_ident(pnn.nspname) ORDER BY quote_ident(pnn.nspname) COLLATE \"C\")\n"
+	"      'schemas', (SELECT json_agg(quote_ident(pnn.nspname) ORDER BY quote_ident(pnn.nspname) COLLATE \"C\")\n"
 	"                    FROM pg_publication_namespace pn JOIN pg_namespace pnn ON pnn.oid = pn.pnnspid\n"
 	"                   WHERE pn.pnpubid = p.oid),\n"
 	"      'owner', pg_get_userbyid(p.pubowner),\n"
-	"      'comment', ds.description))), '{}')\n"
+	"      'comment', ds.description)), '{}')\n"
 	"    FROM pg_publication p\n"
 	"    LEFT JOIN pg_description ds ON ds.objoid = p.oid AND ds.classoid = 'pg_publication'::regclass),\n"
-	" 'default_privileges', (SELECT COALESCE(jsonb_object_agg(\n"
+	" 'default_privileges', (SELECT COALESCE(json_object_agg(\n"
 	"      quote_ident(pg_get_userbyid(d.defaclrole))\n"
 	"        || CASE WHEN d.defaclnamespace <> 0 THEN ' in schema ' || (SELECT quote_ident(dn.nspname) FROM pg_namespace dn WHERE dn.oid = d.defaclnamespace) ELSE '' END\n"
 	"        || ' on ' || CASE d.defaclobjtype WHEN 'r' THEN 'tables' WHEN 'S' THEN 'sequences' WHEN 'f' THEN 'functions'\n"
 	"                     WHEN 'T' THEN 'types' WHEN 'n' THEN 'schemas' END,\n"
-	"      jsonb_build_object('acl', (SELECT COALESCE(jsonb_agg(x::text ORDER BY x::text COLLATE \"C\"), '[]') FROM unnest(d.defaclacl) x))), '{}')\n"
+	"      json_build_object('acl', (SELECT COALESCE(json_agg(x::text ORDER BY x::text COLLATE \"C\"), '[]') FROM unnest(d.defaclacl) x))), '{}')\n"
 	"    FROM pg_default_acl d\n"
 	"   WHERE d.defaclnamespace = 0 OR d.defaclnamespace IN (SELECT oid FROM nsp)),\n"
-	" 'unsupported', (SELECT COALESCE(jsonb_agg(DISTINCT pg_describe_object(u.classid, u.objid, 0)), '[]')\n"
+	" 'unsupported', (SELECT COALESCE(json_agg(DISTINCT pg_describe_object(u.classid, u.objid, 0)), '[]')\n"
 	"    FROM unsup u\n"
 	"   WHERE NOT EXISTS (SELECT FROM extm e WHERE e.classid = u.classid AND e.objid = u.objid))\n"
-	")\n";
+	")::jsonb)\n";
 
 static SPIPlanPtr schema_plan = NULL;
 
@@ -406,14 +410,15 @@ schema_define_settings(void)
 
 /*
  * schema_lookup
- *		A schema's OID, with an error naming where the name came from.
+ *		A schema's OID, with an error naming where the name came from
+ *		(InvalidOid if it does not exist and missing_ok).
  */
 static Oid
-schema_lookup(const char *name, bool from_setting)
+schema_lookup(const char *name, bool from_setting, bool missing_ok)
 {
 	Oid			nsp = get_namespace_oid(name, true);
 
-	if (!OidIsValid(nsp))
+	if (!OidIsValid(nsp) && !missing_ok)
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_SCHEMA),
 				 errmsg("schema \"%s\" does not exist", name),
@@ -425,10 +430,11 @@ schema_lookup(const char *name, bool from_setting)
 /*
  * schema_namespaces
  *		The oid[] of the schemas to describe: those given, else those of
- *		migr.schemas, else NULL (the query's default set).
+ *		migr.schemas (without those that do not exist, if missing_ok), else
+ *		NULL (the query's default set).
  */
 static ArrayType *
-schema_namespaces(ArrayType *schemas)
+schema_namespaces(ArrayType *schemas, bool missing_ok)
 {
 	List	   *oids = NIL;
 	Datum	   *d;
@@ -440,7 +446,7 @@ schema_namespaces(ArrayType *schemas)
 		ListCell   *lc2;
 
 		foreach(lc2, migr_array_list(schemas, "schemas"))
-			oids = lappend_oid(oids, schema_lookup(lfirst(lc2), false));
+			oids = lappend_oid(oids, schema_lookup(lfirst(lc2), false, false));
 	}
 	else if (migr_schemas_setting != NULL && migr_schemas_setting[0] != '\0')
 	{
@@ -451,7 +457,12 @@ schema_namespaces(ArrayType *schemas)
 		if (!SplitIdentifierString(raw, ',', &names))
 			elog(ERROR, "invalid list syntax in \"migr.schemas\"");
 		foreach(lc2, names)
-			oids = lappend_oid(oids, schema_lookup(lfirst(lc2), true));
+		{
+			Oid			nsp = schema_lookup(lfirst(lc2), true, missing_ok);
+
+			if (OidIsValid(nsp))
+				oids = lappend_oid(oids, nsp);
+		}
 	}
 	else
 		return NULL;
@@ -472,6 +483,7 @@ schema_fix_gucs(void)
 {
 	static const char *const fixed[][2] = {
 		{"search_path", "pg_catalog, pg_temp"},
+		{"jit", "off"},			/* compiling this statement costs seconds */
 		{"quote_all_identifiers", "off"},
 		{"datestyle", "ISO, MDY"},
 		{"intervalstyle", "postgres"},
@@ -498,8 +510,29 @@ schema_fix_gucs(void)
 Jsonb *
 schema_describe(ArrayType *schemas)
 {
+	return schema_describe_oids(schema_namespaces(schemas, false));
+}
+
+/*
+ * schema_describe_recorded
+ *		schema_describe(NULL) for the record a move leaves: a schema named
+ *		in migr.schemas that does not exist (a revision dropped it) is left
+ *		out rather than failing the move.
+ */
+Jsonb *
+schema_describe_recorded(void)
+{
+	return schema_describe_oids(schema_namespaces(NULL, true));
+}
+
+/*
+ * schema_describe_oids
+ *		The description of the schemas of an oid[] (NULL: the default set).
+ */
+static Jsonb *
+schema_describe_oids(ArrayType *nsps)
+{
 	MemoryContext caller = CurrentMemoryContext;
-	ArrayType  *nsps = schema_namespaces(schemas);
 	Datum		values[1];
 	char		nulls[1];
 	int			nestlevel;

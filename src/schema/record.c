@@ -81,7 +81,7 @@ schema_record(void)
 
 	if (!schema_tables_exist())
 		return;
-	description = schema_describe(NULL);
+	description = schema_describe_recorded();
 	values[0] = CStringGetTextDatum(schema_fingerprint(description));
 	values[1] = JsonbPGetDatum(description);
 

@@ -63,6 +63,7 @@ typedef struct SchemaChange
 extern char *migr_schemas_setting;	/* migr.schemas */
 extern void schema_define_settings(void);
 extern Jsonb *schema_describe(ArrayType *schemas);
+extern Jsonb *schema_describe_recorded(void);
 
 /* fingerprint.c */
 extern char *schema_fingerprint(Jsonb *description);

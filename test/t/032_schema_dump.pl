@@ -186,8 +186,12 @@ is( $node->safe_psql(
 is($node->safe_psql('dst', 'SELECT migr_fingerprint()'),
 	$src_fp, 'the downgrade is back at the original schema');
 is( $node->safe_psql(
+		'dst', q{SELECT count(*), count(DISTINCT schema_fingerprint) FROM migr.log
+                  WHERE schema_fingerprint IS NOT NULL}),
+	'3|1', 'three moves recorded (upgrade before the dump, stamp, downgrade), one schema');
+is( $node->safe_psql(
 		'dst', q{SELECT count(*) FROM migr.schema_snapshot}),
-	'2', 'one snapshot per distinct schema');
+	'1', 'the description is kept once');
 
 # a worker finishing a job records the schema
 $node->safe_psql('src', q{
