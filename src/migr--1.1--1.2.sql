@@ -150,6 +150,42 @@ COMMENT ON FUNCTION @extschema@.migr_verify(text) IS
 -- issue 12: autogenerate
 -- ========================================================================
 
+-- What a DDL script would produce, built in a scratch schema that is always
+-- rolled back; the statements between two descriptions; a revision file.
+-- None of them changes anything, so they are granted as the look-only
+-- functions are (to PUBLIC); migr_schema_of runs the caller's DDL as the
+-- caller, in a subtransaction it rolls back.  VOLATILE, as migr_schema():
+-- each reads the live schema with a fresh snapshot.
+CREATE FUNCTION @extschema@.migr_schema_of(ddl text, schema text DEFAULT 'public')
+RETURNS jsonb
+AS 'MODULE_PATHNAME', 'migr_schema_of'
+LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION @extschema@.migr_schema_of(text, text) IS
+    'the schema description a DDL script would produce in an empty schema (run in a scratch schema, always rolled back)';
+
+CREATE FUNCTION @extschema@.migr_diff(
+    desired jsonb, current jsonb DEFAULT NULL,
+    OUT step int, OUT direction text, OUT statement text, OUT hazard text)
+RETURNS SETOF record
+AS 'MODULE_PATHNAME', 'migr_diff'
+LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION @extschema@.migr_diff(jsonb, jsonb) IS
+    'upgrade and downgrade statements that turn current (NULL: the live schema) into desired, in dependency order';
+
+CREATE FUNCTION @extschema@.migr_autogenerate(desired jsonb, message text DEFAULT '', id text DEFAULT NULL)
+RETURNS text
+AS 'MODULE_PATHNAME', 'migr_autogenerate'
+LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION @extschema@.migr_autogenerate(jsonb, text, text) IS
+    'a revision file on top of the current head whose scripts turn the live schema into desired (defines nothing)';
+
+CREATE FUNCTION @extschema@.migr_baseline(message text DEFAULT 'baseline', id text DEFAULT NULL)
+RETURNS text
+AS 'MODULE_PATHNAME', 'migr_baseline'
+LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION @extschema@.migr_baseline(text, text) IS
+    'a root revision file that creates the live schema from nothing (defines nothing; migr baseline stamps it)';
+
 
 -- ========================================================================
 -- issue 13: the command (undefine, deploy grants)

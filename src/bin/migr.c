@@ -79,6 +79,10 @@ const MigrVerb migr_verbs[] = {
 	"how the schema differs from the last move's, or from --against FILE"},
 	{"verify", NULL, cmd_verify, 0, 0, 1, "[TARGET]",
 	"the stairway test up to TARGET (default: heads), all rolled back"},
+	{"diff", NULL, cmd_autogen, 0, 0, -1, "--from FILE.sql | --from-db DSN",
+	"the statements that would turn the live schema into the one wanted"},
+	{"baseline", NULL, cmd_autogen, 0, 0, -1, "[-m MSG]",
+	"write a root revision of the live schema and stamp it"},
 	{"import-alembic", NULL, cmd_import_alembic, 0, 0, -1, "[OPTION]...",
 	"write a revision file per Alembic revision (its own --help)"},
 	{NULL, NULL, NULL, 0, 0, 0, NULL, NULL}
@@ -572,6 +576,9 @@ main(int argc, char **argv)
 		exit(MIGR_EXIT_DONE);
 	}
 	main_import_alembic(argc, argv);
+	/* autogenerate's verbs parse their own options (cmd_autogen.c) */
+	if (autogen_wants(argc, argv))
+		exit(cmd_autogen(argc, argv));
 	main_help(argc, argv);
 
 	for (i = 1; i < argc; i++)

@@ -257,6 +257,10 @@ typedef struct NewRev
 
 /* cmd_new.c */
 extern int	cmd_new(int argc, char **argv);
+
+/* cmd_autogen.c: new --autogenerate, diff, baseline */
+extern bool autogen_wants(int argc, char **argv);
+extern int	cmd_autogen(int argc, char **argv);
 extern int	cmd_merge_files(int argc, char **argv);
 extern bool new_write(const char *dir, NewRev *nr);
 extern char *new_one_line(const char *message);

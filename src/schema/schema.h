@@ -81,4 +81,14 @@ extern bool schema_tables_exist(void);
 /* drift.c */
 extern List *schema_drift_findings(void);
 
+/* diff.c */
+extern List *schema_diff(Jsonb *desired, Jsonb *current, List **downgrade);
+extern void schema_diff_step(void *step, char **sql, const char **hazard);
+extern Jsonb *schema_diff_live(Jsonb *desired);
+extern Jsonb *schema_empty(void);
+extern void schema_check_description(Jsonb *doc, const char *what);
+
+/* schema_of.c */
+extern Jsonb *schema_of(const char *ddl, const char *schema);
+
 #endif							/* MIGR_SCHEMA_H */
