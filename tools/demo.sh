@@ -12,7 +12,8 @@
 #   port       54399 (Unix socket only, no TCP)
 #   database   demo
 #
-# Environment: MIGR_DEMO_PORT (default 54399).
+# Environment: MIGR_DEMO_PORT (default 54399), MIGR_DEMO_DIR (default
+# /tmp/migr-demo; the README's tutorial assumes the defaults).
 
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -20,7 +21,7 @@ SRC_ROOT=$PWD
 source tools/setup.sh
 migr_setup
 
-DEMO_DIR=/tmp/migr-demo
+DEMO_DIR=${MIGR_DEMO_DIR:-/tmp/migr-demo}
 DEMO_DATA=$DEMO_DIR/data
 DEMO_PORT=${MIGR_DEMO_PORT:-54399}
 DEMO_DB=demo
@@ -192,11 +193,15 @@ demo_cli current
 
 echo
 echo "==== the demo cluster is still running ===="
+echo "migr:     $PG_BINDIR/migr (installed beside psql, not on PATH;"
+echo "          export PATH=$PG_BINDIR:\$PATH to type just \"migr\")"
 if [[ $EUID -eq 0 ]]; then
-	echo "connect:  psql -h $DEMO_DIR -p $DEMO_PORT $DEMO_DB    (as postgres; as root add -U postgres)"
-	echo "          $PG_BINDIR/migr -H $DEMO_DIR -p $DEMO_PORT -d $DEMO_DB history"
+	echo "connect:  $PG_BINDIR/psql -h $DEMO_DIR -p $DEMO_PORT -U postgres $DEMO_DB"
+	echo "          $PG_BINDIR/migr -H $DEMO_DIR -p $DEMO_PORT -U postgres -d $DEMO_DB history"
 	echo "stop:     runuser -u postgres -- $PG_BINDIR/pg_ctl -D $DEMO_DATA stop"
 else
-	echo "connect:  psql -h $DEMO_DIR -p $DEMO_PORT $DEMO_DB"
+	echo "connect:  $PG_BINDIR/psql -h $DEMO_DIR -p $DEMO_PORT $DEMO_DB"
+	echo "          $PG_BINDIR/migr -H $DEMO_DIR -p $DEMO_PORT -d $DEMO_DB history"
 	echo "stop:     $PG_BINDIR/pg_ctl -D $DEMO_DATA stop"
 fi
+echo "next:     the README's \"Ten-minute tutorial\" goes on from here"
