@@ -225,7 +225,13 @@ BEGIN
         '@extschema@.migr_stamp(text)',
         '@extschema@.migr_retry(bigint)',
         '@extschema@.migr_cancel(bigint)',
-        '@extschema@.migr_archive_table(regclass, text)']
+        '@extschema@.migr_archive_table(regclass, text)',
+        -- the tenant forms (issue 14) and the stairway test (issue 11)
+        '@extschema@.migr_upgrade(text, text)',
+        '@extschema@.migr_downgrade(text, text)',
+        '@extschema@.migr_stamp(text, text)',
+        '@extschema@.migr_upgrade_tenants(text, text[], integer)',
+        '@extschema@.migr_verify(text)']
     LOOP
         EXECUTE pg_catalog.format('GRANT EXECUTE ON FUNCTION %s TO %s',
                                   fn::pg_catalog.regprocedure, role);
@@ -235,7 +241,7 @@ $$;
 -- changes state (privileges)
 REVOKE ALL ON FUNCTION @extschema@.migr_grant_deploy(regrole) FROM PUBLIC;
 COMMENT ON FUNCTION @extschema@.migr_grant_deploy(regrole) IS
-    'grant a role EXECUTE on every migr function a deploy needs (push, upgrade, downgrade, stamp, jobs)';
+    'grant a role EXECUTE on every migr function a deploy needs (push, upgrade, downgrade, stamp, jobs, tenants, verify)';
 
 
 -- ========================================================================
