@@ -74,9 +74,11 @@ unlike($out, qr/failures in/, 'verify --quiet: no summary');
 ($rc, $out, $err) = migr('upgrade', 'a2');
 exit_is($rc, 0, 'upgrade a2');
 ($rc, $out, $err) = migr('verify', 'a2');
-exit_is($rc, 3, 'verify below the current state');
+exit_is($rc, 0, 'verify below the current state: nothing to do is success');
 like($out, qr/^nothing to verify: every revision up to a2 is applied$/m,
 	'verify: nothing to verify');
+($rc, $out, $err) = migr('verify', 'a2', '--exit-code');
+exit_is($rc, 3, 'verify --exit-code below the current state: 3');
 
 # from the current state: only a3
 ($rc, $out, $err) = migr('verify');
