@@ -70,12 +70,8 @@ typedef struct ComparePair
 } ComparePair;
 
 static ComparePair *compare_pairs(JsonbValue *obj, int *n);
-static List *compare_elements(JsonbValue *arr);
-static JsonbValue *compare_get(JsonbValue *obj, const char *key);
 static char *compare_render(JsonbValue *v);
 static char *compare_render_short(JsonbValue *v, JsonbValue *other);
-static bool compare_equal(JsonbValue *a, JsonbValue *b);
-static int	compare_pair_cmp(const void *a, const void *b);
 static List *compare_section(List *out, const char *section, const char *kind,
 							 JsonbValue *from, JsonbValue *to);
 static List *compare_object(List *out, const char *section, const char *kind,
@@ -99,31 +95,6 @@ static const char *const compare_change_names[] = {
 };
 
 /*
- * compare_get
- *		The value of a key of an object (jbvBinary), or NULL.
- */
-static JsonbValue *
-compare_get(JsonbValue *obj, const char *key)
-{
-	if (obj == NULL || obj->type != jbvBinary ||
-		!JsonContainerIsObject(obj->val.binary.data))
-		return NULL;
-	return getKeyJsonValueFromContainer(obj->val.binary.data, key,
-										strlen(key), NULL);
-}
-
-/*
- * compare_pair_cmp
- *		Order pairs by key, in C order.
- */
-static int
-compare_pair_cmp(const void *a, const void *b)
-{
-	return strcmp(((const ComparePair *) a)->key,
-				  ((const ComparePair *) b)->key);
-}
-
-/*
  * compare_pairs
  *		The keys and values of an object, sorted by key.  Nested values come
  *		as jbvBinary.  Anything but an object gives no pairs.
@@ -131,59 +102,19 @@ compare_pair_cmp(const void *a, const void *b)
 static ComparePair *
 compare_pairs(JsonbValue *obj, int *n)
 {
+	SchemaPair *sp = schema_json_pairs(obj, n);
 	ComparePair *pairs;
-	JsonbIterator *it;
-	JsonbIteratorToken tok;
-	JsonbValue	v;
-	int			count;
-	int			i = 0;
+	int			i;
 
-	*n = 0;
-	if (obj == NULL || obj->type != jbvBinary ||
-		!JsonContainerIsObject(obj->val.binary.data))
+	if (sp == NULL)
 		return NULL;
-	count = JsonContainerSize(obj->val.binary.data);
-	pairs = palloc0(sizeof(ComparePair) * Max(count, 1));
-	it = JsonbIteratorInit(obj->val.binary.data);
-	while ((tok = JsonbIteratorNext(&it, &v, true)) != WJB_DONE)
+	pairs = palloc0(sizeof(ComparePair) * Max(*n, 1));
+	for (i = 0; i < *n; i++)
 	{
-		if (tok == WJB_KEY)
-			pairs[i].key = pnstrdup(v.val.string.val, v.val.string.len);
-		else if (tok == WJB_VALUE)
-			pairs[i++].value = v;
+		pairs[i].key = sp[i].key;
+		pairs[i].value = sp[i].value;
 	}
-	qsort(pairs, i, sizeof(ComparePair), compare_pair_cmp);
-	*n = i;
 	return pairs;
-}
-
-/*
- * compare_elements
- *		The elements of an array, as a List of palloc'd JsonbValues.
- */
-static List *
-compare_elements(JsonbValue *arr)
-{
-	List	   *out = NIL;
-	JsonbIterator *it;
-	JsonbIteratorToken tok;
-	JsonbValue	v;
-
-	if (arr == NULL || arr->type != jbvBinary ||
-		!JsonContainerIsArray(arr->val.binary.data))
-		return NIL;
-	it = JsonbIteratorInit(arr->val.binary.data);
-	while ((tok = JsonbIteratorNext(&it, &v, true)) != WJB_DONE)
-	{
-		if (tok == WJB_ELEM)
-		{
-			JsonbValue *copy = palloc(sizeof(JsonbValue));
-
-			*copy = v;
-			out = lappend(out, copy);
-		}
-	}
-	return out;
 }
 
 /*
@@ -193,26 +124,7 @@ compare_elements(JsonbValue *arr)
 static char *
 compare_render(JsonbValue *v)
 {
-	if (v == NULL)
-		return pstrdup("(none)");
-	switch (v->type)
-	{
-		case jbvString:
-			return pnstrdup(v->val.string.val, v->val.string.len);
-		case jbvNumeric:
-			return DatumGetCString(DirectFunctionCall1(numeric_out,
-													   NumericGetDatum(v->val.numeric)));
-		case jbvBool:
-			return pstrdup(v->val.boolean ? "true" : "false");
-		case jbvNull:
-			return pstrdup("null");
-		case jbvBinary:
-			return JsonbToCString(NULL, v->val.binary.data,
-								  v->val.binary.len);
-		default:
-			elog(ERROR, "unexpected jsonb value type %d", (int) v->type);
-	}
-	return NULL;				/* keep compiler quiet */
+	return v == NULL ? pstrdup("(none)") : schema_json_render(v);
 }
 
 /*
@@ -234,23 +146,6 @@ compare_render_short(JsonbValue *v, JsonbValue *other)
 	if (strlen(s) > 120 || strchr(s, '\n') != NULL)
 		return NULL;
 	return s;
-}
-
-/*
- * compare_equal
- *		Whether two values (either may be NULL: missing) are equal.
- */
-static bool
-compare_equal(JsonbValue *a, JsonbValue *b)
-{
-	if (a == NULL || b == NULL)
-		return a == b;
-	if (a->type != b->type)
-		return false;
-	if (a->type == jbvBinary)
-		return compareJsonbContainers(a->val.binary.data,
-									  b->val.binary.data) == 0;
-	return strcmp(compare_render(a), compare_render(b)) == 0;
 }
 
 /*
@@ -300,17 +195,17 @@ static List *
 compare_columns(List *out, const char *section, const char *kind,
 				const char *object, JsonbValue *from, JsonbValue *to)
 {
-	List	   *a = compare_elements(from);
-	List	   *b = compare_elements(to);
+	List	   *a = schema_json_elements(from);
+	List	   *b = schema_json_elements(to);
 	List	   *names_a = NIL;
 	List	   *names_b = NIL;
 	ListCell   *lc;
 	int			i;
 
 	foreach(lc, a)
-		names_a = lappend(names_a, compare_render(compare_get(lfirst(lc), "name")));
+		names_a = lappend(names_a, compare_render(schema_json_get(lfirst(lc), "name")));
 	foreach(lc, b)
-		names_b = lappend(names_b, compare_render(compare_get(lfirst(lc), "name")));
+		names_b = lappend(names_b, compare_render(schema_json_get(lfirst(lc), "name")));
 
 	/* in "from": dropped, renamed or changed */
 	for (i = 0; i < list_length(a); i++)
@@ -345,7 +240,7 @@ compare_columns(List *out, const char *section, const char *kind,
 			for (k = 0; same && k < na; k++)
 				same = strcmp(pa[k].key, pb[k].key) == 0 &&
 					(strcmp(pa[k].key, "name") == 0 ||
-					 compare_equal(&pa[k].value, &pb[k].value));
+					 schema_json_equal(&pa[k].value, &pb[k].value));
 			if (same)
 			{
 				char	   *newname = list_nth(names_b, i);
@@ -374,7 +269,7 @@ compare_columns(List *out, const char *section, const char *kind,
 			continue;
 		out = compare_add(out, section, kind, object, SCHEMA_CHANGED,
 						  psprintf("column \"%s\" added: %s", name,
-								   compare_render(compare_get(list_nth(b, i), "type"))),
+								   compare_render(schema_json_get(list_nth(b, i), "type"))),
 						  NULL);
 	}
 
@@ -437,7 +332,7 @@ compare_object(List *out, const char *section, const char *kind,
 		i += (cmp <= 0);
 		j += (cmp >= 0);
 
-		if (compare_equal(va, vb))
+		if (schema_json_equal(va, vb))
 			continue;
 		if (strcmp(key, "columns") == 0 || strcmp(key, "attributes") == 0)
 			out = compare_columns(out, section, kind, object, va, vb);
@@ -468,7 +363,7 @@ compare_object(List *out, const char *section, const char *kind,
 					out = compare_add(out, section, kind, object,
 									  SCHEMA_CHANGED,
 									  psprintf("%s added: %s", p2,
-											   compare_render(compare_get(&cb[y].value, "definition"))),
+											   compare_render(schema_json_get(&cb[y].value, "definition"))),
 									  NULL);
 				else
 					out = compare_object(out, section, kind, object,
@@ -632,7 +527,7 @@ compare_section(List *out, const char *section, const char *kind,
 			added = lappend(added, &pb[j++]);
 		else
 		{
-			if (!compare_equal(&pa[i].value, &pb[j].value))
+			if (!schema_json_equal(&pa[i].value, &pb[j].value))
 				out = compare_object(out, section, kind, pa[i].key,
 									 &pa[i].value, &pb[j].value, NULL);
 			i++;
@@ -689,9 +584,9 @@ compare_unsupported(List *out, JsonbValue *from, JsonbValue *to)
 	List	   *b = NIL;
 	ListCell   *lc;
 
-	foreach(lc, compare_elements(from))
+	foreach(lc, schema_json_elements(from))
 		a = lappend(a, compare_render(lfirst(lc)));
-	foreach(lc, compare_elements(to))
+	foreach(lc, schema_json_elements(to))
 		b = lappend(b, compare_render(lfirst(lc)));
 	foreach(lc, a)
 		if (!compare_has(b, lfirst(lc)))
@@ -776,9 +671,9 @@ schema_compare(Jsonb *from, Jsonb *to)
 	for (i = 0; i < lengthof(compare_sections); i++)
 		out = compare_section(out, compare_sections[i].section,
 							  compare_sections[i].kind,
-							  compare_get(&jf, compare_sections[i].section),
-							  compare_get(&jt, compare_sections[i].section));
-	out = compare_unsupported(out, compare_get(&jf, "unsupported"),
-							  compare_get(&jt, "unsupported"));
+							  schema_json_get(&jf, compare_sections[i].section),
+							  schema_json_get(&jt, compare_sections[i].section));
+	out = compare_unsupported(out, schema_json_get(&jf, "unsupported"),
+							  schema_json_get(&jt, "unsupported"));
 	return compare_drop_followers(out);
 }

@@ -100,11 +100,7 @@ typedef struct DiffStep
 } DiffStep;
 
 /* one object of a section: identity and value */
-typedef struct DiffPair
-{
-	char	   *key;
-	JsonbValue	value;
-} DiffPair;
+typedef SchemaPair DiffPair;
 
 typedef struct DiffCtx
 {
@@ -118,15 +114,9 @@ typedef struct DiffCtx
 	List	   *touched_rels;	/* tables whose columns change */
 } DiffCtx;
 
-static JsonbValue *dj_get(JsonbValue *obj, const char *key);
 static char *dj_str(JsonbValue *obj, const char *key);
 static bool dj_true(JsonbValue *obj, const char *key);
-static char *dj_render(JsonbValue *v);
-static bool dj_equal(JsonbValue *a, JsonbValue *b);
 static bool dj_field_equal(JsonbValue *a, JsonbValue *b, const char *key);
-static DiffPair *dj_pairs(JsonbValue *obj, int *n);
-static List *dj_elements(JsonbValue *arr);
-static int	dj_pair_cmp(const void *a, const void *b);
 static bool str_eq(const char *a, const char *b);
 static bool list_has_str(List *l, const char *s);
 static void emit(DiffCtx *cx, int phase, const char *hazard, const char *fmt,...) pg_attribute_printf(4, 5);
@@ -170,133 +160,37 @@ static int	step_cmp(const ListCell *a, const ListCell *b);
 
 /* ---------- reading the description ---------- */
 
-static JsonbValue *
-dj_get(JsonbValue *obj, const char *key)
-{
-	if (obj == NULL || obj->type != jbvBinary ||
-		!JsonContainerIsObject(obj->val.binary.data))
-		return NULL;
-	return getKeyJsonValueFromContainer(obj->val.binary.data, key,
-										strlen(key), NULL);
-}
 
 /* a scalar field as text, or NULL when absent or JSON null */
 static char *
 dj_str(JsonbValue *obj, const char *key)
 {
-	JsonbValue *v = dj_get(obj, key);
+	JsonbValue *v = schema_json_get(obj, key);
 
 	if (v == NULL || v->type == jbvNull)
 		return NULL;
-	return dj_render(v);
+	return schema_json_render(v);
 }
 
 static bool
 dj_true(JsonbValue *obj, const char *key)
 {
-	JsonbValue *v = dj_get(obj, key);
+	JsonbValue *v = schema_json_get(obj, key);
 
 	return v != NULL && v->type == jbvBool && v->val.boolean;
 }
 
-static char *
-dj_render(JsonbValue *v)
-{
-	switch (v->type)
-	{
-		case jbvString:
-			return pnstrdup(v->val.string.val, v->val.string.len);
-		case jbvNumeric:
-			return DatumGetCString(DirectFunctionCall1(numeric_out,
-													   NumericGetDatum(v->val.numeric)));
-		case jbvBool:
-			return pstrdup(v->val.boolean ? "true" : "false");
-		case jbvNull:
-			return pstrdup("null");
-		case jbvBinary:
-			return JsonbToCString(NULL, v->val.binary.data, v->val.binary.len);
-		default:
-			elog(ERROR, "unexpected jsonb value type %d", (int) v->type);
-	}
-	return NULL;
-}
 
-static bool
-dj_equal(JsonbValue *a, JsonbValue *b)
-{
-	if (a == NULL || b == NULL)
-		return a == b;
-	if (a->type != b->type)
-		return false;
-	if (a->type == jbvBinary)
-		return compareJsonbContainers(a->val.binary.data, b->val.binary.data) == 0;
-	return strcmp(dj_render(a), dj_render(b)) == 0;
-}
 
 static bool
 dj_field_equal(JsonbValue *a, JsonbValue *b, const char *key)
 {
-	return dj_equal(dj_get(a, key), dj_get(b, key));
+	return schema_json_equal(schema_json_get(a, key), schema_json_get(b, key));
 }
 
-static int
-dj_pair_cmp(const void *a, const void *b)
-{
-	return strcmp(((const DiffPair *) a)->key, ((const DiffPair *) b)->key);
-}
 
 /* an object's keys and values, sorted by key */
-static DiffPair *
-dj_pairs(JsonbValue *obj, int *n)
-{
-	DiffPair   *pairs;
-	JsonbIterator *it;
-	JsonbIteratorToken tok;
-	JsonbValue	v;
-	int			i = 0;
 
-	*n = 0;
-	if (obj == NULL || obj->type != jbvBinary ||
-		!JsonContainerIsObject(obj->val.binary.data))
-		return NULL;
-	pairs = palloc0(sizeof(DiffPair) * Max(JsonContainerSize(obj->val.binary.data), 1));
-	it = JsonbIteratorInit(obj->val.binary.data);
-	while ((tok = JsonbIteratorNext(&it, &v, true)) != WJB_DONE)
-	{
-		if (tok == WJB_KEY)
-			pairs[i].key = pnstrdup(v.val.string.val, v.val.string.len);
-		else if (tok == WJB_VALUE)
-			pairs[i++].value = v;
-	}
-	qsort(pairs, i, sizeof(DiffPair), dj_pair_cmp);
-	*n = i;
-	return pairs;
-}
-
-static List *
-dj_elements(JsonbValue *arr)
-{
-	List	   *out = NIL;
-	JsonbIterator *it;
-	JsonbIteratorToken tok;
-	JsonbValue	v;
-
-	if (arr == NULL || arr->type != jbvBinary ||
-		!JsonContainerIsArray(arr->val.binary.data))
-		return NIL;
-	it = JsonbIteratorInit(arr->val.binary.data);
-	while ((tok = JsonbIteratorNext(&it, &v, true)) != WJB_DONE)
-	{
-		if (tok == WJB_ELEM)
-		{
-			JsonbValue *copy = palloc(sizeof(JsonbValue));
-
-			*copy = v;
-			out = lappend(out, copy);
-		}
-	}
-	return out;
-}
 
 static bool
 str_eq(const char *a, const char *b)
@@ -426,13 +320,13 @@ static void
 diff_acl(DiffCtx *cx, const char *kind, const char *ident,
 		 JsonbValue *old, JsonbValue *new)
 {
-	JsonbValue *a = dj_get(old, "acl");
-	JsonbValue *b = dj_get(new, "acl");
+	JsonbValue *a = schema_json_get(old, "acl");
+	JsonbValue *b = schema_json_get(new, "acl");
 
-	if (old == NULL || dj_equal(a, b))
+	if (old == NULL || schema_json_equal(a, b))
 		return;
 	unsupported(cx, PH_COMMENT, "privileges of %s %s: %s -> %s", kind, ident,
-				a ? dj_render(a) : "(default)", b ? dj_render(b) : "(default)");
+				a ? schema_json_render(a) : "(default)", b ? schema_json_render(b) : "(default)");
 }
 
 static void
@@ -453,8 +347,8 @@ diff_schemas(DiffCtx *cx)
 				nb,
 				i,
 				j;
-	DiffPair   *a = dj_pairs(dj_get(cx->from, "schemas"), &na);
-	DiffPair   *b = dj_pairs(dj_get(cx->to, "schemas"), &nb);
+	DiffPair   *a = schema_json_pairs(schema_json_get(cx->from, "schemas"), &na);
+	DiffPair   *b = schema_json_pairs(schema_json_get(cx->to, "schemas"), &nb);
 
 	for (i = 0, j = 0; i < na || j < nb;)
 	{
@@ -487,8 +381,8 @@ diff_extensions(DiffCtx *cx)
 				nb,
 				i,
 				j;
-	DiffPair   *a = dj_pairs(dj_get(cx->from, "extensions"), &na);
-	DiffPair   *b = dj_pairs(dj_get(cx->to, "extensions"), &nb);
+	DiffPair   *a = schema_json_pairs(schema_json_get(cx->from, "extensions"), &na);
+	DiffPair   *b = schema_json_pairs(schema_json_get(cx->to, "extensions"), &nb);
 
 	for (i = 0, j = 0; i < na || j < nb;)
 	{
@@ -527,8 +421,8 @@ diff_collations(DiffCtx *cx)
 				nb,
 				i,
 				j;
-	DiffPair   *a = dj_pairs(dj_get(cx->from, "collations"), &na);
-	DiffPair   *b = dj_pairs(dj_get(cx->to, "collations"), &nb);
+	DiffPair   *a = schema_json_pairs(schema_json_get(cx->from, "collations"), &na);
+	DiffPair   *b = schema_json_pairs(schema_json_get(cx->to, "collations"), &nb);
 
 	for (i = 0, j = 0; i < na || j < nb;)
 	{
@@ -573,7 +467,7 @@ diff_collations(DiffCtx *cx)
 				!dj_field_equal(o, n, "deterministic"))
 				unsupported(cx, PH_CREATE_COLLATION,
 							"collation %s changed its definition: %s -> %s (drop what uses it, re-create it)",
-							b[j].key, dj_render(o), dj_render(n));
+							b[j].key, schema_json_render(o), schema_json_render(n));
 			diff_comment(cx, "COLLATION", b[j].key, o, n);
 			diff_owner(cx, "COLLATION", b[j].key, o, n);
 			i++, j++;
@@ -613,10 +507,10 @@ create_type(DiffCtx *cx, const char *ident, JsonbValue *t)
 	if (str_eq(kind, "enum"))
 	{
 		appendStringInfo(&buf, "CREATE TYPE %s AS ENUM (", ident);
-		foreach(lc, dj_elements(dj_get(t, "labels")))
+		foreach(lc, schema_json_elements(schema_json_get(t, "labels")))
 		{
 			appendStringInfo(&buf, "%s%s", first ? "" : ", ",
-							 quote_literal_cstr(dj_render(lfirst(lc))));
+							 quote_literal_cstr(schema_json_render(lfirst(lc))));
 			first = false;
 		}
 		appendStringInfoChar(&buf, ')');
@@ -624,7 +518,7 @@ create_type(DiffCtx *cx, const char *ident, JsonbValue *t)
 	else if (str_eq(kind, "composite"))
 	{
 		appendStringInfo(&buf, "CREATE TYPE %s AS (", ident);
-		foreach(lc, dj_elements(dj_get(t, "attributes")))
+		foreach(lc, schema_json_elements(schema_json_get(t, "attributes")))
 		{
 			appendStringInfo(&buf, "%s%s", first ? "" : ", ", column_def(lfirst(lc)));
 			first = false;
@@ -663,7 +557,7 @@ create_type(DiffCtx *cx, const char *ident, JsonbValue *t)
 			appendStringInfo(&buf, " DEFAULT %s", s);
 		if (dj_true(t, "not_null"))
 			appendStringInfoString(&buf, " NOT NULL");
-		cons = dj_pairs(dj_get(t, "constraints"), &n);
+		cons = schema_json_pairs(schema_json_get(t, "constraints"), &n);
 		for (i = 0; i < n; i++)
 			appendStringInfo(&buf, " CONSTRAINT %s %s", cons[i].key,
 							 dj_str(&cons[i].value, "definition"));
@@ -683,7 +577,7 @@ create_type(DiffCtx *cx, const char *ident, JsonbValue *t)
 	emit(cx, type_phase(t, false), NULL, "%s", buf.data);
 	if (str_eq(kind, "composite"))
 	{
-		foreach(lc, dj_elements(dj_get(t, "attributes")))
+		foreach(lc, schema_json_elements(schema_json_get(t, "attributes")))
 		{
 			char	   *cm = dj_str(lfirst(lc), "comment");
 
@@ -709,10 +603,10 @@ alter_enum(DiffCtx *cx, const char *ident, JsonbValue *old, JsonbValue *new)
 	int			k = 0;
 	int			i;
 
-	foreach(lc, dj_elements(dj_get(old, "labels")))
-		ol = lappend(ol, dj_render(lfirst(lc)));
-	foreach(lc, dj_elements(dj_get(new, "labels")))
-		nl = lappend(nl, dj_render(lfirst(lc)));
+	foreach(lc, schema_json_elements(schema_json_get(old, "labels")))
+		ol = lappend(ol, schema_json_render(lfirst(lc)));
+	foreach(lc, schema_json_elements(schema_json_get(new, "labels")))
+		nl = lappend(nl, schema_json_render(lfirst(lc)));
 	/* the old labels must appear in the new list in the same order */
 	foreach(lc, nl)
 		if (k < list_length(ol) && strcmp(lfirst(lc), list_nth(ol, k)) == 0)
@@ -753,7 +647,7 @@ enum_recreate(DiffCtx *cx, const char *ident, JsonbValue *new)
 	char	   *oldname;
 	int			n,
 				i;
-	DiffPair   *tabs = dj_pairs(dj_get(cx->from, "tables"), &n);
+	DiffPair   *tabs = schema_json_pairs(schema_json_get(cx->from, "tables"), &n);
 	List	   *redefault = NIL;
 	ListCell   *lc;
 
@@ -767,11 +661,11 @@ enum_recreate(DiffCtx *cx, const char *ident, JsonbValue *new)
 	create_type(cx, ident, new);
 	for (i = 0; i < n; i++)
 	{
-		JsonbValue *nt = dj_get(dj_get(cx->to, "tables"), tabs[i].key);
+		JsonbValue *nt = schema_json_get(schema_json_get(cx->to, "tables"), tabs[i].key);
 
 		if (nt == NULL)
 			continue;
-		foreach(lc, dj_elements(dj_get(&tabs[i].value, "columns")))
+		foreach(lc, schema_json_elements(schema_json_get(&tabs[i].value, "columns")))
 		{
 			JsonbValue *oc = lfirst(lc);
 			char	   *name = dj_str(oc, "name");
@@ -781,7 +675,7 @@ enum_recreate(DiffCtx *cx, const char *ident, JsonbValue *new)
 
 			if (!str_eq(dj_str(oc, "type"), ident) || dj_true(oc, "inherited"))
 				continue;
-			foreach(lc2, dj_elements(dj_get(nt, "columns")))
+			foreach(lc2, schema_json_elements(schema_json_get(nt, "columns")))
 				if (str_eq(dj_str(lfirst(lc2), "name"), name))
 					ncol = lfirst(lc2);
 			if (ncol == NULL || !str_eq(dj_str(ncol, "type"), ident))
@@ -806,8 +700,8 @@ enum_recreate(DiffCtx *cx, const char *ident, JsonbValue *new)
 static void
 alter_composite(DiffCtx *cx, const char *ident, JsonbValue *old, JsonbValue *new)
 {
-	List	   *oa = dj_elements(dj_get(old, "attributes"));
-	List	   *na = dj_elements(dj_get(new, "attributes"));
+	List	   *oa = schema_json_elements(schema_json_get(old, "attributes"));
+	List	   *na = schema_json_elements(schema_json_get(new, "attributes"));
 	List	   *order = NIL;
 	List	   *want = NIL;
 	ListCell   *lc,
@@ -889,8 +783,8 @@ alter_domain(DiffCtx *cx, const char *ident, JsonbValue *old, JsonbValue *new)
 		emit(cx, PH_CREATE_DOMAIN, dj_true(new, "not_null") ? HZ_LOCK : NULL,
 			 "ALTER DOMAIN %s %s NOT NULL", ident,
 			 dj_true(new, "not_null") ? "SET" : "DROP");
-	a = dj_pairs(dj_get(old, "constraints"), &na);
-	b = dj_pairs(dj_get(new, "constraints"), &nb);
+	a = schema_json_pairs(schema_json_get(old, "constraints"), &na);
+	b = schema_json_pairs(schema_json_get(new, "constraints"), &nb);
 	for (i = 0, j = 0; i < na || j < nb;)
 	{
 		int			c = i >= na ? 1 : j >= nb ? -1 : strcmp(a[i].key, b[j].key);
@@ -919,7 +813,7 @@ alter_domain(DiffCtx *cx, const char *ident, JsonbValue *old, JsonbValue *new)
 		if (add)
 		{
 			char	   *def = dj_str(&b[j].value, "definition");
-			bool		valid = !dj_get(&b[j].value, "valid");
+			bool		valid = !schema_json_get(&b[j].value, "valid");
 
 			/* NOT VALID, then VALIDATE: no long lock while existing values are checked */
 			emit(cx, PH_CREATE_DOMAIN, NULL, "ALTER DOMAIN %s ADD CONSTRAINT %s %s%s", ident,
@@ -941,8 +835,8 @@ diff_types(DiffCtx *cx)
 				nb,
 				i,
 				j;
-	DiffPair   *a = dj_pairs(dj_get(cx->from, "types"), &na);
-	DiffPair   *b = dj_pairs(dj_get(cx->to, "types"), &nb);
+	DiffPair   *a = schema_json_pairs(schema_json_get(cx->from, "types"), &na);
+	DiffPair   *b = schema_json_pairs(schema_json_get(cx->to, "types"), &nb);
 
 	for (i = 0, j = 0; i < na || j < nb;)
 	{
@@ -965,7 +859,7 @@ diff_types(DiffCtx *cx)
 			JsonbValue *n = &b[j].value;
 			char	   *kind = dj_str(n, "kind");
 
-			if (!dj_equal(o, n))
+			if (!schema_json_equal(o, n))
 			{
 				if (!dj_field_equal(o, n, "kind"))
 				{
@@ -986,7 +880,7 @@ diff_types(DiffCtx *cx)
 							  !dj_field_equal(o, n, "collation") || !dj_field_equal(o, n, "canonical") ||
 							  !dj_field_equal(o, n, "subtype_diff") || !dj_field_equal(o, n, "multirange")))
 						unsupported(cx, PH_CREATE_TYPE, "range type %s changed its definition: %s -> %s",
-									b[j].key, dj_render(o), dj_render(n));
+									b[j].key, schema_json_render(o), schema_json_render(n));
 					diff_common(cx, type_kind_sql(n), b[j].key, o, n);
 				}
 			}
@@ -1004,8 +898,8 @@ diff_functions(DiffCtx *cx)
 				nb,
 				i,
 				j;
-	DiffPair   *a = dj_pairs(dj_get(cx->from, "functions"), &na);
-	DiffPair   *b = dj_pairs(dj_get(cx->to, "functions"), &nb);
+	DiffPair   *a = schema_json_pairs(schema_json_get(cx->from, "functions"), &na);
+	DiffPair   *b = schema_json_pairs(schema_json_get(cx->to, "functions"), &nb);
 
 	for (i = 0, j = 0; i < na || j < nb;)
 	{
@@ -1074,8 +968,8 @@ diff_sequences(DiffCtx *cx)
 				nb,
 				i,
 				j;
-	DiffPair   *a = dj_pairs(dj_get(cx->from, "sequences"), &na);
-	DiffPair   *b = dj_pairs(dj_get(cx->to, "sequences"), &nb);
+	DiffPair   *a = schema_json_pairs(schema_json_get(cx->from, "sequences"), &na);
+	DiffPair   *b = schema_json_pairs(schema_json_get(cx->to, "sequences"), &nb);
 
 	for (i = 0, j = 0; i < na || j < nb;)
 	{
@@ -1156,18 +1050,18 @@ static int
 table_depth(JsonbValue *tables, const char *ident)
 {
 	int			depth = 0;
-	JsonbValue *t = dj_get(tables, ident);
+	JsonbValue *t = schema_json_get(tables, ident);
 
 	while (t != NULL && depth < 100)
 	{
 		char	   *parent = dj_str(t, "partition_of");
-		List	   *inh = dj_elements(dj_get(t, "inherits"));
+		List	   *inh = schema_json_elements(schema_json_get(t, "inherits"));
 
 		if (parent == NULL && inh != NIL)
-			parent = dj_render(linitial(inh));
+			parent = schema_json_render(linitial(inh));
 		if (parent == NULL)
 			break;
-		t = dj_get(tables, parent);
+		t = schema_json_get(tables, parent);
 		depth++;
 	}
 	return depth;
@@ -1180,8 +1074,8 @@ create_table(DiffCtx *cx, const char *ident, JsonbValue *t)
 	ListCell   *lc;
 	bool		first = true;
 	char	   *v;
-	List	   *inh = dj_elements(dj_get(t, "inherits"));
-	List	   *opts = dj_elements(dj_get(t, "options"));
+	List	   *inh = schema_json_elements(schema_json_get(t, "inherits"));
+	List	   *opts = schema_json_elements(schema_json_get(t, "options"));
 
 	initStringInfo(&buf);
 	appendStringInfo(&buf, "CREATE %sTABLE %s", dj_true(t, "unlogged") ? "UNLOGGED " : "", ident);
@@ -1190,7 +1084,7 @@ create_table(DiffCtx *cx, const char *ident, JsonbValue *t)
 	else
 	{
 		appendStringInfoString(&buf, " (");
-		foreach(lc, dj_elements(dj_get(t, "columns")))
+		foreach(lc, schema_json_elements(schema_json_get(t, "columns")))
 		{
 			if (dj_true(lfirst(lc), "inherited"))
 				continue;
@@ -1203,7 +1097,7 @@ create_table(DiffCtx *cx, const char *ident, JsonbValue *t)
 			appendStringInfoString(&buf, " INHERITS (");
 			foreach(lc, inh)
 				appendStringInfo(&buf, "%s%s", lc == list_head(inh) ? "" : ", ",
-								 dj_render(lfirst(lc)));
+								 schema_json_render(lfirst(lc)));
 			appendStringInfoChar(&buf, ')');
 		}
 	}
@@ -1214,7 +1108,7 @@ create_table(DiffCtx *cx, const char *ident, JsonbValue *t)
 		appendStringInfoString(&buf, " WITH (");
 		foreach(lc, opts)
 			appendStringInfo(&buf, "%s%s", lc == list_head(opts) ? "" : ", ",
-							 dj_render(lfirst(lc)));
+							 schema_json_render(lfirst(lc)));
 		appendStringInfoChar(&buf, ')');
 	}
 	emit(cx, PH_CREATE_TABLE, NULL,
@@ -1222,7 +1116,7 @@ create_table(DiffCtx *cx, const char *ident, JsonbValue *t)
 
 	/* a partition's columns come from its parent; only their extras differ */
 	if (dj_str(t, "partition_of"))
-		foreach(lc, dj_elements(dj_get(t, "columns")))
+		foreach(lc, schema_json_elements(schema_json_get(t, "columns")))
 		{
 			char	   *d = dj_str(lfirst(lc), "default");
 
@@ -1237,17 +1131,17 @@ create_table(DiffCtx *cx, const char *ident, JsonbValue *t)
 	if ((v = dj_str(t, "replica_identity")) != NULL)
 		emit(cx, PH_CREATE_ON_TABLE, NULL, "ALTER TABLE %s REPLICA IDENTITY %s", ident,
 			 strncmp(v, "index ", 6) == 0 ? psprintf("USING INDEX %s", v + 6) : v);
-	foreach(lc, dj_elements(dj_get(t, "columns")))
+	foreach(lc, schema_json_elements(schema_json_get(t, "columns")))
 	{
 		char	   *cm = dj_str(lfirst(lc), "comment");
 
 		if (cm)
 			emit(cx, PH_COMMENT, NULL, "COMMENT ON COLUMN %s.%s IS %s", ident,
 				 quote_identifier(dj_str(lfirst(lc), "name")), quote_literal_cstr(cm));
-		if (dj_get(lfirst(lc), "acl"))
+		if (schema_json_get(lfirst(lc), "acl"))
 			unsupported(cx, PH_COMMENT, "column privileges of %s.%s: %s", ident,
 						quote_identifier(dj_str(lfirst(lc), "name")),
-						dj_render(dj_get(lfirst(lc), "acl")));
+						schema_json_render(schema_json_get(lfirst(lc), "acl")));
 	}
 	diff_comment(cx, "TABLE", ident, NULL, t);
 	diff_owner(cx, "TABLE", ident, NULL, t);
@@ -1261,8 +1155,8 @@ create_table(DiffCtx *cx, const char *ident, JsonbValue *t)
 static void
 alter_columns(DiffCtx *cx, const char *ident, JsonbValue *old, JsonbValue *new)
 {
-	List	   *oc = dj_elements(dj_get(old, "columns"));
-	List	   *nc = dj_elements(dj_get(new, "columns"));
+	List	   *oc = schema_json_elements(schema_json_get(old, "columns"));
+	List	   *nc = schema_json_elements(schema_json_get(new, "columns"));
 	List	   *order = NIL,
 			   *want = NIL;
 	ListCell   *lc,
@@ -1360,8 +1254,8 @@ alter_columns(DiffCtx *cx, const char *ident, JsonbValue *old, JsonbValue *new)
 		diff_comment(cx, "COLUMN", psprintf("%s.%s", ident, qn), o, n);
 		if (!dj_field_equal(o, n, "acl"))
 			unsupported(cx, PH_COMMENT, "column privileges of %s.%s: %s -> %s", ident, qn,
-						dj_get(o, "acl") ? dj_render(dj_get(o, "acl")) : "(none)",
-						dj_get(n, "acl") ? dj_render(dj_get(n, "acl")) : "(none)");
+						schema_json_get(o, "acl") ? schema_json_render(schema_json_get(o, "acl")) : "(none)",
+						schema_json_get(n, "acl") ? schema_json_render(schema_json_get(n, "acl")) : "(none)");
 	}
 	foreach(lc, nc)
 	{
@@ -1390,7 +1284,7 @@ alter_columns(DiffCtx *cx, const char *ident, JsonbValue *old, JsonbValue *new)
 		if (strcmp(lfirst(lc), lfirst(lc2)) != 0)
 		{
 			unsupported(cx, PH_ALTER_TABLE, "column order of table %s: wanted %s",
-						ident, dj_render(dj_get(new, "columns")));
+						ident, schema_json_render(schema_json_get(new, "columns")));
 			break;
 		}
 }
@@ -1398,8 +1292,8 @@ alter_columns(DiffCtx *cx, const char *ident, JsonbValue *old, JsonbValue *new)
 static void
 alter_table(DiffCtx *cx, const char *ident, JsonbValue *old, JsonbValue *new)
 {
-	List	   *oo = dj_elements(dj_get(old, "options"));
-	List	   *no = dj_elements(dj_get(new, "options"));
+	List	   *oo = schema_json_elements(schema_json_get(old, "options"));
+	List	   *no = schema_json_elements(schema_json_get(new, "options"));
 	ListCell   *lc;
 
 	if (!dj_field_equal(old, new, "kind") || !dj_field_equal(old, new, "partition_key") ||
@@ -1410,11 +1304,11 @@ alter_table(DiffCtx *cx, const char *ident, JsonbValue *old, JsonbValue *new)
 					dj_str(old, "partition_key") ? dj_str(old, "partition_key") : "",
 					dj_str(old, "partition_of") ? dj_str(old, "partition_of") : "",
 					dj_str(old, "partition_bound") ? dj_str(old, "partition_bound") : "",
-					dj_get(old, "inherits") ? dj_render(dj_get(old, "inherits")) : "",
+					schema_json_get(old, "inherits") ? schema_json_render(schema_json_get(old, "inherits")) : "",
 					dj_str(new, "partition_key") ? dj_str(new, "partition_key") : "",
 					dj_str(new, "partition_of") ? dj_str(new, "partition_of") : "",
 					dj_str(new, "partition_bound") ? dj_str(new, "partition_bound") : "",
-					dj_get(new, "inherits") ? dj_render(dj_get(new, "inherits")) : "");
+					schema_json_get(new, "inherits") ? schema_json_render(schema_json_get(new, "inherits")) : "");
 	alter_columns(cx, ident, old, new);
 	if (dj_true(old, "unlogged") != dj_true(new, "unlogged"))
 		emit(cx, PH_ALTER_TABLE, HZ_REWRITE, "ALTER TABLE %s SET %s", ident,
@@ -1427,14 +1321,14 @@ alter_table(DiffCtx *cx, const char *ident, JsonbValue *old, JsonbValue *new)
 			 dj_true(new, "force_row_security") ? "FORCE" : "NO FORCE");
 	foreach(lc, oo)
 	{
-		char	   *o = dj_render(lfirst(lc));
+		char	   *o = schema_json_render(lfirst(lc));
 		char	   *eq = strchr(o, '=');
 		bool		kept = false;
 		ListCell   *lc2;
 
 		foreach(lc2, no)
 		{
-			char	   *n = dj_render(lfirst(lc2));
+			char	   *n = schema_json_render(lfirst(lc2));
 
 			if (eq && strncmp(n, o, eq - o + 1) == 0)
 				kept = true;
@@ -1445,12 +1339,12 @@ alter_table(DiffCtx *cx, const char *ident, JsonbValue *old, JsonbValue *new)
 	}
 	foreach(lc, no)
 	{
-		char	   *n = dj_render(lfirst(lc));
+		char	   *n = schema_json_render(lfirst(lc));
 		bool		same = false;
 		ListCell   *lc2;
 
 		foreach(lc2, oo)
-			if (strcmp(dj_render(lfirst(lc2)), n) == 0)
+			if (strcmp(schema_json_render(lfirst(lc2)), n) == 0)
 				same = true;
 		if (!same)
 			emit(cx, PH_ALTER_TABLE, NULL, "ALTER TABLE %s SET (%s)", ident, n);
@@ -1474,10 +1368,10 @@ diff_tables(DiffCtx *cx)
 				i,
 				j,
 				depth;
-	JsonbValue *from_tables = dj_get(cx->from, "tables");
-	JsonbValue *to_tables = dj_get(cx->to, "tables");
-	DiffPair   *a = dj_pairs(from_tables, &na);
-	DiffPair   *b = dj_pairs(to_tables, &nb);
+	JsonbValue *from_tables = schema_json_get(cx->from, "tables");
+	JsonbValue *to_tables = schema_json_get(cx->to, "tables");
+	DiffPair   *a = schema_json_pairs(from_tables, &na);
+	DiffPair   *b = schema_json_pairs(to_tables, &nb);
 
 	/*
 	 * Parents before children when creating, children before parents when
@@ -1488,7 +1382,7 @@ diff_tables(DiffCtx *cx)
 	{
 		for (j = 0; j < nb; j++)
 		{
-			if (dj_get(from_tables, b[j].key) != NULL ||
+			if (schema_json_get(from_tables, b[j].key) != NULL ||
 				table_depth(to_tables, b[j].key) != depth)
 				continue;
 			create_table(cx, b[j].key, &b[j].value);
@@ -1499,13 +1393,13 @@ diff_tables(DiffCtx *cx)
 	{
 		for (i = 0; i < na; i++)
 		{
-			if (dj_get(to_tables, a[i].key) != NULL ||
+			if (schema_json_get(to_tables, a[i].key) != NULL ||
 				table_depth(from_tables, a[i].key) != depth)
 				continue;
 			/* a partition of a dropped table goes with it */
 			if (dj_str(&a[i].value, "partition_of") &&
-				dj_get(to_tables, dj_str(&a[i].value, "partition_of")) == NULL &&
-				dj_get(from_tables, dj_str(&a[i].value, "partition_of")) != NULL)
+				schema_json_get(to_tables, dj_str(&a[i].value, "partition_of")) == NULL &&
+				schema_json_get(from_tables, dj_str(&a[i].value, "partition_of")) != NULL)
 			{
 				cx->dropped_rels = lappend(cx->dropped_rels, a[i].key);
 				continue;
@@ -1527,7 +1421,7 @@ diff_tables(DiffCtx *cx)
 			j++;
 		else
 		{
-			if (!dj_equal(&a[i].value, &b[j].value))
+			if (!schema_json_equal(&a[i].value, &b[j].value))
 				alter_table(cx, b[j].key, &a[i].value, &b[j].value);
 			i++, j++;
 		}
@@ -1564,10 +1458,10 @@ diff_views(DiffCtx *cx, const char *section, bool materialized)
 				nb,
 				i,
 				j;
-	JsonbValue *from_v = dj_get(cx->from, section);
-	JsonbValue *to_v = dj_get(cx->to, section);
-	DiffPair   *a = dj_pairs(from_v, &na);
-	DiffPair   *b = dj_pairs(to_v, &nb);
+	JsonbValue *from_v = schema_json_get(cx->from, section);
+	JsonbValue *to_v = schema_json_get(cx->to, section);
+	DiffPair   *a = schema_json_pairs(from_v, &na);
+	DiffPair   *b = schema_json_pairs(to_v, &nb);
 	const char *kw = materialized ? "MATERIALIZED VIEW" : "VIEW";
 	bool	   *make = palloc0(sizeof(bool) * Max(nb, 1));
 	List	   *pending = NIL;
@@ -1576,7 +1470,7 @@ diff_views(DiffCtx *cx, const char *section, bool materialized)
 
 	for (j = 0; j < nb; j++)
 	{
-		JsonbValue *o = dj_get(from_v, b[j].key);
+		JsonbValue *o = schema_json_get(from_v, b[j].key);
 
 		if (o == NULL)
 			make[j] = true;
@@ -1592,7 +1486,7 @@ diff_views(DiffCtx *cx, const char *section, bool materialized)
 
 		more = false;
 		for (j = 0; j < nb; j++)
-			if (make[j] && dj_get(from_v, b[j].key))
+			if (make[j] && schema_json_get(from_v, b[j].key))
 				changed = lappend(changed, b[j].key);
 		for (j = 0; j < nb; j++)
 			if (!make[j] && view_mentions(&b[j].value, changed))
@@ -1600,7 +1494,7 @@ diff_views(DiffCtx *cx, const char *section, bool materialized)
 	}
 	for (i = 0; i < na; i++)
 	{
-		JsonbValue *n = dj_get(to_v, a[i].key);
+		JsonbValue *n = schema_json_get(to_v, a[i].key);
 
 		if (n == NULL)
 			emit(cx, PH_DROP_VIEW, materialized ? HZ_DATA_LOSS : NULL, "DROP %s IF EXISTS %s",
@@ -1627,10 +1521,10 @@ diff_views(DiffCtx *cx, const char *section, bool materialized)
 		foreach(lc, pending)
 		{
 			char	   *key = lfirst(lc);
-			JsonbValue *v = dj_get(to_v, key);
+			JsonbValue *v = schema_json_get(to_v, key);
 			List	   *others = list_copy(pending);
 			StringInfoData buf;
-			List	   *opts = dj_elements(dj_get(v, "options"));
+			List	   *opts = schema_json_elements(schema_json_get(v, "options"));
 			ListCell   *lo;
 
 			others = list_delete_ptr(others, key);
@@ -1646,13 +1540,13 @@ diff_views(DiffCtx *cx, const char *section, bool materialized)
 				appendStringInfoString(&buf, " WITH (");
 				foreach(lo, opts)
 					appendStringInfo(&buf, "%s%s", lo == list_head(opts) ? "" : ", ",
-									 dj_render(lfirst(lo)));
+									 schema_json_render(lfirst(lo)));
 				appendStringInfoChar(&buf, ')');
 			}
 			appendStringInfo(&buf, " AS\n%s", strip_semicolon(dj_str(v, "definition")));
 			emit(cx, PH_CREATE_VIEW, NULL, "%s", buf.data);
 			cx->new_rels = lappend(cx->new_rels, key);
-			foreach(lo, dj_elements(dj_get(v, "columns")))
+			foreach(lo, schema_json_elements(schema_json_get(v, "columns")))
 			{
 				char	   *cm = dj_str(lfirst(lo), "comment");
 
@@ -1710,7 +1604,7 @@ is_dropped_rel(DiffCtx *cx, const char *rel)
 static bool
 is_partitioned(DiffCtx *cx, const char *rel)
 {
-	JsonbValue *t = dj_get(dj_get(cx->to, "tables"), rel);
+	JsonbValue *t = schema_json_get(schema_json_get(cx->to, "tables"), rel);
 
 	return t != NULL && str_eq(dj_str(t, "kind"), "partitioned table");
 }
@@ -1724,7 +1618,7 @@ create_constraint(DiffCtx *cx, const char *ident, JsonbValue *c)
 	const char *name = ident + strlen(table) + 1;
 	bool		fk = str_eq(type, "foreign key");
 	int			phase = fk ? PH_CREATE_FKEY : PH_CREATE_CONSTRAINT;
-	bool		valid = !dj_get(c, "valid");
+	bool		valid = !schema_json_get(c, "valid");
 
 	if (dj_true(c, "inherited"))
 		return;
@@ -1782,8 +1676,8 @@ diff_constraints(DiffCtx *cx)
 				nb,
 				i,
 				j;
-	DiffPair   *a = dj_pairs(dj_get(cx->from, "constraints"), &na);
-	DiffPair   *b = dj_pairs(dj_get(cx->to, "constraints"), &nb);
+	DiffPair   *a = schema_json_pairs(schema_json_get(cx->from, "constraints"), &na);
+	DiffPair   *b = schema_json_pairs(schema_json_get(cx->to, "constraints"), &nb);
 
 	for (i = 0, j = 0; i < na || j < nb;)
 	{
@@ -1801,14 +1695,14 @@ diff_constraints(DiffCtx *cx)
 			add = true;
 		else if (is_new_rel(cx, table))
 			add = true;			/* re-created with its table */
-		else if (!dj_equal(o, n))
+		else if (!schema_json_equal(o, n))
 		{
 			if (dj_field_equal(o, n, "definition") || 
-				(dj_get(o, "valid") && !dj_get(n, "valid") &&
+				(schema_json_get(o, "valid") && !schema_json_get(n, "valid") &&
 				 strcmp(psprintf("%s NOT VALID", strip_semicolon(dj_str(n, "definition"))),
 						dj_str(o, "definition")) == 0))
 			{
-				if (dj_get(o, "valid") && !dj_get(n, "valid"))
+				if (schema_json_get(o, "valid") && !schema_json_get(n, "valid"))
 					emit(cx, PH_CREATE_FKEY, NULL, "ALTER TABLE %s VALIDATE CONSTRAINT %s", table, name);
 				diff_comment(cx, psprintf("CONSTRAINT %s ON", name), table, o, n);
 			}
@@ -1837,8 +1731,8 @@ diff_indexes(DiffCtx *cx)
 				nb,
 				i,
 				j;
-	DiffPair   *a = dj_pairs(dj_get(cx->from, "indexes"), &na);
-	DiffPair   *b = dj_pairs(dj_get(cx->to, "indexes"), &nb);
+	DiffPair   *a = schema_json_pairs(schema_json_get(cx->from, "indexes"), &na);
+	DiffPair   *b = schema_json_pairs(schema_json_get(cx->to, "indexes"), &nb);
 
 	for (i = 0, j = 0; i < na || j < nb;)
 	{
@@ -1862,21 +1756,21 @@ diff_indexes(DiffCtx *cx)
 
 		if (drop && !is_dropped_rel(cx, dj_str(o, "table")) && !dj_str(o, "partition_of"))
 		{
-			if (is_partitioned(cx, dj_str(o, "table")) || !dj_get(dj_get(cx->to, "tables"), dj_str(o, "table")))
+			if (is_partitioned(cx, dj_str(o, "table")) || !schema_json_get(schema_json_get(cx->to, "tables"), dj_str(o, "table")))
 				emit(cx, PH_DROP_INDEX, NULL, "DROP INDEX %s", a[i].key);
 			else
 				emit(cx, PH_DROP_INDEX, NULL, "DROP INDEX CONCURRENTLY %s", a[i].key);
 		}
-		if (add && dj_get(n, "valid"))
+		if (add && schema_json_get(n, "valid"))
 			unsupported(cx, PH_CREATE_INDEX, "invalid index %s (a failed build): not re-created",
 						b[j].key);
 		else if (add && dj_str(n, "partition_of"))
 		{
 			/* made by its partitioned index when that is new; else said */
 			char	   *parent = dj_str(n, "partition_of");
-			JsonbValue *pold = dj_get(dj_get(cx->from, "indexes"), parent);
+			JsonbValue *pold = schema_json_get(schema_json_get(cx->from, "indexes"), parent);
 
-			if (pold != NULL && dj_equal(pold, dj_get(dj_get(cx->to, "indexes"), parent)) &&
+			if (pold != NULL && schema_json_equal(pold, schema_json_get(schema_json_get(cx->to, "indexes"), parent)) &&
 				!is_new_rel(cx, dj_str(pold, "table")))
 				unsupported(cx, PH_CREATE_INDEX, "index %s of a partition, attached to %s",
 							b[j].key, parent);
@@ -1916,7 +1810,7 @@ create_on_table(DiffCtx *cx, const char *section, const char *name,
 	{
 		StringInfoData buf;
 		ListCell   *lc;
-		List	   *roles = dj_elements(dj_get(v, "roles"));
+		List	   *roles = schema_json_elements(schema_json_get(v, "roles"));
 
 		initStringInfo(&buf);
 		appendStringInfo(&buf, "CREATE POLICY %s ON %s AS %s FOR %s TO ", name, table,
@@ -1924,7 +1818,7 @@ create_on_table(DiffCtx *cx, const char *section, const char *name,
 						 dj_str(v, "command"));
 		foreach(lc, roles)
 		{
-			char	   *r = dj_render(lfirst(lc));
+			char	   *r = schema_json_render(lfirst(lc));
 
 			appendStringInfo(&buf, "%s%s", lc == list_head(roles) ? "" : ", ",
 							 strcmp(r, "public") == 0 ? "PUBLIC" : r);
@@ -1971,8 +1865,8 @@ diff_on_table(DiffCtx *cx, const char *section, const char *kind)
 				nb,
 				i,
 				j;
-	DiffPair   *a = dj_pairs(dj_get(cx->from, section), &na);
-	DiffPair   *b = dj_pairs(dj_get(cx->to, section), &nb);
+	DiffPair   *a = schema_json_pairs(schema_json_get(cx->from, section), &na);
+	DiffPair   *b = schema_json_pairs(schema_json_get(cx->to, section), &nb);
 	bool		stats = strcmp(section, "statistics") == 0;
 
 	for (i = 0, j = 0; i < na || j < nb;)
@@ -1992,10 +1886,10 @@ diff_on_table(DiffCtx *cx, const char *section, const char *kind)
 			add = true;
 		else if (is_new_rel(cx, table))
 			add = true;
-		else if (!dj_equal(o, n))
+		else if (!schema_json_equal(o, n))
 		{
-			JsonbValue *oc = dj_get(o, "comment");
-			JsonbValue *nc = dj_get(n, "comment");
+			JsonbValue *oc = schema_json_get(o, "comment");
+			JsonbValue *nc = schema_json_get(n, "comment");
 
 			if (!dj_field_equal(o, n, "definition") || !dj_field_equal(o, n, "command") ||
 				!dj_field_equal(o, n, "permissive") || !dj_field_equal(o, n, "roles") ||
@@ -2012,7 +1906,7 @@ diff_on_table(DiffCtx *cx, const char *section, const char *kind)
 						 strcmp(en, "disabled") == 0 ? "DISABLE" :
 						 strcmp(en, "replica") == 0 ? "ENABLE REPLICA" : "ENABLE ALWAYS",
 						 strcmp(section, "triggers") == 0 ? "TRIGGER" : "RULE", name);
-				if (!dj_equal(oc, nc))
+				if (!schema_json_equal(oc, nc))
 				{
 					if (stats)
 						diff_comment(cx, "STATISTICS", name, o, n);
@@ -2048,15 +1942,15 @@ diff_publications(DiffCtx *cx)
 				nb,
 				i,
 				j;
-	DiffPair   *a = dj_pairs(dj_get(cx->from, "publications"), &na);
-	DiffPair   *b = dj_pairs(dj_get(cx->to, "publications"), &nb);
+	DiffPair   *a = schema_json_pairs(schema_json_get(cx->from, "publications"), &na);
+	DiffPair   *b = schema_json_pairs(schema_json_get(cx->to, "publications"), &nb);
 
 	for (i = 0, j = 0; i < na || j < nb;)
 	{
 		int			c = i >= na ? 1 : j >= nb ? -1 : strcmp(a[i].key, b[j].key);
 		JsonbValue *o = c <= 0 ? &a[i].value : NULL;
 		JsonbValue *n = c >= 0 ? &b[j].value : NULL;
-		bool		remake = c == 0 && !dj_equal(o, n) &&
+		bool		remake = c == 0 && !schema_json_equal(o, n) &&
 			!(dj_field_equal(o, n, "all_tables") && dj_field_equal(o, n, "publish") &&
 			  dj_field_equal(o, n, "via_root") && dj_field_equal(o, n, "tables") &&
 			  dj_field_equal(o, n, "schemas"));
@@ -2066,9 +1960,9 @@ diff_publications(DiffCtx *cx)
 		if (c > 0 || remake)
 		{
 			StringInfoData buf;
-			List	   *tabs = dj_elements(dj_get(n, "tables"));
-			List	   *nsps = dj_elements(dj_get(n, "schemas"));
-			List	   *pub = dj_elements(dj_get(n, "publish"));
+			List	   *tabs = schema_json_elements(schema_json_get(n, "tables"));
+			List	   *nsps = schema_json_elements(schema_json_get(n, "schemas"));
+			List	   *pub = schema_json_elements(schema_json_get(n, "publish"));
 			ListCell   *lc;
 			bool		first = true;
 
@@ -2079,20 +1973,20 @@ diff_publications(DiffCtx *cx)
 			foreach(lc, tabs)
 			{
 				appendStringInfo(&buf, "%s%s", first ? " FOR TABLE " : ", ",
-								 dj_render(lfirst(lc)));
+								 schema_json_render(lfirst(lc)));
 				first = false;
 			}
 			foreach(lc, nsps)
 			{
 				appendStringInfo(&buf, "%s%s", first ? " FOR TABLES IN SCHEMA " :
 								 lc == list_head(nsps) ? ", TABLES IN SCHEMA " : ", ",
-								 dj_render(lfirst(lc)));
+								 schema_json_render(lfirst(lc)));
 				first = false;
 			}
 			appendStringInfoString(&buf, " WITH (publish = '");
 			foreach(lc, pub)
 				appendStringInfo(&buf, "%s%s", lc == list_head(pub) ? "" : ", ",
-								 dj_render(lfirst(lc)));
+								 schema_json_render(lfirst(lc)));
 			appendStringInfo(&buf, "', publish_via_partition_root = %s)",
 							 dj_true(n, "via_root") ? "true" : "false");
 			emit(cx, PH_CREATE_PUBLICATION, NULL, "%s", buf.data);
@@ -2119,10 +2013,10 @@ diff_unsupported(DiffCtx *cx)
 				nb,
 				i,
 				j;
-	DiffPair   *a = dj_pairs(dj_get(cx->from, "default_privileges"), &na);
-	DiffPair   *b = dj_pairs(dj_get(cx->to, "default_privileges"), &nb);
-	List	   *ou = dj_elements(dj_get(cx->from, "unsupported"));
-	List	   *nu = dj_elements(dj_get(cx->to, "unsupported"));
+	DiffPair   *a = schema_json_pairs(schema_json_get(cx->from, "default_privileges"), &na);
+	DiffPair   *b = schema_json_pairs(schema_json_get(cx->to, "default_privileges"), &nb);
+	List	   *ou = schema_json_elements(schema_json_get(cx->from, "unsupported"));
+	List	   *nu = schema_json_elements(schema_json_get(cx->to, "unsupported"));
 	List	   *os = NIL,
 			   *ns = NIL;
 	ListCell   *lc;
@@ -2133,22 +2027,22 @@ diff_unsupported(DiffCtx *cx)
 
 		if (c < 0)
 			unsupported(cx, PH_COMMENT, "default privileges of %s: %s -> (none)", a[i].key,
-						dj_render(&a[i].value));
+						schema_json_render(&a[i].value));
 		else if (c > 0)
 			unsupported(cx, PH_COMMENT, "default privileges of %s: (none) -> %s", b[j].key,
-						dj_render(&b[j].value));
-		else if (!dj_equal(&a[i].value, &b[j].value))
+						schema_json_render(&b[j].value));
+		else if (!schema_json_equal(&a[i].value, &b[j].value))
 			unsupported(cx, PH_COMMENT, "default privileges of %s: %s -> %s", b[j].key,
-						dj_render(&a[i].value), dj_render(&b[j].value));
+						schema_json_render(&a[i].value), schema_json_render(&b[j].value));
 		if (c <= 0)
 			i++;
 		if (c >= 0)
 			j++;
 	}
 	foreach(lc, ou)
-		os = lappend(os, dj_render(lfirst(lc)));
+		os = lappend(os, schema_json_render(lfirst(lc)));
 	foreach(lc, nu)
-		ns = lappend(ns, dj_render(lfirst(lc)));
+		ns = lappend(ns, schema_json_render(lfirst(lc)));
 	foreach(lc, os)
 		if (!list_has_str(ns, lfirst(lc)))
 			unsupported(cx, PH_COMMENT, "drop %s (a kind migr does not model)", (char *) lfirst(lc));
@@ -2231,7 +2125,7 @@ schema_diff_live(Jsonb *desired)
 	root.type = jbvBinary;
 	root.val.binary.data = &desired->root;
 	root.val.binary.len = VARSIZE(desired) - VARHDRSZ;
-	p = dj_pairs(dj_get(&root, "schemas"), &n);
+	p = schema_json_pairs(schema_json_get(&root, "schemas"), &n);
 	if (n == 0)
 		return schema_describe(NULL);
 	names = palloc(sizeof(Datum) * n);
@@ -2360,13 +2254,13 @@ schema_check_description(Jsonb *doc, const char *what)
 				 errmsg("the %s schema is not a schema description", what),
 				 errdetail("A description is a JSON object, as migr_schema() returns."),
 				 errhint("Pass the output of migr_schema() or migr_schema_of().")));
-	fmt = dj_get(&root, "format");
+	fmt = schema_json_get(&root, "format");
 	if (fmt == NULL || fmt->type != jbvNumeric ||
-		strcmp(dj_render(fmt), CppAsString2(SCHEMA_FORMAT_VERSION)) != 0)
+		strcmp(schema_json_render(fmt), CppAsString2(SCHEMA_FORMAT_VERSION)) != 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("the %s schema is not a description of format %d", what,
 						SCHEMA_FORMAT_VERSION),
-				 errdetail("Its \"format\" key is %s.", fmt ? dj_render(fmt) : "missing"),
+				 errdetail("Its \"format\" key is %s.", fmt ? schema_json_render(fmt) : "missing"),
 				 errhint("Describe the schema again with this version of migr.")));
 }

@@ -59,6 +59,20 @@ typedef struct SchemaChange
 	char	   *new_object;		/* renamed only, else NULL */
 } SchemaChange;
 
+/* one key of an object and its value (jsonread.c) */
+typedef struct SchemaPair
+{
+	char	   *key;
+	JsonbValue	value;
+} SchemaPair;
+
+/* jsonread.c: reading a description, shared by compare.c and diff.c */
+extern JsonbValue *schema_json_get(JsonbValue *obj, const char *key);
+extern SchemaPair *schema_json_pairs(JsonbValue *obj, int *n);
+extern List *schema_json_elements(JsonbValue *arr);
+extern char *schema_json_render(JsonbValue *v);
+extern bool schema_json_equal(JsonbValue *a, JsonbValue *b);
+
 /* describe.c */
 extern char *migr_schemas_setting;	/* migr.schemas */
 extern void schema_define_settings(void);
