@@ -77,6 +77,22 @@ static MigrQuery q_queue = {
 	1, {TEXTOID}, NULL
 };
 
+/*
+ * NB: taken first by tenant_record(), before it reads the applied set and
+ * the queue.  Two writers of a tenant's row can race: a rollout whose
+ * upgrade found the tenant's build still queued records the tenant without
+ * holding its migr lock, while the worker that finishes the build records it
+ * too.  Each computes the row from what it reads, and the last to commit
+ * wins; reading the applied set before the other commits and the queue
+ * after would record "done" with the old current.  Locking the row first
+ * makes the second writer wait for the first to commit, then read afresh
+ * (READ COMMITTED: each query below takes a new snapshot).
+ */
+static MigrQuery q_lock_row = {
+	"SELECT 1 FROM migr.tenant WHERE tenant OPERATOR(pg_catalog.=) $1 FOR UPDATE",
+	1, {TEXTOID}, NULL
+};
+
 static MigrQuery q_target = {
 	"SELECT target FROM migr.tenant WHERE tenant OPERATOR(pg_catalog.=) $1",
 	1, {TEXTOID}, NULL
@@ -298,6 +314,12 @@ tenant_record(const char *tenant, const char *target)
 	char		nulls[4] = {' ', ' ', ' ', ' '};
 	char	   *state = "done";
 	char	   *error = NULL;
+
+	values[0] = CStringGetTextDatum(tenant);
+	catalog_become_owner(&save);
+	catalog_run_expect(&q_lock_row, values, NULL, SPI_OK_SELECT,
+					   "lock the row of tenant \"%s\"", tenant);
+	catalog_restore_user(&save);
 
 	PG_TRY();
 	{
